@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { isIP } from 'node:net'
+import { z } from 'zod'
+import { ConfigError, type ConfigProblem } from '../errors.js'
+import { Secret } from '../secret.js'
+import { compileRule } from '../proxy/policy.js'
+import { parseCxTokenJson } from '../tokens/cx-format.js'
+import { parseDuration } from './duration.js'
+import { CONFIG_FILE_SETTING, SETTINGS, settingName, type Setting } from './settings.js'
+import type { Config, ListenAddress, LogLevel } from './types.js'
+
+const DEFAULTS_FILE = new URL('../../config/default.json', import.meta.url)
+
+export interface LoadInput {
+  /** Parsed CLI flags, keyed by setting key (commander's attribute names). */
+  readonly flags: Readonly<Record<string, unknown>>
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly defaultsFile?: URL | string
+}
+
+type Origin = 'flag' | 'env' | 'file' | 'default'
+interface RawValue {
+  readonly value: unknown
+  readonly origin: Origin
+}
+
+const fileSchema = z.record(z.string(), z.unknown())
+
+/**
+ * Builds the configuration with precedence flags > environment > config file > defaults,
+ * collecting every problem before failing once. Secrets are never echoed in a message.
+ */
+export function loadConfig(input: LoadInput): Config {
+  const problems: ConfigProblem[] = []
+  const defaults = readJsonObject(input.defaultsFile ?? DEFAULTS_FILE, 'config/default.json', problems)
+  const configPath = stringOrUndefined(input.flags['config']) ?? nonEmpty(input.env[CONFIG_FILE_SETTING.env])
+  const file = configPath === undefined ? {} : readJsonObject(resolve(configPath), settingName(CONFIG_FILE_SETTING), problems)
+  const known = new Set(SETTINGS.map((s) => s.key))
+  for (const key of Object.keys(file)) {
+    if (!known.has(key)) problems.push({ setting: `${configPath} (key "${key}")`, message: 'unknown setting' })
+  }
+
+  const raw = (s: Setting): RawValue | undefined => {
+    if (input.flags[s.key] !== undefined) return { value: input.flags[s.key], origin: 'flag' }
+    const fromEnv = nonEmpty(input.env[s.env])
+    if (fromEnv !== undefined) return { value: fromEnv, origin: 'env' }
+    if (file[s.key] !== undefined) return { value: file[s.key], origin: 'file' }
+    if (defaults[s.key] !== undefined) return { value: defaults[s.key], origin: 'default' }
+    return undefined
+  }
+  const values = new Map<string, unknown>()
+  for (const s of SETTINGS) {
+    const r = raw(s)
+    if (r === undefined) continue
+    const converted = convert(s, r.value)
+    if (converted.ok) values.set(s.key, converted.value)
+    else problems.push({ setting: describe(s, r.origin, configPath), message: converted.message })
+  }
+  const get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback)
+
+  const listen = get<ListenAddress>('listen', { host: '127.0.0.1', port: 8066 })
+  const upstream = get<URL>('upstream', new URL('https://app.cloud66.com'))
+  const unsafeListenAny = get('unsafeListenAny', false)
+  const unsafeHttpUpstream = get('unsafeHttpUpstream', false)
+  if (!unsafeListenAny && !isLoopbackHost(listen.host)) {
+    problems.push({
+      setting: settingName(byKey('listen')),
+      message: `${listen.host} is not a loopback address; the proxy acts as you on Cloud 66, so it only listens on 127.0.0.1, ::1 or localhost (use --unsafe-listen-any to override)`,
+    })
+  }
+  if (upstream.protocol === 'http:' && !unsafeHttpUpstream && !isLoopbackHost(upstream.hostname)) {
+    problems.push({
+      setting: settingName(byKey('upstream')),
+      message: 'plain http:// would send your token in clear text; use https://, a loopback host, or --unsafe-http-upstream',
+    })
+  }
+
+  for (const rule of get<string[]>('denyPaths', [])) {
+    const compiled = compileRule(rule)
+    if (typeof compiled === 'string') problems.push({ setting: settingName(byKey('denyPaths')), message: compiled })
+  }
+
+  const envTokens = readEnvTokens(input.env, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  const home = nonEmpty(input.env['HOME']) ?? homedir()
+  return Object.freeze({
+    mode: 'local',
+    listen,
+    upstream,
+    tokenFile: get<string | undefined>('tokenFile', undefined),
+    cxProfile: get<string | undefined>('cxProfile', undefined),
+    cxHome: join(home, '.cloud66'),
+    logLevel: get<LogLevel>('logLevel', 'info'),
+    connectTimeoutMs: get('connectTimeout', 5_000),
+    responseTimeoutMs: get('responseTimeout', 60_000),
+    idleTimeoutMs: get('idleTimeout', 120_000),
+    shutdownGraceMs: get('shutdownGrace', 10_000),
+    readOnly: get('readOnly', false),
+    denyPaths: Object.freeze(get<string[]>('denyPaths', [])),
+    allowedHosts: Object.freeze(get<string[]>('allowedHosts', []).map((h) => h.toLowerCase())),
+    unsafeListenAny,
+    unsafeHttpUpstream,
+    maxHeaderBytes: get('maxHeaderBytes', 16_384),
+    replayBodyLimitBytes: get('replayBodyLimit', 1_048_576),
+    upstreamMaxSockets: get('upstreamMaxSockets', 64),
+    envTokens,
+  } satisfies Config)
+}
+
+function byKey(key: string): Setting {
+  const s = SETTINGS.find((x) => x.key === key)
+  if (!s) throw new Error(`unknown setting ${key}`)
+  return s
+}
+
+function describe(s: Setting, origin: Origin, configPath: string | undefined): string {
+  const where = origin === 'file' ? ` (in ${configPath})` : origin === 'default' ? ' (in config/default.json)' : ''
+  return `${settingName(s)}${where}`
+}
+
+type Converted = { ok: true; value: unknown } | { ok: false; message: string }
+
+const intSchema = z.coerce.number().int().min(1).max(2 ** 31)
+const boolWords: Readonly<Record<string, boolean>> = { '1': true, true: true, yes: true, on: true, '0': false, false: false, no: false, off: false }
+
+function convert(s: Setting, value: unknown): Converted {
+  const shown = s.secret ? '(value hidden)' : JSON.stringify(value)
+  switch (s.kind) {
+    case 'string':
+      return typeof value === 'string' && value.length > 0 ? { ok: true, value } : { ok: false, message: 'must be a non-empty string' }
+    case 'bool': {
+      if (typeof value === 'boolean') return { ok: true, value }
+      const b = typeof value === 'string' ? boolWords[value.toLowerCase()] : undefined
+      return b === undefined ? { ok: false, message: `${shown} is not a boolean (use true/false, 1/0, yes/no)` } : { ok: true, value: b }
+    }
+    case 'int': {
+      const r = intSchema.safeParse(value)
+      return r.success ? { ok: true, value: r.data } : { ok: false, message: `${shown} is not a positive integer` }
+    }
+    case 'duration': {
+      const ms = typeof value === 'string' || typeof value === 'number' ? parseDuration(value) : undefined
+      return ms === undefined || ms <= 0 ? { ok: false, message: `${shown} is not a duration (e.g. 500ms, 5s, 2m)` } : { ok: true, value: ms }
+    }
+    case 'list': {
+      const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined
+      if (!items || !items.every((i): i is string => typeof i === 'string')) return { ok: false, message: 'must be a comma-separated list or an array of strings' }
+      return { ok: true, value: items.map((i) => i.trim()).filter((i) => i.length > 0) }
+    }
+    case 'enum':
+      return typeof value === 'string' && s.choices?.includes(value) ? { ok: true, value } : { ok: false, message: `${shown} is not one of ${s.choices?.join(', ')}` }
+    case 'listen':
+      return parseListen(value, shown)
+    case 'url':
+      return parseUpstream(value, shown)
+  }
+}
+
+function parseListen(value: unknown, shown: string): Converted {
+  if (typeof value !== 'string') return { ok: false, message: 'must be HOST:PORT' }
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value)
+  const port = m ? Number(m[3]) : NaN
+  if (!m || port > 65535) return { ok: false, message: `${shown} is not HOST:PORT (e.g. 127.0.0.1:8066 or [::1]:8066)` }
+  const host = (m[1] ?? m[2] ?? '').toLowerCase()
+  if (m[1] !== undefined && isIP(host) !== 6) return { ok: false, message: `${shown} has an invalid IPv6 address` }
+  return { ok: true, value: { host, port } satisfies ListenAddress }
+}
+
+function parseUpstream(value: unknown, shown: string): Converted {
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    return { ok: false, message: `${shown} is not a URL` }
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, message: 'must be an http:// or https:// URL' }
+  if (url.username || url.password) return { ok: false, message: 'must not contain credentials' }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    return { ok: false, message: 'must be an origin only (e.g. https://app.cloud66.com); the proxy adds /api/3 itself' }
+  }
+  return { ok: true, value: new URL(url.origin) }
+}
+
+/** 127.0.0.0/8, ::1 and the name localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  if (h === 'localhost') return true
+  if (isIP(h) === 4) return h.startsWith('127.')
+  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h)
+  return false
+}
+
+function readEnvTokens(env: LoadInput['env'], problems: ConfigProblem[]): Config['envTokens'] {
+  const access = nonEmpty(env['CLOUD66_ACCESS_TOKEN']?.trim())
+  const encoded = nonEmpty(env['CLOUD66_TOKEN']?.trim())
+  let cxToken: Secret | undefined
+  if (encoded !== undefined) {
+    try {
+      cxToken = new Secret(parseCxTokenJson(Buffer.from(encoded, 'base64').toString('utf8')))
+    } catch (err) {
+      problems.push({ setting: 'CLOUD66_TOKEN', message: `must be base64 of the cx token file JSON (cx dump-token | base64): ${(err as Error).message}` })
+    }
+  }
+  return { accessToken: access === undefined ? undefined : new Secret(access), cxToken }
+}
+
+function readJsonObject(path: URL | string, name: string, problems: ConfigProblem[]): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    problems.push({ setting: name, message: `cannot read ${String(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'})` })
+    return {}
+  }
+  try {
+    const parsed = fileSchema.safeParse(JSON.parse(text))
+    if (parsed.success) return parsed.data
+    problems.push({ setting: name, message: 'must hold a JSON object' })
+  } catch {
+    problems.push({ setting: name, message: `${String(path)} is not valid JSON` })
+  }
+  return {}
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}

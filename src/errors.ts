@@ -1,0 +1,61 @@
+/**
+ * The closed catalogue of errors the proxy itself answers with. Every error body is
+ * `{"error": code, "message": …, "request_id": …}`; codes are a stable contract for scripts.
+ */
+export type ProxyErrorCode =
+  | 'no_token'
+  | 'bad_request'
+  | 'invalid_path'
+  | 'invalid_request_target'
+  | 'method_not_allowed'
+  | 'forbidden_host'
+  | 'forbidden_origin'
+  | 'forbidden_remote'
+  | 'read_only'
+  | 'denied_by_policy'
+  | 'headers_too_large'
+  | 'not_found'
+  | 'upstream_unreachable'
+  | 'upstream_dns'
+  | 'upstream_tls'
+  | 'upstream_reset'
+  | 'upstream_timeout'
+  | 'payload_too_large'
+  | 'shutting_down'
+  | 'internal'
+
+export class ProxyError extends Error {
+  override readonly name = 'ProxyError'
+  constructor(
+    readonly code: ProxyErrorCode,
+    readonly status: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+
+  /** 4xx messages are written for the caller; 5xx bodies carry a fixed message per code. */
+  get expose(): boolean {
+    return this.status < 500
+  }
+}
+
+/** Coerces anything thrown into a ProxyError without ever copying a foreign message (it may hold a secret). */
+export function toProxyError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err
+  return new ProxyError('internal', 500, 'Internal proxy error', { cause: err })
+}
+
+/** One configuration problem, naming the setting (flag / variable / file key) it came from. */
+export interface ConfigProblem {
+  setting: string
+  message: string
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p.setting}: ${p.message}`).join('\n')}`)
+  }
+}

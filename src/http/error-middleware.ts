@@ -1,0 +1,34 @@
+import type Koa from 'koa'
+import { ProxyError, toProxyError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { Rejection } from './guards.js'
+
+export function rejectionError(r: Rejection): ProxyError {
+  return new ProxyError(r.code, r.status, r.message)
+}
+
+/**
+ * The one place an error becomes a response: JSON `{error, message, request_id}` with the
+ * error's status. Messages are the proxy's own fixed texts (foreign errors become `internal`),
+ * so nothing a library or the upstream said, and no secret, can reach the caller.
+ */
+export function errorMiddleware(log: Logger): Koa.Middleware {
+  return async function handleErrors(ctx, next) {
+    try {
+      await next()
+    } catch (err) {
+      const e = toProxyError(err)
+      if (e.code === 'internal') log.error({ err: e.cause, request_id: ctx.state['requestId'] }, 'internal error')
+      if (ctx.res.headersSent) {
+        ctx.res.destroy()
+        return
+      }
+      ctx.respond = true
+      ctx.status = e.status
+      ctx.set('Cache-Control', 'no-store')
+      ctx.set('X-Content-Type-Options', 'nosniff')
+      if (e.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="c66-proxy"')
+      ctx.body = { error: e.code, message: e.message, request_id: ctx.state['requestId'] }
+    }
+  }
+}

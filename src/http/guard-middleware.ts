@@ -1,0 +1,35 @@
+import type Koa from 'koa'
+import type { Config } from '../config/types.js'
+import type { Metrics } from '../metrics.js'
+import { rejectionError } from './error-middleware.js'
+import { allowedHostHeaders, checkBrowserRules, checkRemoteAddress, checkRequestTarget, type Rejection } from './guards.js'
+
+/**
+ * Applies the local-mode safety rules to every request, the proxy's own pages included,
+ * before any token is looked up. `port()` is read per request because tests listen on port 0.
+ */
+export function guardMiddleware(config: Config, metrics: Metrics, port: () => number): Koa.Middleware {
+  let hosts: Set<string> | undefined
+  let hostsPort = -1
+  const allowedHosts = () => {
+    const p = port()
+    if (p !== hostsPort) {
+      hosts = allowedHostHeaders(p, config.allowedHosts)
+      hostsPort = p
+    }
+    return hosts as Set<string>
+  }
+  const refuse = (r: Rejection) => {
+    metrics.rejected.inc({ reason: r.reason })
+    return rejectionError(r)
+  }
+  return async function guard(ctx, next) {
+    const req = ctx.req
+    const rejection =
+      (config.unsafeListenAny ? undefined : checkRemoteAddress(req.socket.remoteAddress)) ??
+      checkRequestTarget(req.method ?? 'GET', req.url ?? '') ??
+      checkBrowserRules(req.headers, allowedHosts())
+    if (rejection) throw refuse(rejection)
+    await next()
+  }
+}

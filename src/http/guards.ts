@@ -1,0 +1,82 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { isLoopbackHost } from '../config/load.js'
+import type { ProxyErrorCode } from '../errors.js'
+
+/** Why a request is refused before anything reaches Cloud 66. `reason` is the metric label. */
+export interface Rejection {
+  readonly status: number
+  readonly code: ProxyErrorCode
+  readonly reason: string
+  readonly message: string
+}
+
+const reject = (status: number, code: ProxyErrorCode, reason: string, message: string): Rejection => ({ status, code, reason, message })
+
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+
+/**
+ * Request-target rules (RFC 9112 §3.2): only origin-form reaches the proxy, and its path may not
+ * hide a different path from Cloud 66's router: no dot-segments (raw or %2e), no backslashes,
+ * no encoded slashes, no empty segments, no control characters.
+ */
+export function checkRequestTarget(method: string, rawUrl: string): Rejection | undefined {
+  if (FORBIDDEN_METHODS.has(method)) return reject(405, 'method_not_allowed', 'method', `${method} is not supported by this proxy`)
+  if (rawUrl === '*') return reject(400, 'invalid_request_target', 'asterisk_form', 'Asterisk-form request targets (OPTIONS *) are not accepted')
+  if (!rawUrl.startsWith('/')) return reject(400, 'invalid_request_target', 'absolute_form', 'Only origin-form request targets (/path?query) are accepted; this is not a forward proxy')
+  const q = rawUrl.indexOf('?')
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
+  if (path.includes('\\') || /%5c/i.test(path)) return reject(400, 'invalid_path', 'backslash', 'Backslashes are not allowed in the path')
+  if (/%2f/i.test(path)) return reject(400, 'invalid_path', 'encoded_slash', 'Encoded slashes (%2F) are not allowed in the path')
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return reject(400, 'invalid_path', 'control_char', 'Control characters are not allowed in the path')
+  if (/https?:\//i.test(path)) return reject(400, 'invalid_path', 'embedded_url', 'A URL inside the path is not allowed')
+  const segments = path.split('/')
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i] ?? ''
+    if (seg === '' && i < segments.length - 1) return reject(400, 'invalid_path', 'empty_segment', 'Empty path segments (//) are not allowed')
+    if (seg.length <= 6 && seg.length > 0) {
+      const decoded = seg.replace(/%2e/gi, '.')
+      if (decoded === '.' || decoded === '..') return reject(400, 'invalid_path', 'dot_segment', 'Dot-segments (. and ..) are not allowed in the path')
+    }
+  }
+  return undefined
+}
+
+/** The Host names that may address the proxy: loopback names plus configured extras, with the port. */
+export function allowedHostHeaders(port: number, extraNames: readonly string[]): Set<string> {
+  const names = ['localhost', '127.0.0.1', '[::1]', ...extraNames.map((n) => n.toLowerCase())]
+  const set = new Set<string>()
+  for (const name of names) {
+    set.add(`${name}:${port}`)
+    if (port === 80) set.add(name)
+  }
+  return set
+}
+
+/**
+ * Browser-attack rules for a proxy that acts as its user (peers.md §3, §4.2):
+ * the Host must name the proxy itself (DNS rebinding), and a request a web page made on its own
+ * (a foreign Origin, or Sec-Fetch-Site cross-site/same-site) is refused, because a form POST to
+ * 127.0.0.1 would otherwise redeploy production with the user's token.
+ */
+export function checkBrowserRules(headers: IncomingHttpHeaders, allowedHosts: ReadonlySet<string>): Rejection | undefined {
+  const host = headers.host?.toLowerCase()
+  if (host === undefined || !allowedHosts.has(host)) {
+    return reject(403, 'forbidden_host', 'host', 'The Host header does not name this proxy (DNS-rebinding protection); use http://localhost:<port> or add the name with --allowed-hosts')
+  }
+  const origin = headers.origin
+  if (origin !== undefined && !(origin.toLowerCase().startsWith('http://') && allowedHosts.has(origin.slice(7).toLowerCase()))) {
+    return reject(403, 'forbidden_origin', 'origin', 'Requests from web pages of other origins are refused')
+  }
+  const site = headers['sec-fetch-site']
+  if (site === 'cross-site' || site === 'same-site') {
+    return reject(403, 'forbidden_origin', 'sec_fetch_site', 'Cross-site requests from browsers are refused')
+  }
+  return undefined
+}
+
+/** Binding to loopback is not a boundary on its own (CVE-2020-8558): the peer must be loopback too. */
+export function checkRemoteAddress(remote: string | undefined): Rejection | undefined {
+  if (remote !== undefined && isLoopbackHost(remote)) return undefined
+  return reject(403, 'forbidden_remote', 'remote', 'Only clients on this machine may use the local proxy')
+}

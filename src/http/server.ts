@@ -1,0 +1,58 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Metrics } from '../metrics.js'
+
+const EXPECTS_CONTINUE = Symbol('c66-proxy.expects-continue')
+type MarkedRequest = IncomingMessage & { [EXPECTS_CONTINUE]?: boolean }
+
+export const expectsContinue = (req: IncomingMessage): boolean => (req as MarkedRequest)[EXPECTS_CONTINUE] === true
+
+/**
+ * The raw HTTP server around the Koa callback. Problems Node finds before a request exists
+ * (oversized or malformed headers, CONNECT) get a JSON answer here and the process carries on.
+ */
+export function createHttpServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  options: { maxHeaderBytes: number; metrics: Metrics },
+): http.Server {
+  const server = http.createServer(
+    {
+      maxHeaderSize: options.maxHeaderBytes,
+      // A 1 GB upload may take longer than Node's default 5-minute request timeout; stalled
+      // transfers are cut by the forwarder's idle timeout instead. Slow headers still time out.
+      requestTimeout: 0,
+      headersTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+    },
+    handler,
+  )
+  // Answer `Expect: 100-continue` only after the token is known, so a refused upload is never sent.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    ;(req as MarkedRequest)[EXPECTS_CONTINUE] = true
+    handler(req, res)
+  })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    options.metrics.rejected.inc({ reason: tooLarge ? 'headers_too_large' : timedOut ? 'timeout' : 'malformed' })
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    const [status, code, message] = tooLarge
+      ? [431, 'headers_too_large', 'Request headers are too large']
+      : timedOut ? [408, 'bad_request', 'The request took too long to arrive'] : [400, 'bad_request', 'Malformed HTTP request']
+    socket.end(rawJson(status, { error: code, message }))
+  })
+  // CONNECT never becomes a request event; refuse it here: this is not a forward proxy.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    options.metrics.rejected.inc({ reason: 'method' })
+    socket.end(rawJson(405, { error: 'method_not_allowed', message: 'CONNECT is not supported by this proxy' }))
+  })
+  return server
+}
+
+function rawJson(status: number, body: object): string {
+  const text = JSON.stringify(body)
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
+}

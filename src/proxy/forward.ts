@@ -1,0 +1,243 @@
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http'
+import https from 'node:https'
+import { Readable } from 'node:stream'
+import { parse as parseLegacyUrl } from 'node:url'
+import httpProxy from 'http-proxy'
+import type { Config } from '../config/types.js'
+import type { ProxyError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics.js'
+import type { Secret } from '../secret.js'
+import { filterResponseHeaders, locationRewriter } from './headers.js'
+import {
+  CONNECT_TIMEOUT,
+  IDLE_TIMEOUT,
+  RESPONSE_TIMEOUT,
+  classifyUpstreamError,
+  timeoutError,
+} from './upstream-errors.js'
+
+/** One request to forward. */
+export interface ForwardJob {
+  readonly upstreamPath: string
+  readonly token: Secret
+  /** The whole request body when it was small enough to buffer; undefined streams `req` instead. */
+  readonly body: Buffer | undefined
+  /** True when the body is buffered or absent, so the request can be sent a second time. */
+  readonly replayable: boolean
+  /** The proxy's own origin as the caller sees it, for `Location` rewriting. */
+  readonly publicOrigin: string
+  /** Asked on an upstream 401 of a replayable request: a different token to retry with, or undefined. */
+  readonly onUnauthorized: (current: Secret) => Promise<Secret | undefined>
+}
+
+export interface ForwardResult {
+  readonly status: number
+  readonly bytesOut: number
+  /** ok, or why the response did not complete: the client left, or the upstream broke off. */
+  readonly outcome: 'ok' | 'client_gone' | 'upstream_broken'
+}
+
+export interface Forwarder {
+  /** Settles when the response is over: resolves once it was started, rejects with a ProxyError before that. */
+  forward(req: IncomingMessage, res: ServerResponse, job: ForwardJob): Promise<ForwardResult>
+  close(): void
+}
+
+interface Flight {
+  readonly job: ForwardJob
+  readonly resolve: (r: ForwardResult) => void
+  readonly reject: (e: ProxyError) => void
+  token: Secret
+  attempt: number
+  proxyReq: ClientRequest | undefined
+  /** Set when the caller no longer wants an answer (gone, or already answered with an error). */
+  abandoned: boolean
+  settled: boolean
+  upstreamBroken: boolean
+  bytesOut: number
+  timer: NodeJS.Timeout | undefined
+}
+
+const FLIGHT = Symbol('c66-proxy.flight')
+type FlightRequest = IncomingMessage & { [FLIGHT]?: Flight }
+
+/**
+ * The forwarding layer: http-proxy with a keep-alive pool, built once. The proxy handles the
+ * response itself (`selfHandleResponse`) so it can drop cookies, rewrite `Location`, replay once
+ * after a 401, and destroy the client connection when the upstream breaks off mid-body. It also
+ * aborts the upstream request as soon as the client goes away, which http-proxy stopped doing on
+ * Node ≥ 15.5 (http-party/node-http-proxy#1559).
+ */
+export function createForwarder(config: Config, metrics: Metrics, log: Logger): Forwarder {
+  const upstream = config.upstream
+  const secure = upstream.protocol === 'https:'
+  const agentOptions = { keepAlive: true, maxSockets: config.upstreamMaxSockets, scheduling: 'lifo' as const }
+  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+  const proxy = httpProxy.createProxyServer({
+    // Parsed once here: http-proxy re-parses a string target on every request.
+    target: parseLegacyUrl(upstream.origin) as unknown as httpProxy.ServerOptions['target'],
+    agent,
+    changeOrigin: true,
+    secure: true,
+    xfwd: false,
+    selfHandleResponse: true,
+    // req.url is set to the exact upstream path; toProxy stops http-proxy from url.parse()-ing
+    // (and so re-encoding) it, prependPath keeps the target's "/" from being joined in front.
+    toProxy: true,
+    prependPath: false,
+  })
+  // Keep only the 'stream' pass: 'deleteLength' would turn a chunked DELETE body into nothing,
+  // and 'timeout'/'XHeaders' are unused. Fewer passes is also less work per request.
+  const server = proxy as unknown as { webPasses: Array<{ name: string }> }
+  server.webPasses = server.webPasses.filter((pass) => pass.name === 'stream')
+
+  const rewrite = (publicOrigin: string) => locationRewriter(upstream.origin, publicOrigin)
+  const countError = (reason: string) => metrics.upstreamErrors.inc({ reason })
+
+  proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) => {
+    const flight = (req as FlightRequest)[FLIGHT]
+    if (!flight) return
+    flight.proxyReq = proxyReq
+    if (flight.abandoned || res.destroyed) {
+      proxyReq.destroy()
+      return
+    }
+    const socket = proxyReq.socket
+    if (socket?.connecting) {
+      const connectTimer = setTimeout(() => proxyReq.destroy(timeoutError(CONNECT_TIMEOUT)), config.connectTimeoutMs)
+      socket.once('connect', () => clearTimeout(connectTimer))
+      proxyReq.once('close', () => clearTimeout(connectTimer))
+    }
+  })
+
+  proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+    const flight = (req as FlightRequest)[FLIGHT]
+    if (!flight) return
+    clearTimeout(flight.timer)
+    if (flight.abandoned) {
+      proxyRes.resume()
+      return
+    }
+    if (proxyRes.statusCode === 401 && flight.attempt === 1 && flight.job.replayable) {
+      void retryAfterUnauthorized(flight, proxyRes, req, res)
+      return
+    }
+    if (proxyRes.statusCode === 401) metrics.retries.inc({ action: 'passed_through' })
+    respond(flight, proxyRes, res)
+  })
+
+  async function retryAfterUnauthorized(flight: Flight, proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) {
+    let next: Secret | undefined
+    try {
+      next = await flight.job.onUnauthorized(flight.token)
+    } catch (err) {
+      log.warn({ err_code: (err as NodeJS.ErrnoException).code }, 'token re-read after 401 failed')
+    }
+    if (next === undefined || next.equals(flight.token) || flight.abandoned || res.destroyed) {
+      metrics.retries.inc({ action: 'passed_through' })
+      respond(flight, proxyRes, res)
+      return
+    }
+    metrics.retries.inc({ action: 'replayed' })
+    proxyRes.resume() // drain the 401 so its socket goes back to the pool
+    flight.token = next
+    send(flight, req, res)
+  }
+
+  function respond(flight: Flight, proxyRes: IncomingMessage, res: ServerResponse) {
+    if (res.destroyed) {
+      proxyRes.resume()
+      return
+    }
+    const status = proxyRes.statusCode ?? 502
+    if (status === 503) metrics.throttled.inc()
+    res.writeHead(status, proxyRes.statusMessage, filterResponseHeaders(proxyRes.rawHeaders, rewrite(flight.job.publicOrigin)))
+    // A stalled transfer is cut after idleTimeout; every chunk pushes the deadline back.
+    const idle = setTimeout(() => flight.proxyReq?.destroy(timeoutError(IDLE_TIMEOUT)), config.idleTimeoutMs)
+    flight.timer = idle
+    proxyRes.on('data', (chunk: Buffer) => {
+      flight.bytesOut += chunk.length
+      idle.refresh()
+    })
+    proxyRes.once('close', () => {
+      clearTimeout(idle)
+      // The upstream broke off: destroying the client connection is the only honest signal
+      // left once headers are out (a clean end would make a truncated body look complete).
+      if (!proxyRes.complete && !res.destroyed) {
+        flight.upstreamBroken = true
+        countError('broken_body')
+        res.destroy()
+      }
+    })
+    proxyRes.pipe(res)
+  }
+
+  function send(flight: Flight, req: IncomingMessage, res: ServerResponse) {
+    flight.attempt += 1
+    flight.proxyReq = undefined
+    flight.timer = setTimeout(() => {
+      if (flight.proxyReq) flight.proxyReq.destroy(timeoutError(RESPONSE_TIMEOUT))
+      else fail(flight, res, timeoutError(RESPONSE_TIMEOUT)) // still waiting for a pooled socket
+    }, config.responseTimeoutMs)
+    const options: httpProxy.ServerOptions = { headers: { authorization: `Bearer ${flight.token.reveal()}` } }
+    if (flight.job.body !== undefined) options.buffer = Readable.from([flight.job.body])
+    proxy.web(req, res, options, (err: NodeJS.ErrnoException) => fail(flight, res, err))
+  }
+
+  function fail(flight: Flight, res: ServerResponse, err: NodeJS.ErrnoException) {
+    clearTimeout(flight.timer)
+    if (flight.abandoned) return // the client left first: nothing to answer, nothing to count
+    flight.abandoned = true
+    flight.proxyReq?.destroy()
+    const { error, reason } = classifyUpstreamError(err)
+    countError(reason)
+    if (res.headersSent) {
+      flight.upstreamBroken = true
+      res.destroy()
+      return
+    }
+    log.warn({ err_code: err.code, reason }, 'upstream request failed')
+    settle(flight, () => flight.reject(error))
+  }
+
+  function settle(flight: Flight, fn: () => void) {
+    if (flight.settled) return
+    flight.settled = true
+    fn()
+  }
+
+  return {
+    forward(req, res, job) {
+      return new Promise<ForwardResult>((resolve, reject) => {
+        const flight: Flight = {
+          job, resolve, reject, token: job.token, attempt: 0, proxyReq: undefined,
+          abandoned: false, settled: false, upstreamBroken: false, bytesOut: 0, timer: undefined,
+        }
+        ;(req as FlightRequest)[FLIGHT] = flight
+        req.url = job.upstreamPath
+        res.once('close', () => {
+          clearTimeout(flight.timer)
+          const complete = res.writableFinished
+          if (!complete) {
+            // The caller went away (or we destroyed the socket): stop the upstream at once.
+            flight.abandoned = true
+            flight.proxyReq?.destroy()
+          }
+          settle(flight, () =>
+            resolve({
+              status: res.statusCode,
+              bytesOut: flight.bytesOut,
+              outcome: complete ? 'ok' : flight.upstreamBroken ? 'upstream_broken' : 'client_gone',
+            }),
+          )
+        })
+        send(flight, req, res)
+      })
+    },
+    close() {
+      proxy.close()
+      agent.destroy()
+    },
+  }
+}

@@ -1,0 +1,68 @@
+import type { IncomingHttpHeaders } from 'node:http'
+
+/**
+ * Request headers the caller may not send to Cloud 66: credentials (the proxy brings its own),
+ * forwarding headers (they would lie about who is calling) and hop-by-hop headers (RFC 9110 §7.6.1).
+ * `expect` is answered by the proxy itself. `transfer-encoding` stays: Node re-frames the body
+ * on the upstream hop only when it sees that header.
+ */
+const DROPPED_REQUEST = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'forwarded', 'x-real-ip', 'x-client-ip',
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'host',
+])
+
+/** Response headers that never reach the caller: hop-by-hop ones, and cookies Cloud 66 sets. */
+const DROPPED_RESPONSE = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'proxy-authenticate', 'set-cookie',
+])
+
+/**
+ * Deletes from `headers`, in place, everything that must not reach the upstream. Names are
+ * compared case-insensitively with `_` folded to `-` (the lesson of oauth2-proxy CVE-2025-64484),
+ * and headers the caller lists in `Connection` go too.
+ */
+export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
+  const listed = typeof headers.connection === 'string' ? connectionTokens(headers.connection) : undefined
+  for (const name of Object.keys(headers)) {
+    const folded = name.includes('_') ? name.replace(/_/g, '-') : name
+    if (DROPPED_REQUEST.has(folded) || folded.startsWith('x-forwarded-') || listed?.has(folded)) delete headers[name]
+  }
+}
+
+/**
+ * The response headers to send to the caller, from the upstream's raw `[name, value, …]` list,
+ * with `rewriteLocation` applied to `Location`.
+ */
+export function filterResponseHeaders(raw: readonly string[], rewriteLocation: (value: string) => string): string[] {
+  let listed: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] ?? '').toLowerCase() === 'connection') listed = connectionTokens(raw[i + 1] ?? '')
+  }
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? ''
+    const lower = name.toLowerCase()
+    if (DROPPED_RESPONSE.has(lower) || listed?.has(lower)) continue
+    const value = raw[i + 1] ?? ''
+    out.push(name, lower === 'location' ? rewriteLocation(value) : value)
+  }
+  return out
+}
+
+function connectionTokens(value: string): Set<string> {
+  return new Set(value.split(',').map((t) => t.trim().toLowerCase().replace(/_/g, '-')).filter(Boolean))
+}
+
+/**
+ * A `Location` on the upstream's origin is rewritten to the proxy's origin so the caller comes
+ * back through the proxy; any other host (a presigned S3 URL) is left alone and never gets a token.
+ */
+export function locationRewriter(upstreamOrigin: string, publicOrigin: string): (value: string) => string {
+  return (value) => {
+    if (!value.startsWith(upstreamOrigin)) return value
+    const rest = value.slice(upstreamOrigin.length)
+    // Only a full origin match counts: https://app.cloud66.com.evil.example must stay untouched.
+    return rest === '' || rest.startsWith('/') || rest.startsWith('?') || rest.startsWith('#') ? publicOrigin + rest : value
+  }
+}

@@ -1,0 +1,87 @@
+import type { Rejection } from '../http/guards.js'
+
+/**
+ * Path rules: `[METHOD ]PATTERN` or `?param`. PATTERN is an API path (with or without `/api/3`
+ * and `.json`) whose `*` matches one segment and `**` any number of segments. Rules match the
+ * percent-decoded path, so `/accounts/%6ftp` cannot dodge `/accounts/otp`.
+ */
+export interface PathRule {
+  readonly source: string
+  readonly method: string | undefined
+  readonly segments: readonly string[] | undefined
+  readonly param: string | undefined
+}
+
+export function compileRule(rule: string): PathRule | string {
+  const trimmed = rule.trim()
+  if (trimmed.startsWith('?')) {
+    const param = trimmed.slice(1)
+    return param === '' ? `"${rule}": a ?param rule needs a parameter name` : { source: trimmed, method: undefined, segments: undefined, param }
+  }
+  const m = /^(?:([A-Za-z]+)\s+)?(\/\S*)$/.exec(trimmed)
+  if (!m) return `"${rule}": expected "[METHOD ]/path/pattern" or "?param"`
+  const path = stripApiPath(m[2] ?? '/')
+  return { source: trimmed, method: m[1]?.toUpperCase(), segments: path.split('/').slice(1), param: undefined }
+}
+
+function stripApiPath(path: string): string {
+  let p = path === '/api/3' ? '/' : path.startsWith('/api/3/') ? path.slice(6) : path
+  if (p.endsWith('.json')) p = p.slice(0, -5)
+  return p
+}
+
+/** The decoded API path (no `/api/3`, no `.json`), split into segments. */
+export function decodedSegments(apiPath: string): string[] {
+  return stripApiPath(apiPath)
+    .split('/')
+    .slice(1)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s)
+      } catch {
+        return s
+      }
+    })
+}
+
+function matchSegments(pattern: readonly string[], path: readonly string[], i = 0, j = 0): boolean {
+  if (i === pattern.length) return j === path.length
+  const p = pattern[i]
+  if (p === '**') {
+    for (let k = j; k <= path.length; k++) if (matchSegments(pattern, path, i + 1, k)) return true
+    return false
+  }
+  if (j === path.length) return false
+  return (p === '*' || p === path[j]) && matchSegments(pattern, path, i + 1, j + 1)
+}
+
+export interface PolicyInput {
+  readonly method: string
+  readonly apiPath: string
+  readonly paramNames: () => readonly string[]
+}
+
+/** Read-only mode and deny rules, decided once per request before the token is even looked up. */
+export function createPolicy(readOnly: boolean, rules: readonly PathRule[]): (input: PolicyInput) => Rejection | undefined {
+  return (input) => {
+    if (readOnly && input.method !== 'GET' && input.method !== 'HEAD') {
+      return { status: 403, code: 'read_only', reason: 'read_only', message: 'The proxy runs with --read-only: only GET and HEAD reach Cloud 66' }
+    }
+    if (rules.length === 0) return undefined
+    const segments = decodedSegments(input.apiPath)
+    let names: readonly string[] | undefined
+    for (const rule of rules) {
+      if (rule.param !== undefined) {
+        names ??= input.paramNames()
+        if (names.includes(rule.param)) return denied(rule)
+      } else if ((rule.method === undefined || rule.method === input.method) && rule.segments && matchSegments(rule.segments, segments)) {
+        return denied(rule)
+      }
+    }
+    return undefined
+  }
+}
+
+function denied(rule: PathRule): Rejection {
+  return { status: 403, code: 'denied_by_policy', reason: 'policy', message: `Refused by the proxy's deny rule "${rule.source}"` }
+}

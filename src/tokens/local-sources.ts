@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises'
+import { watch, type FSWatcher } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { Config } from '../config/types.js'
+import { Secret } from '../secret.js'
+import { parseTokenFile, parseCxTokenJson } from './cx-format.js'
+
+export type TokenSourceName = 'CLOUD66_ACCESS_TOKEN' | 'CLOUD66_TOKEN' | 'token-file' | 'cx'
+
+/** A token and where it came from; `location` is an environment variable name or a file path. */
+export interface TokenSnapshot {
+  readonly token: Secret
+  readonly source: TokenSourceName
+  readonly location: string
+}
+
+export interface SourceReport {
+  readonly source: TokenSourceName
+  readonly location: string
+  readonly state: 'used' | 'absent' | 'invalid' | 'shadowed' | 'not-configured'
+  readonly problem?: string
+}
+
+export interface Resolution {
+  readonly snapshot: TokenSnapshot | undefined
+  readonly report: readonly SourceReport[]
+  /** True when the answer depends on files, which may change under us. */
+  readonly fromFiles: boolean
+}
+
+/**
+ * The local-mode token sources in their order of precedence (issue #2): CLOUD66_ACCESS_TOKEN,
+ * CLOUD66_TOKEN, --token-file, then the cx toolbelt's own file. First found wins; a broken
+ * file is reported and skipped, never fatal, because files can be fixed while we run.
+ */
+export class LocalTokenSources {
+  constructor(private readonly config: Config) {}
+
+  async resolve(): Promise<Resolution> {
+    const report: SourceReport[] = []
+    let snapshot: TokenSnapshot | undefined
+    const take = (found: TokenSnapshot | undefined, fallback: SourceReport): void => {
+      if (found && !snapshot) {
+        snapshot = found
+        report.push({ source: found.source, location: found.location, state: 'used' })
+      } else if (found) report.push({ source: found.source, location: found.location, state: 'shadowed' })
+      else report.push(fallback)
+    }
+    const { accessToken, cxToken } = this.config.envTokens
+    take(accessToken && { token: accessToken, source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN' }, { source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN', state: 'absent' })
+    take(cxToken && { token: cxToken, source: 'CLOUD66_TOKEN', location: 'CLOUD66_TOKEN' }, { source: 'CLOUD66_TOKEN', location: 'CLOUD66_TOKEN', state: 'absent' })
+    // Files are only read when nothing above won, so a proxy fed from the environment touches no disk.
+    if (snapshot) return { snapshot, report, fromFiles: false }
+
+    if (this.config.tokenFile === undefined) report.push({ source: 'token-file', location: '--token-file', state: 'not-configured' })
+    else take(...(await this.readFileSource('token-file', this.config.tokenFile, parseTokenFile)))
+    if (!snapshot) {
+      const cx = await this.cxTokenPath()
+      if ('problem' in cx) report.push({ source: 'cx', location: cx.location, state: 'invalid', problem: cx.problem })
+      else take(...(await this.readFileSource('cx', cx.path, parseCxTokenJson)))
+    }
+    return { snapshot, report, fromFiles: true }
+  }
+
+  /** Directories whose changes may change the answer of resolve(). */
+  watchedDirectories(): string[] {
+    const dirs = new Set<string>([this.config.cxHome])
+    if (this.config.tokenFile !== undefined) dirs.add(dirname(this.config.tokenFile))
+    return [...dirs]
+  }
+
+  /** Calls `onChange` when a watched directory changes; returns a function that stops watching. */
+  watch(onChange: () => void): () => void {
+    const watchers: FSWatcher[] = []
+    for (const dir of this.watchedDirectories()) {
+      try {
+        const w = watch(dir, { persistent: false }, onChange)
+        w.on('error', () => w.close())
+        watchers.push(w)
+      } catch {
+        // A directory that does not exist yet cannot be watched; the short cache TTL covers it.
+      }
+    }
+    return () => watchers.forEach((w) => w.close())
+  }
+
+  private async readFileSource(
+    source: TokenSourceName,
+    path: string,
+    parse: (text: string) => string,
+  ): Promise<[TokenSnapshot | undefined, SourceReport]> {
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      const state = code === 'ENOENT' ? 'absent' : 'invalid'
+      return [undefined, { source, location: path, state, ...(state === 'invalid' ? { problem: `cannot read (${code ?? 'error'})` } : {}) }]
+    }
+    try {
+      return [{ token: new Secret(parse(text)), source, location: path }, { source, location: path, state: 'used' }]
+    } catch (err) {
+      return [undefined, { source, location: path, state: 'invalid', problem: (err as Error).message }]
+    }
+  }
+
+  /** ~/.cloud66/cx.json, or the profile's `token_file` from ~/.cloud66/cxprofiles.json (cloud66-api.md §2.2). */
+  private async cxTokenPath(): Promise<{ path: string } | { location: string; problem: string }> {
+    const home = this.config.cxHome
+    const profile = this.config.cxProfile
+    if (profile === undefined) return { path: join(home, 'cx.json') }
+    const location = join(home, 'cxprofiles.json')
+    let profiles: unknown
+    try {
+      profiles = JSON.parse(await readFile(location, 'utf8'))
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      return { location, problem: code ? `cannot read (${code}) for --cx-profile ${profile}` : 'not valid JSON' }
+    }
+    const entry = (profiles as { profiles?: Record<string, { token_file?: unknown }> } | null)?.profiles?.[profile]
+    if (!entry) return { location, problem: `has no profile named "${profile}"` }
+    const file = typeof entry.token_file === 'string' && entry.token_file !== '' ? entry.token_file : `cx_${profile.toLowerCase()}.json`
+    // token_file is a bare name inside ~/.cloud66; refuse anything that would leave that directory.
+    if (file.includes('/') || file.includes('\\') || file === '..') return { location, problem: `profile "${profile}" names an unexpected token_file` }
+    return { path: join(home, file) }
+  }
+}
