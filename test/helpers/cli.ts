@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { ExecutionContext } from 'ava'
+
+/** The built CLI (`npm test` builds first). Spawned tests exercise exactly what users run. */
+export const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
+
+export interface CliResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A clean environment: PATH only, plus what the test gives. Never the developer's real tokens. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-c66-proxy-test-home', ...extra }
+}
+
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), input?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+    child.stdin.end(input ?? '')
+  })
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Resolves with the first stdout+stderr line matching `re`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Starts a long-running CLI command (serve, simulate); it is killed when the test ends. */
+export function startCli(t: ExecutionContext, args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  const waiters: Array<() => void> = []
+  const poke = () => waiters.splice(0).forEach((w) => w())
+  child.stdout.on('data', (c: Buffer) => ((out += c.toString()), poke()))
+  child.stderr.on('data', (c: Buffer) => ((err += c.toString()), poke()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => (resolve({ code, signal }), poke())),
+  )
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(re, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; stdout=${out} stderr=${err}`)), timeoutMs)
+        const check = () => {
+          const m = re.exec(out + err)
+          if (m) {
+            clearTimeout(timer)
+            resolve(m)
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer)
+            reject(new Error(`process exited before ${re}; stdout=${out} stderr=${err}`))
+          } else waiters.push(check)
+        }
+        check()
+      })
+    },
+  }
+}

@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream'
+import type { ExecutionContext } from 'ava'
+import { pino } from 'pino'
+import { createApp, type App } from '../../src/app.js'
+import { loadConfig } from '../../src/config/load.js'
+import type { Config } from '../../src/config/types.js'
+import { createMetrics } from '../../src/metrics.js'
+
+export interface StartedProxy {
+  readonly app: App
+  readonly config: Config
+  /** http://127.0.0.1:<port> */
+  readonly url: string
+  readonly port: number
+  /** Every JSON log line the proxy wrote, as text. */
+  readonly logs: string[]
+}
+
+export interface ProxyOptions {
+  /** Origin of the upstream, usually the simulator's `url`. */
+  readonly upstream: URL | string
+  /** Settings by config key (listen defaults to 127.0.0.1:0, logLevel to debug). */
+  readonly flags?: Record<string, unknown>
+  /** Environment the config sees: CLOUD66_* tokens, HOME (defaults to a directory with no cx files). */
+  readonly env?: Record<string, string | undefined>
+}
+
+/** Starts the real proxy in-process on 127.0.0.1:0 and stops it when the test ends. */
+export async function startProxy(t: ExecutionContext, options: ProxyOptions): Promise<StartedProxy> {
+  const config = loadConfig({
+    flags: { listen: '127.0.0.1:0', logLevel: 'debug', upstream: String(options.upstream).replace(/\/$/, ''), ...options.flags },
+    env: { HOME: '/nonexistent-c66-proxy-test-home', ...options.env },
+  })
+  const logs: string[] = []
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+      done()
+    },
+  })
+  const log = pino({ level: config.logLevel, base: { service: 'c66-proxy' } }, sink)
+  const app = createApp(config, { log, metrics: createMetrics() })
+  const address = await app.listen()
+  t.teardown(() => app.close())
+  return { app, config, url: `http://127.0.0.1:${address.port}`, port: address.port, logs }
+}
