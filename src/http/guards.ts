@@ -23,6 +23,10 @@ export function checkRequestTarget(method: string, rawUrl: string): Rejection | 
   if (FORBIDDEN_METHODS.has(method)) return reject(405, 'method_not_allowed', 'method', `${method} is not supported by this proxy`)
   if (rawUrl === '*') return reject(400, 'invalid_request_target', 'asterisk_form', 'Asterisk-form request targets (OPTIONS *) are not accepted')
   if (!rawUrl.startsWith('/')) return reject(400, 'invalid_request_target', 'absolute_form', 'Only origin-form request targets (/path?query) are accepted; this is not a forward proxy')
+  // RFC 9112 §3.2 has no fragment in a request target, yet Node passes `#…` through in req.url.
+  // Cloud 66 (like any URL parser) would route only the part before it, so `/accounts/otp#x`
+  // would slip past a deny rule for /accounts/otp while reaching that very endpoint.
+  if (rawUrl.includes('#')) return reject(400, 'invalid_request_target', 'fragment', 'A fragment (#) is not allowed in a request target')
   const q = rawUrl.indexOf('?')
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
   if (path.includes('\\') || /%5c/i.test(path)) return reject(400, 'invalid_path', 'backslash', 'Backslashes are not allowed in the path')

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Metrics } from '../metrics.js'
@@ -23,6 +24,9 @@ export function createHttpServer(
       requestTimeout: 0,
       headersTimeout: 30_000,
       keepAliveTimeout: 5_000,
+      // Node answers an HTTP/1.1 request without Host with a bare, empty 400 of its own; the
+      // guard answers it instead, with the proxy's JSON error and a request id.
+      requireHostHeader: false,
     },
     handler,
   )
@@ -52,7 +56,8 @@ export function createHttpServer(
   return server
 }
 
-function rawJson(status: number, body: object): string {
-  const text = JSON.stringify(body)
+/** Answers written before Koa sees a request still follow the error contract, request_id included. */
+function rawJson(status: number, body: { error: string; message: string }): string {
+  const text = JSON.stringify({ ...body, request_id: randomUUID() })
   return `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
 }

@@ -21,7 +21,7 @@ export function compileRule(rule: string): PathRule | string {
   const m = /^(?:([A-Za-z]+)\s+)?(\/\S*)$/.exec(trimmed)
   if (!m) return `"${rule}": expected "[METHOD ]/path/pattern" or "?param"`
   const path = stripApiPath(m[2] ?? '/')
-  return { source: trimmed, method: m[1]?.toUpperCase(), segments: path.split('/').slice(1), param: undefined }
+  return { source: trimmed, method: m[1]?.toUpperCase(), segments: asRouted(path.split('/').slice(1)), param: undefined }
 }
 
 function stripApiPath(path: string): string {
@@ -30,18 +30,43 @@ function stripApiPath(path: string): string {
   return p
 }
 
-/** The decoded API path (no `/api/3`, no `.json`), split into segments. */
+/** The decoded API path (no `/api/3`, no format suffix, no trailing slash), split into segments. */
 export function decodedSegments(apiPath: string): string[] {
-  return stripApiPath(apiPath)
-    .split('/')
-    .slice(1)
-    .map((s) => {
-      try {
-        return decodeURIComponent(s)
-      } catch {
-        return s
-      }
-    })
+  return asRouted(
+    stripApiPath(apiPath)
+      .split('/')
+      .slice(1)
+      .map((s) => {
+        try {
+          return decodeURIComponent(s)
+        } catch {
+          return s
+        }
+      }),
+  )
+}
+
+/**
+ * Segments as Cloud 66's Rails router matches them: it ignores a trailing slash and reads any
+ * `.ext` on the last segment as the response format (`:id` never holds a dot), so
+ * `/accounts/otp/` and `/accounts/otp.xml` run the same action as `/accounts/otp`. Without this
+ * both spellings walked past a `/accounts/otp` deny rule.
+ */
+function asRouted(segments: string[]): string[] {
+  while (segments.length > 0 && segments[segments.length - 1] === '') segments.pop()
+  const last = segments.length - 1
+  const dot = last >= 0 ? (segments[last] ?? '').indexOf('.') : -1
+  if (dot > 0) segments[last] = (segments[last] ?? '').slice(0, dot)
+  return segments
+}
+
+/**
+ * The parameter a query name sets in Rails: `include_private_key[]` and `include_private_key[x]`
+ * both set `include_private_key` (Rack's nested-params syntax), so both must meet a `?` rule.
+ */
+function baseParamName(name: string): string {
+  const bracket = name.indexOf('[')
+  return bracket > 0 ? name.slice(0, bracket) : name
 }
 
 function matchSegments(pattern: readonly string[], path: readonly string[], i = 0, j = 0): boolean {
@@ -72,7 +97,7 @@ export function createPolicy(readOnly: boolean, rules: readonly PathRule[]): (in
     let names: readonly string[] | undefined
     for (const rule of rules) {
       if (rule.param !== undefined) {
-        names ??= input.paramNames()
+        names ??= input.paramNames().map(baseParamName)
         if (names.includes(rule.param)) return denied(rule)
       } else if ((rule.method === undefined || rule.method === input.method) && rule.segments && matchSegments(rule.segments, segments)) {
         return denied(rule)
