@@ -21,6 +21,7 @@ export class TokenService {
   readonly #count: {
     hit: (source: string) => void
     loaded: (source: string) => void
+    missing: () => void
   }
 
   constructor(
@@ -30,6 +31,12 @@ export class TokenService {
     this.#cache = new LRUCache<string, Resolution>({
       max: 1_000,
       ttl: ENV_ANSWER_TTL_MS,
+      // clear() (a change notification) and delete() (reload after a 401) abort lookups that are
+      // in flight; by default lru-cache then rejects them with Error('deleted'), which turned a
+      // request that arrived while the token file was being rewritten into a 500. With this the
+      // lookup finishes and its caller gets the answer; it is just not cached, so the next
+      // request reads the sources again.
+      ignoreFetchAbort: true,
       fetchMethod: async (_caller, _stale, { options }) => {
         const resolution = await this.sources.resolve()
         options.ttl = resolution.fromFiles ? FILE_ANSWER_TTL_MS : ENV_ANSWER_TTL_MS
@@ -40,6 +47,9 @@ export class TokenService {
     this.#count = {
       hit: (source) => metrics.tokenLookups.inc({ source, result: 'cache_hit' }),
       loaded: (source) => metrics.tokenLookups.inc({ source, result: 'loaded' }),
+      // The metric's help promises a `missing` result: a lookup that found no token is counted
+      // as that, not as a cache hit or load of a source called "none".
+      missing: () => metrics.tokenLookups.inc({ source: 'none', result: 'missing' }),
     }
   }
 
@@ -47,11 +57,13 @@ export class TokenService {
   async tokenFor(caller: string = LOCAL_CALLER): Promise<TokenSnapshot | undefined> {
     const cached = this.#cache.get(caller)
     if (cached) {
-      this.#count.hit(cached.snapshot?.source ?? 'none')
+      if (cached.snapshot) this.#count.hit(cached.snapshot.source)
+      else this.#count.missing()
       return cached.snapshot
     }
     const resolution = await this.#cache.fetch(caller)
-    this.#count.loaded(resolution?.snapshot?.source ?? 'none')
+    if (resolution?.snapshot) this.#count.loaded(resolution.snapshot.source)
+    else this.#count.missing()
     return resolution?.snapshot
   }
 
