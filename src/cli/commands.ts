@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js'
 import { LocalTokenSources, type Resolution } from '../tokens/local-sources.js'
 import { startSimulator } from '../simulator/index.js'
 import { configOrExit } from './load.js'
-import { addSettingOptions, settingFlags } from './options.js'
+import { addSettingOptions, settingFlags, settingsHelp } from './options.js'
 
 const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
@@ -15,6 +15,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   const program = new Command('c66-proxy')
     .description('Authenticating reverse proxy for the Cloud 66 API')
     .showHelpAfterError()
+    // The flags live on the commands; the top-level help lists them too, each beside its variable.
+    .addHelpText('after', settingsHelp())
 
   addSettingOptions(program.command('serve', { isDefault: true }).description('run the proxy (the default command)'))
     .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env)))
@@ -36,6 +38,14 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   addSettingOptions(program.command('status').description('show the token source in use (fingerprint only), the upstream and the listen address'))
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => status(configOrExit(opts, env), opts['json'] === true))
+
+  addSettingOptions(program.command('healthcheck').description("exit 0 when the proxy at the listen address answers /-/healthz (the container's HEALTHCHECK)"))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configOrExit(opts, env)
+      // A wildcard listen address is reached through loopback, with a Host the guards accept.
+      const host = ['0.0.0.0', '::'].includes(config.listen.host) ? 'localhost' : config.listen.host
+      process.exitCode = (await probe(`http://${hostPort(host, config.listen.port)}/-/healthz`)) ? 0 : 1
+    })
 
   program
     .command('simulate')
