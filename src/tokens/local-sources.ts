@@ -92,6 +92,9 @@ export class LocalTokenSources {
     let text: string
     try {
       text = await readFile(path, 'utf8')
+      // `echo tok > file` and cx truncate before they write: an empty read may be a file caught
+      // half-way through a rewrite, so look once more before calling it invalid.
+      if (text.trim() === '') text = await new Promise((r) => setTimeout(r, 50)).then(() => readFile(path, 'utf8'))
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       const state = code === 'ENOENT' ? 'absent' : 'invalid'

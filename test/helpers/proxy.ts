@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream'
 import type { ExecutionContext } from 'ava'
-import { pino } from 'pino'
 import { createApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
+import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
 
 export interface StartedProxy {
@@ -38,7 +38,8 @@ export async function startProxy(t: ExecutionContext, options: ProxyOptions): Pr
       done()
     },
   })
-  const log = pino({ level: config.logLevel, base: { service: 'c66-proxy' } }, sink)
+  // The product's own logger (with its redaction), writing to memory instead of stdout.
+  const log = createLogger(config.logLevel, sink)
   const app = createApp(config, { log, metrics: createMetrics() })
   const address = await app.listen()
   t.teardown(() => app.close())
