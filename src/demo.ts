@@ -2,7 +2,10 @@
 // `npm run demo`: the Cloud 66 simulator and c66-proxy wired together in one process, with three
 // curl lines that work exactly as printed. Nothing here touches a real Cloud 66 account: the proxy
 // only ever holds the demo token, and only the simulator accepts it.
+import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createApp, type App } from './app.js'
 import { loadConfig } from './config/load.js'
 import type { Config } from './config/types.js'
@@ -16,12 +19,16 @@ const PASSED_THROUGH = ['C66_PROXY_LISTEN', 'C66_PROXY_LOG_LEVEL'] as const
 
 const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
+const demoDataDir = mkdtempSync(join(tmpdir(), 'c66-proxy-demo-'))
+process.once('exit', () => rmSync(demoDataDir, { recursive: true, force: true }))
+
 async function main(): Promise<void> {
   const sim = await startSimulator({ tokens: { [DEMO_TOKEN]: ALL_SCOPES } })
   let config: Config
   try {
     config = loadConfig({
-      flags: { upstream: sim.url.origin },
+      // A throw-away store: a token the user stored for real Cloud 66 must never be sent to the demo.
+      flags: { upstream: sim.url.origin, dataDir: demoDataDir },
       env: {
         ...Object.fromEntries(PASSED_THROUGH.map((name) => [name, process.env[name]])),
         // The demo's own token, never the user's: the environment's CLOUD66_* are not passed on.
@@ -36,7 +43,7 @@ async function main(): Promise<void> {
     process.exit(2)
   }
 
-  const app = createApp(config)
+  const app = await createApp(config)
   let address: AddressInfo
   try {
     address = await app.listen()

@@ -4,6 +4,9 @@
  */
 export type ProxyErrorCode =
   | 'no_token'
+  | 'login_required'
+  | 'oauth_unavailable'
+  | 'store_unavailable'
   | 'bad_request'
   | 'invalid_path'
   | 'invalid_request_target'

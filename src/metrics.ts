@@ -47,9 +47,31 @@ export function createMetrics(registry = new Registry()) {
       help: 'Cloud 66 answered 503 (its rate limit: 3,000 requests per user per hour)',
       ...on,
     }),
+    logins: new Counter({
+      name: 'c66_proxy_logins_total',
+      help: 'OAuth logins by outcome (started, success, denied, invalid_state, invalid_grant, rejected, unavailable, invalid_response)',
+      labelNames: ['outcome'] as const,
+      ...on,
+    }),
+    refreshes: new Counter({
+      name: 'c66_proxy_token_refreshes_total',
+      help: 'Token refreshes by outcome (success, adopted from another process, invalid_grant, error)',
+      labelNames: ['outcome'] as const,
+      ...on,
+    }),
+    refreshCoalesced: new Counter({
+      name: 'c66_proxy_token_refresh_coalesced_total',
+      help: 'Requests that waited for a refresh already in flight instead of starting their own',
+      ...on,
+    }),
+    expiringSoon: new Gauge({
+      name: 'c66_proxy_tokens_expiring_soon',
+      help: 'Stored tokens that expire within 10 minutes (set at scrape time)',
+      ...on,
+    }),
     retries: new Counter({
       name: 'c66_proxy_upstream_401_total',
-      help: 'Upstream 401 answers, by action taken (replayed, passed_through)',
+      help: 'Upstream 401 answers, by action taken (replayed, passed_through, login_required)',
       labelNames: ['action'] as const,
       ...on,
     }),

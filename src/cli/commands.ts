@@ -1,14 +1,16 @@
 import { Command } from 'commander'
-import { createApp } from '../app.js'
 import { loadConfig } from '../config/load.js'
-import type { Config } from '../config/types.js'
+import { parseDuration } from '../config/duration.js'
 import { ConfigError } from '../errors.js'
-import { LocalTokenSources, type Resolution } from '../tokens/local-sources.js'
 import { startSimulator } from '../simulator/index.js'
+import { hostPort, openLocal, probe } from './context.js'
 import { configOrExit } from './load.js'
+import { login, logoutCommand } from './login-commands.js'
 import { addSettingOptions, settingFlags, settingsHelp } from './options.js'
-
-const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
+import { secretGenerate, secretRotate } from './secret-commands.js'
+import { serve } from './serve.js'
+import { status, tokenWarnings } from './status.js'
+import { tokenImportCx, tokenSet, tokenShow } from './token-commands.js'
 
 /** The `c66-proxy` command line. `env` is passed in so tests and the demo can run it in-process. */
 export function buildProgram(env: NodeJS.ProcessEnv): Command {
@@ -21,13 +23,19 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   addSettingOptions(program.command('serve', { isDefault: true }).description('run the proxy (the default command)'))
     .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env)))
 
+
   addSettingOptions(program.command('check-config').description('print every configuration problem; exit 1 if there is any'))
     .action(async (opts: Record<string, unknown>) => {
       try {
         const config = loadConfig({ flags: settingFlags(opts), env })
-        const resolution = await new LocalTokenSources(config).resolve()
+        const ctx = await openLocal(config)
+        const report = await ctx.tokens.describe()
+        await ctx.close()
         process.stdout.write(`configuration OK: listen ${hostPort(config.listen.host, config.listen.port)}, upstream ${config.upstream.origin}/api/3\n`)
-        for (const warning of tokenWarnings(resolution)) process.stdout.write(`warning: ${warning}\n`)
+        for (const warning of tokenWarnings(report)) process.stdout.write(`warning: ${warning}\n`)
+        if (config.oauth.clientId !== undefined && config.oauth.clientSecret === undefined) {
+          process.stdout.write('warning: C66_CLIENT_ID is set without C66_CLIENT_SECRET; the proxy will act as a public OAuth client (PKCE only)\n')
+        }
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err
         process.stderr.write(`${err.message}\n`)
@@ -46,6 +54,35 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       const host = ['0.0.0.0', '::'].includes(config.listen.host) ? 'localhost' : config.listen.host
       process.exitCode = (await probe(`http://${hostPort(host, config.listen.port)}/-/healthz`)) ? 0 : 1
     })
+
+  addSettingOptions(program.command('login').description('log in to Cloud 66 (OAuth authorization code + PKCE) and store the token'))
+    .option('--no-browser', 'print the URL instead of opening a browser')
+    .option('--oob', 'paste-the-code flow (urn:ietf:wg:oauth:2.0:oob) for machines without a browser')
+    .option('--login-port <port>', 'loopback port for the redirect (default: the --listen port, so the same redirect URI works)')
+    .option('--login-timeout <duration>', 'give up waiting for the browser after this long', '5m')
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configOrExit(opts, env)
+      const port = opts['loginPort'] === undefined ? undefined : Number(opts['loginPort'])
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new Error('--login-port must be a port number')
+      await login(config, { browser: opts['browser'] !== false, oob: opts['oob'] === true, loginPort: port, timeoutMs: parseDuration(String(opts['loginTimeout'])) ?? 300_000 })
+    })
+
+  addSettingOptions(program.command('logout').description('revoke the stored token at Cloud 66 and delete it'))
+    .action(async (opts: Record<string, unknown>) => logoutCommand(configOrExit(opts, env)))
+
+  const token = program.command('token').description('manage the stored token')
+  addSettingOptions(token.command('set').description('store a personal access token read from standard input (never from argv)'))
+    .action(async (opts: Record<string, unknown>) => tokenSet(configOrExit(opts, env), process.stdin))
+  addSettingOptions(token.command('import-cx').description("copy the cx toolbelt's token (~/.cloud66/cx.json or --cx-profile) into the store"))
+    .action(async (opts: Record<string, unknown>) => tokenImportCx(configOrExit(opts, env)))
+  addSettingOptions(token.command('show').description('source, scopes, obtained and expiry times, fingerprint; never the token'))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: Record<string, unknown>) => tokenShow(configOrExit(opts, env), opts['json'] === true))
+
+  const secret = program.command('secret').description('the key that seals the token store')
+  secret.command('generate').description('print a new random secret for C66_PROXY_SECRET').action(() => secretGenerate())
+  addSettingOptions(secret.command('rotate').description('re-seal every stored record with a new (or the current) key'))
+    .action(async (opts: Record<string, unknown>) => secretRotate(configOrExit(opts, env)))
 
   program
     .command('simulate')
@@ -70,80 +107,3 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   return program
 }
 
-function tokenWarnings(resolution: Resolution): string[] {
-  const warnings = resolution.report.filter((r) => r.state === 'invalid').map((r) => `token source ${r.source} (${r.location}) ${r.problem ?? 'is invalid'}`)
-  if (!resolution.snapshot) warnings.push('no Cloud 66 token found; the proxy starts, but API requests get 401 until one is provided')
-  return warnings
-}
-
-async function serve(config: Config): Promise<void> {
-  const app = createApp(config)
-  const { log } = app
-  let address
-  try {
-    address = await app.listen()
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    process.stderr.write(`c66-proxy: cannot listen on ${hostPort(config.listen.host, config.listen.port)} (${code ?? 'error'})\n`)
-    process.exit(1)
-  }
-  const resolution = await app.tokens.describe()
-  if (config.unsafeListenAny) log.warn('--unsafe-listen-any: accepting clients that are not on this machine; anyone who reaches this port acts as you on Cloud 66')
-  log.info({
-    listen: hostPort(address.address, address.port),
-    upstream: `${config.upstream.origin}/api/3`,
-    token_source: resolution.snapshot?.source ?? 'none',
-    token_fingerprint: resolution.snapshot?.token.fingerprint,
-  }, 'c66-proxy listening')
-  for (const warning of tokenWarnings(resolution)) log.warn(warning)
-  process.stderr.write(`c66-proxy listening on http://${hostPort(address.address, address.port)} → ${config.upstream.origin}/api/3\n`)
-
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down')
-    void app.close().then(() => {
-      log.flush()
-      process.exit(0)
-    })
-  }
-  process.once('SIGTERM', () => stop('SIGTERM')).once('SIGINT', () => stop('SIGINT'))
-}
-
-async function status(config: Config, json: boolean): Promise<void> {
-  const resolution = await new LocalTokenSources(config).resolve()
-  const listen = hostPort(config.listen.host, config.listen.port)
-  const running = await probe(`http://${listen}/-/healthz`)
-  const snap = resolution.snapshot
-  const report = {
-    mode: config.mode,
-    listen,
-    running,
-    upstream: `${config.upstream.origin}/api/3`,
-    token: snap ? { source: snap.source, location: snap.location, fingerprint: snap.token.fingerprint } : null,
-    sources: resolution.report,
-  }
-  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-  else {
-    const lines = [
-      `mode:      ${report.mode}`,
-      `listen:    ${listen} (${running ? 'a proxy is answering there' : 'nothing answering there'})`,
-      `upstream:  ${report.upstream}`,
-      `token:     ${snap ? `${snap.source} (${snap.location}), fingerprint ${snap.token.fingerprint}` : 'none — API requests will get 401'}`,
-      'sources, in order:',
-      ...resolution.report.map((r) => `  ${r.source.padEnd(22)} ${r.state}${r.problem ? `: ${r.problem}` : ''}  ${r.location}`),
-    ]
-    process.stdout.write(`${lines.join('\n')}\n`)
-  }
-  if (!snap) process.exitCode = 1
-}
-
-async function probe(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
-    return res.ok
-  } catch {
-    return false
-  }
-}

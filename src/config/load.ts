@@ -82,10 +82,21 @@ export function loadConfig(input: LoadInput): Config {
     if (typeof compiled === 'string') problems.push({ setting: settingName(byKey('denyPaths')), message: compiled })
   }
 
+  const scopes = get('scopes', 'public')
+  if (!/^[a-z_]+( [a-z_]+)*$/.test(scopes)) {
+    problems.push({ setting: settingName(byKey('scopes')), message: 'must be scope names separated by single spaces (e.g. "public redeploy"); Cloud 66 does not accept commas' })
+  }
+  const clientSecret = readClientSecret(input.env, get<string | undefined>('clientSecretFile', undefined), problems)
+
   const envTokens = readEnvTokens(input.env, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const home = nonEmpty(input.env['HOME']) ?? homedir()
+  const secretEnv = Object.freeze({
+    C66_PROXY_SECRET: input.env['C66_PROXY_SECRET'],
+    C66_PROXY_SECRET_FILE: input.env['C66_PROXY_SECRET_FILE'],
+    C66_PROXY_PREVIOUS_SECRETS: input.env['C66_PROXY_PREVIOUS_SECRETS'],
+  })
   return Object.freeze({
     mode: 'local',
     listen,
@@ -107,6 +118,17 @@ export function loadConfig(input: LoadInput): Config {
     replayBodyLimitBytes: get('replayBodyLimit', 1_048_576),
     upstreamMaxSockets: get('upstreamMaxSockets', 64),
     envTokens,
+    oauth: Object.freeze({
+      clientId: get<string | undefined>('clientId', undefined),
+      clientSecret,
+      clientAuth: get<'body' | 'basic'>('clientAuth', 'body'),
+      scopes,
+      timeoutMs: get('oauthTimeout', 10_000),
+    }),
+    publicUrl: get<URL>('publicUrl', new URL(`http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`)),
+    dataDir: get<string | undefined>('dataDir', undefined) ?? join(nonEmpty(input.env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy'),
+    refreshSkewMs: get('refreshSkew', 60_000),
+    secretEnv: () => secretEnv,
   } satisfies Config)
 }
 
@@ -178,7 +200,7 @@ function parseUpstream(value: unknown, shown: string): Converted {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, message: 'must be an http:// or https:// URL' }
   if (url.username || url.password) return { ok: false, message: 'must not contain credentials' }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-    return { ok: false, message: 'must be an origin only (e.g. https://app.cloud66.com); the proxy adds /api/3 itself' }
+    return { ok: false, message: 'must be an origin only, with no path (e.g. https://app.cloud66.com)' }
   }
   return { ok: true, value: new URL(url.origin) }
 }
@@ -204,6 +226,25 @@ function readEnvTokens(env: LoadInput['env'], problems: ConfigProblem[]): Config
     }
   }
   return { accessToken: access === undefined ? undefined : new Secret(access), cxToken }
+}
+
+/** C66_CLIENT_SECRET or C66_CLIENT_SECRET_FILE (never a flag: argv is visible to every user in ps). */
+function readClientSecret(env: LoadInput['env'], file: string | undefined, problems: ConfigProblem[]): Secret | undefined {
+  const inline = nonEmpty(env['C66_CLIENT_SECRET']?.trim())
+  if (inline !== undefined && file !== undefined) {
+    problems.push({ setting: 'C66_CLIENT_SECRET / --client-secret-file', message: 'set the client secret one way only' })
+    return undefined
+  }
+  if (inline !== undefined) return new Secret(inline)
+  if (file === undefined) return undefined
+  try {
+    const text = readFileSync(file, 'utf8').trim()
+    if (text === '') throw Object.assign(new Error('empty'), { code: 'empty' })
+    return new Secret(text)
+  } catch (err) {
+    problems.push({ setting: '--client-secret-file / C66_CLIENT_SECRET_FILE', message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})` })
+    return undefined
+  }
 }
 
 function readJsonObject(path: URL | string, name: string, problems: ConfigProblem[]): Record<string, unknown> {

@@ -30,9 +30,30 @@ export interface Config {
   readonly maxHeaderBytes: number
   readonly replayBodyLimitBytes: number
   readonly upstreamMaxSockets: number
+  readonly oauth: OAuthConfig
+  /** The base URL users reach the proxy at (the OAuth redirect URI is `<publicUrl>/-/callback`). */
+  readonly publicUrl: URL
+  /** Directory of the embedded token store. */
+  readonly dataDir: string
+  readonly refreshSkewMs: number
+  /**
+   * The store-key variables (C66_PROXY_SECRET, C66_PROXY_SECRET_FILE, C66_PROXY_PREVIOUS_SECRETS),
+   * behind a function so that serialising the config can never include them.
+   */
+  readonly secretEnv: () => Readonly<Record<string, string | undefined>>
   /** Token sources that come from the environment, decoded once at start-up. */
   readonly envTokens: {
     readonly accessToken: Secret | undefined
     readonly cxToken: Secret | undefined
   }
+}
+
+export interface OAuthConfig {
+  /** Undefined: OAuth login is not configured (personal tokens only). */
+  readonly clientId: string | undefined
+  readonly clientSecret: Secret | undefined
+  readonly clientAuth: 'body' | 'basic'
+  /** Space-separated. */
+  readonly scopes: string
+  readonly timeoutMs: number
 }

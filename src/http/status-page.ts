@@ -1,40 +1,64 @@
-import { createHash } from 'node:crypto'
 import type { Config } from '../config/types.js'
-import type { Resolution } from '../tokens/local-sources.js'
+import type { TokenReport } from '../tokens/token-service.js'
+import { escapeHtml, page } from './html.js'
 
-const STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1d2430}
-h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #dde}
-.ok{color:#11772d}.bad{color:#b3261e}code{background:#f2f3f7;padding:0 .25rem;border-radius:3px}`
+export { PAGE_CSP as STATUS_PAGE_CSP } from './html.js'
 
-/** The page allows exactly its own inline style and nothing else: no scripts, no third-party assets. */
-export const STATUS_PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`
+export interface StatusView {
+  readonly config: Config
+  readonly report: TokenReport
+  readonly oauthConfigured: boolean
+  readonly csrf: string
+  readonly now: number
+}
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
+const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
 
-export function renderStatusPage(config: Config, resolution: Resolution): string {
-  const snap = resolution.snapshot
-  const rows = resolution.report
-    .map((r) => `<tr><td>${escapeHtml(r.source)}</td><td><code>${escapeHtml(r.location)}</code></td><td>${escapeHtml(r.state)}${r.problem ? `: ${escapeHtml(r.problem)}` : ''}</td></tr>`)
-    .join('')
-  const tokenLine = snap
-    ? `<p class="ok">Token in use from <strong>${escapeHtml(snap.source)}</strong> (<code>${escapeHtml(snap.location)}</code>), fingerprint <code>${escapeHtml(snap.token.fingerprint)}</code>.</p>`
-    : `<p class="bad"><strong>No Cloud 66 token.</strong> API requests get 401 until you provide one:</p>
-<ul><li>set <code>CLOUD66_ACCESS_TOKEN</code> to a personal access token (Cloud 66 → Account → Authorized applications → personal tokens), or</li>
+/** `/-/`: what a person needs to know and do, server-rendered, no scripts. */
+export function renderStatusPage(v: StatusView): string {
+  const { config, report } = v
+  const active = report.active
+  const stored = report.stored
+  let tokenBlock: string
+  if (report.loginRequired) {
+    tokenBlock = `<p class="bad" id="token-state"><strong>Login required.</strong> Cloud 66 no longer accepts the stored login (revoked or expired); log in again.</p>`
+  } else if (active) {
+    const details = active.stored
+      ? `<tr><th>Scopes</th><td>${escapeHtml(active.stored.scope ?? '(not reported)')}</td></tr>
+<tr><th>Obtained</th><td>${escapeHtml(when(active.stored.obtainedAt))}</td></tr>
+<tr><th>Expires</th><td>${escapeHtml(when(active.stored.expiresAt))}${active.stored.refreshToken ? ' (refreshed automatically)' : ''}</td></tr>`
+      : ''
+    const rejected = report.rejected ? ' <strong>Cloud 66 rejected this token (401)</strong>: replace it or log in again.' : ''
+    tokenBlock = `<p class="${report.rejected ? 'bad' : 'ok'}" id="token-state">Token in use from <strong>${escapeHtml(active.source)}</strong> (<code>${escapeHtml(active.location)}</code>), fingerprint <code>${escapeHtml(active.token.fingerprint)}</code>.${rejected}</p>
+${details ? `<table>${details}</table>` : ''}`
+  } else {
+    tokenBlock = `<p class="bad" id="token-state"><strong>No Cloud 66 token.</strong> API requests get 401 until you provide one:</p>
+<ul>${v.oauthConfigured ? '<li>log in with Cloud 66 (the button below), or</li>' : ''}
+<li>set <code>CLOUD66_ACCESS_TOKEN</code> to a personal access token (Cloud 66 → Account → Authorized applications → personal tokens), or run <code>c66-proxy token set</code>, or</li>
 <li>set <code>CLOUD66_TOKEN</code> to <code>cx dump-token | base64</code>, or</li>
 <li>start the proxy with <code>--token-file PATH</code>, or</li>
 <li>log in with the cx toolbelt (<code>cx login</code>), which writes <code>~/.cloud66/cx.json</code>.</li></ul>`
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>c66-proxy</title><style>${STYLE}</style></head>
-<body><h1>c66-proxy</h1>
+  }
+  const loginButton = v.oauthConfigured
+    ? `<form method="get" action="/-/login"><button type="submit">Log in with Cloud 66</button></form>`
+    : `<p>To log in with Cloud 66 here, register an OAuth application and set <code>C66_CLIENT_ID</code> and <code>C66_CLIENT_SECRET</code>.</p>`
+  const logoutButton = stored
+    ? `<form method="post" action="/-/logout"><input type="hidden" name="csrf" value="${escapeHtml(v.csrf)}"><button type="submit">Log out</button></form>`
+    : ''
+  const rows = (report.local?.report ?? [])
+    .map((r) => `<tr><td>${escapeHtml(r.source)}</td><td><code>${escapeHtml(r.location)}</code></td><td>${escapeHtml(r.state)}${r.problem ? `: ${escapeHtml(r.problem)}` : ''}</td></tr>`)
+    .join('')
+  return page(
+    'c66-proxy',
+    `<h1>c66-proxy</h1>
 <table>
 <tr><th>Mode</th><td>${escapeHtml(config.mode)}</td></tr>
 <tr><th>Upstream</th><td><code>${escapeHtml(config.upstream.origin)}/api/3</code></td></tr>
 <tr><th>Read-only</th><td>${config.readOnly ? 'yes' : 'no'}</td></tr>
 </table>
-<h2>Token</h2>${tokenLine}
-<h2>Token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>
-<p>Health: <a href="/-/healthz">/-/healthz</a> · Readiness: <a href="/-/readyz">/-/readyz</a> · Metrics: <a href="/-/metrics">/-/metrics</a></p>
-</body></html>`
+<h2>Token</h2>${tokenBlock}
+<p>${loginButton}${logoutButton}</p>
+${rows ? `<h2>Local token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
+<p>Health: <a href="/-/healthz">/-/healthz</a> · Readiness: <a href="/-/readyz">/-/readyz</a> · Metrics: <a href="/-/metrics">/-/metrics</a></p>`,
+  )
 }

@@ -1,85 +1,182 @@
 import { LRUCache } from 'lru-cache'
+import type { Clock } from '../clock.js'
+import { ProxyError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import type { LocalTokenSources, Resolution, TokenSnapshot } from './local-sources.js'
+import type { Secret } from '../secret.js'
+import type { StoredToken, TokenStore } from '../store/types.js'
+import type { LocalTokenSources, Resolution, TokenSourceName } from './local-sources.js'
+import { LoginRequiredError, isExpired, wantsRefresh, type Refresher } from './refresh.js'
 
 /** How long an answer read from files is trusted without a change notification. */
 const FILE_ANSWER_TTL_MS = 1_000
 /** Environment-variable answers cannot change while we run. */
 const ENV_ANSWER_TTL_MS = 24 * 3_600_000
 
-/** The one caller of local mode; the gateway issue brings more. */
+/** The one caller of local mode; the gateway brings more. */
 export const LOCAL_CALLER = 'local'
 
+/** The token a request will carry, and where it came from. */
+export interface ActiveToken {
+  readonly token: Secret
+  readonly source: 'store' | TokenSourceName
+  /** The store's location, an environment variable name, or a file path. */
+  readonly location: string
+  /** Set when the token came from the store (OAuth login, `token set`, `token import-cx`). */
+  readonly stored: StoredToken | undefined
+}
+
+/** Everything known about a caller's token, for the status page and `c66-proxy status`. */
+export interface TokenReport {
+  readonly active: ActiveToken | undefined
+  /** The stored token, even when it is not used (login required). */
+  readonly stored: StoredToken | undefined
+  readonly local: Resolution | undefined
+  readonly loginRequired: boolean
+  /** Cloud 66 answered 401 to this fingerprint and no replacement was found. */
+  readonly rejected: boolean
+}
+
+interface Entry {
+  readonly active: ActiveToken | undefined
+  readonly stored: StoredToken | undefined
+  readonly local: Resolution | undefined
+}
+
+export interface TokenServiceDeps {
+  readonly store: TokenStore
+  /** Local mode's environment and file sources; undefined in gateway mode. */
+  readonly sources: LocalTokenSources | undefined
+  readonly refresher: Refresher
+  readonly clock: Clock
+  readonly metrics: Metrics
+  readonly refreshSkewMs: number
+}
+
 /**
- * Looks up the token for a caller: the lru-cache first, then the sources. File-backed answers
- * live for a second at most and are dropped at once when a watched directory changes, so a
- * rewritten token file is used by the next request.
+ * The token for a caller: the lru-cache, else the store, else the local-mode sources (issue #3).
+ * A cache entry never outlives its token; a token near expiry is refreshed (once, see Refresher)
+ * before it is used; an upstream 401 evicts the entry and looks for a replacement once.
  */
 export class TokenService {
-  readonly #cache: LRUCache<string, Resolution>
+  readonly #cache: LRUCache<string, Entry>
   readonly #stopWatching: () => void
-  readonly #count: {
-    hit: (source: string) => void
-    loaded: (source: string) => void
-    missing: () => void
-  }
+  readonly #rejected = new Set<string>()
 
-  constructor(
-    private readonly sources: LocalTokenSources,
-    metrics: Metrics,
-  ) {
-    this.#cache = new LRUCache<string, Resolution>({
-      max: 1_000,
+  constructor(private readonly deps: TokenServiceDeps) {
+    this.#cache = new LRUCache<string, Entry>({
+      max: 10_000,
       ttl: ENV_ANSWER_TTL_MS,
-      // clear() (a change notification) and delete() (reload after a 401) abort lookups that are
-      // in flight; by default lru-cache then rejects them with Error('deleted'), which turned a
-      // request that arrived while the token file was being rewritten into a 500. With this the
-      // lookup finishes and its caller gets the answer; it is just not cached, so the next
-      // request reads the sources again.
+      // clear()/delete() (a change notification, a 401) must not fail lookups already in flight:
+      // lru-cache would reject them with Error('deleted') and the request would become a 500.
       ignoreFetchAbort: true,
-      fetchMethod: async (_caller, _stale, { options }) => {
-        const resolution = await this.sources.resolve()
-        options.ttl = resolution.fromFiles ? FILE_ANSWER_TTL_MS : ENV_ANSWER_TTL_MS
-        return resolution
+      fetchMethod: async (caller, _stale, { options }) => {
+        const entry = await this.#load(caller)
+        options.ttl = this.#ttlFor(entry)
+        return entry
       },
     })
-    this.#stopWatching = sources.watch(() => this.#cache.clear())
-    this.#count = {
-      hit: (source) => metrics.tokenLookups.inc({ source, result: 'cache_hit' }),
-      loaded: (source) => metrics.tokenLookups.inc({ source, result: 'loaded' }),
-      // The metric's help promises a `missing` result: a lookup that found no token is counted
-      // as that, not as a cache hit or load of a source called "none".
-      missing: () => metrics.tokenLookups.inc({ source: 'none', result: 'missing' }),
-    }
+    this.#stopWatching = deps.sources?.watch(() => this.#cache.clear()) ?? (() => undefined)
   }
 
-  /** The token to use for this caller, or undefined when no source has one. */
-  async tokenFor(caller: string = LOCAL_CALLER): Promise<TokenSnapshot | undefined> {
+  /**
+   * The token to send for this caller, or undefined when there is none. Throws a 401
+   * `login_required` ProxyError when the stored login is no longer usable and nothing replaces it.
+   */
+  async tokenFor(caller: string = LOCAL_CALLER): Promise<ActiveToken | undefined> {
     const cached = this.#cache.get(caller)
-    if (cached) {
-      if (cached.snapshot) this.#count.hit(cached.snapshot.source)
-      else this.#count.missing()
-      return cached.snapshot
-    }
-    const resolution = await this.#cache.fetch(caller)
-    if (resolution?.snapshot) this.#count.loaded(resolution.snapshot.source)
-    else this.#count.missing()
-    return resolution?.snapshot
+    const entry = cached ?? (await this.#cache.fetch(caller))
+    this.#count(entry?.active, cached !== undefined)
+    const active = entry?.active
+    if (active?.stored && wantsRefresh(active.stored, this.deps.clock, this.deps.refreshSkewMs)) return this.#refreshed(caller, active)
+    if (!active && entry?.stored?.loginRequired) throw loginRequired()
+    return active
   }
 
-  /** Forgets what is cached and reads the sources again (after an upstream 401). */
-  async reload(caller: string = LOCAL_CALLER): Promise<TokenSnapshot | undefined> {
+  /**
+   * Cloud 66 answered 401 to `used`: evict, then refresh or re-read once. Returns a different
+   * token to replay with, or undefined (the 401 stands; the status shows why).
+   */
+  async onUnauthorized(caller: string, used: Secret): Promise<Secret | undefined> {
     this.#cache.delete(caller)
-    return this.tokenFor(caller)
+    const stored = await this.deps.store.getToken(caller)
+    if (stored && !stored.loginRequired && !stored.accessToken.equals(used)) return stored.accessToken
+    if (stored && stored.accessToken.equals(used)) {
+      try {
+        const next = await this.deps.refresher.refresh(caller, stored, true)
+        this.#cache.delete(caller)
+        return next.accessToken
+      } catch (err) {
+        if (!(err instanceof LoginRequiredError)) return undefined
+        this.deps.metrics.retries.inc({ action: 'login_required' })
+      }
+    }
+    const local = await this.deps.sources?.resolve()
+    const candidate = local?.snapshot?.token
+    if (candidate && !candidate.equals(used)) return candidate
+    this.#rejected.add(used.fingerprint)
+    return undefined
   }
 
-  /** The full report of every source, for the status page and `c66-proxy status`. */
-  async describe(caller: string = LOCAL_CALLER): Promise<Resolution> {
-    return (await this.#cache.fetch(caller)) ?? (await this.sources.resolve())
+  /** Forgets what is cached for a caller (after a login, logout or `token set`). */
+  evict(caller: string = LOCAL_CALLER): void {
+    this.#cache.delete(caller)
+    this.#rejected.clear()
+  }
+
+  async describe(caller: string = LOCAL_CALLER): Promise<TokenReport> {
+    const entry = (await this.#cache.fetch(caller)) ?? (await this.#load(caller))
+    return {
+      active: entry.active,
+      stored: entry.stored,
+      local: entry.local ?? (await this.deps.sources?.resolve()),
+      loginRequired: entry.stored?.loginRequired === true && !entry.active,
+      rejected: entry.active !== undefined && this.#rejected.has(entry.active.token.fingerprint),
+    }
   }
 
   close(): void {
     this.#stopWatching()
     this.#cache.clear()
   }
+
+  async #load(caller: string): Promise<Entry> {
+    const stored = await this.deps.store.getToken(caller)
+    if (stored && !stored.loginRequired && !(isExpired(stored, this.deps.clock) && !stored.refreshToken)) {
+      return { active: { token: stored.accessToken, source: 'store', location: this.deps.store.location, stored }, stored, local: undefined }
+    }
+    const local = await this.deps.sources?.resolve()
+    const snap = local?.snapshot
+    return { active: snap && { token: snap.token, source: snap.source, location: snap.location, stored: undefined }, stored, local }
+  }
+
+  #ttlFor(entry: Entry): number {
+    const expiresAt = entry.active?.stored?.expiresAt
+    if (expiresAt !== undefined) return Math.max(1, Math.min(ENV_ANSWER_TTL_MS, expiresAt - this.deps.clock.now()))
+    if (entry.active?.source === 'store') return ENV_ANSWER_TTL_MS
+    return entry.local?.fromFiles === false && entry.active ? ENV_ANSWER_TTL_MS : FILE_ANSWER_TTL_MS
+  }
+
+  async #refreshed(caller: string, active: ActiveToken): Promise<ActiveToken> {
+    const stored = active.stored as StoredToken
+    try {
+      const next = await this.deps.refresher.refresh(caller, stored, false)
+      const fresh: ActiveToken = { ...active, token: next.accessToken, stored: next }
+      this.#cache.set(caller, { active: fresh, stored: next, local: undefined }, { ttl: this.#ttlFor({ active: fresh, stored: next, local: undefined }) })
+      return fresh
+    } catch (err) {
+      this.#cache.delete(caller)
+      if (err instanceof LoginRequiredError) throw loginRequired()
+      // Cloud 66's OAuth endpoint is down: a token that has not expired yet still works.
+      if (!isExpired(stored, this.deps.clock)) return active
+      throw new ProxyError('oauth_unavailable', 503, 'The Cloud 66 token expired and could not be refreshed right now; try again shortly', { cause: err })
+    }
+  }
+
+  #count(active: ActiveToken | undefined, hit: boolean): void {
+    this.deps.metrics.tokenLookups.inc(active ? { source: active.source, result: hit ? 'cache_hit' : 'loaded' } : { source: 'none', result: 'missing' })
+  }
+}
+
+export function loginRequired(): ProxyError {
+  return new ProxyError('login_required', 401, 'The Cloud 66 login is no longer valid (revoked, or the refresh failed). Log in again: open http://<this proxy>/-/login or run `c66-proxy login`.')
 }

@@ -46,7 +46,37 @@ const ROWS: readonly Row[] = [
   { key: 'maxHeaderBytes', layers: [1000, 2000, '3000', 4000], expected: [1000, 2000, 3000, 4000], read: (c) => c.maxHeaderBytes },
   { key: 'replayBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.replayBodyLimitBytes },
   { key: 'upstreamMaxSockets', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.upstreamMaxSockets },
+  { key: 'clientId', layers: ['d-id', 'f-id', 'e-id', 'flag-id'], expected: ['d-id', 'f-id', 'e-id', 'flag-id'], read: (c) => c.oauth.clientId },
+  { key: 'clientAuth', layers: ['body', 'basic', 'body', 'basic'], expected: ['body', 'basic', 'body', 'basic'], read: (c) => c.oauth.clientAuth },
+  { key: 'scopes', layers: ['public', 'public redeploy', 'admin', 'public jobs'], expected: ['public', 'public redeploy', 'admin', 'public jobs'], read: (c) => c.oauth.scopes },
+  {
+    key: 'publicUrl',
+    layers: ['http://127.0.0.1:1', 'https://f.example', 'https://e.example', 'https://flag.example'],
+    expected: ['http://127.0.0.1:1', 'https://f.example', 'https://e.example', 'https://flag.example'],
+    read: (c) => c.publicUrl.origin,
+  },
+  { key: 'dataDir', layers: ['/d/data', '/f/data', '/e/data', '/flag/data'], expected: ['/d/data', '/f/data', '/e/data', '/flag/data'], read: (c) => c.dataDir },
+  { key: 'refreshSkew', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.refreshSkewMs },
+  { key: 'oauthTimeout', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.oauth.timeoutMs },
 ]
+
+// The client secret is read from a file named by a setting, so its precedence row reads the file's secret.
+test('clientSecretFile: a flag beats the environment, which beats the --config file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'c66-precedence-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const files = ['file', 'env', 'flag'].map((name) => {
+    const path = join(dir, name)
+    writeFileSync(path, `secret-from-${name}\n`)
+    return path
+  })
+  const configFile = join(dir, 'config.json')
+  writeFileSync(configFile, JSON.stringify({ clientSecretFile: files[0] }))
+  const read = (flags: Record<string, unknown>, env: Record<string, string>) =>
+    loadConfig({ flags: { config: configFile, ...flags }, env: { HOME: dir, ...env } }).oauth.clientSecret?.reveal()
+  t.is(read({}, {}), 'secret-from-file')
+  t.is(read({}, { C66_CLIENT_SECRET_FILE: files[1] as string }), 'secret-from-env')
+  t.is(read({ clientSecretFile: files[2] }, { C66_CLIENT_SECRET_FILE: files[1] as string }), 'secret-from-flag')
+})
 
 function tempDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'c66-precedence-'))
@@ -58,7 +88,7 @@ test('every setting except the single-valued mode has a precedence row', (t) => 
   const covered = new Set(ROWS.map((r) => r.key))
   t.deepEqual(
     SETTINGS.map((s) => s.key).filter((k) => !covered.has(k)),
-    ['mode'],
+    ['mode', 'clientSecretFile'],
   )
 })
 

@@ -88,7 +88,7 @@ async function startOpenProxy(t: ExecutionContext, unsafeListenAny: boolean) {
   // Listening on all interfaces needs the unsafe flag at load time; turning it off afterwards
   // keeps the wide listener while the remote-address check stays on.
   const config = { ...loaded, unsafeListenAny }
-  const app = createApp(config, { log: pino({ level: 'silent' }), metrics: createMetrics() })
+  const app = await createApp(config, { log: pino({ level: 'silent' }), metrics: createMetrics() })
   const { port } = await app.listen()
   t.teardown(() => app.close())
   return { sim, port }

@@ -83,14 +83,14 @@ test('logging in again with cx (a rewritten ~/.cloud66/cx.json) is picked up', a
 test('a malformed token file is reported and skipped: the next source is used until the file is fixed', async (t) => {
   const { sim, tokenFile, proxy } = await setup(t, 'two words')
   t.is(await tokenSeenUpstream(sim, proxy.url), CX)
-  const report = (await proxy.app.tokens.describe()).report.find((r) => r.source === 'token-file')
+  const report = (await proxy.app.tokens.describe()).local?.report.find((r) => r.source === 'token-file')
   t.like(report, { state: 'invalid', location: tokenFile })
   t.regex(report?.problem ?? '', /more than one word/)
 
   writeFileSync(tokenFile, '{"AccessToken": ')
   await until('the broken JSON to be reported', async () => {
     await tokenSeenUpstream(sim, proxy.url)
-    const r = (await proxy.app.tokens.describe()).report.find((x) => x.source === 'token-file')
+    const r = (await proxy.app.tokens.describe()).local?.report.find((x) => x.source === 'token-file')
     return r?.problem === 'not valid JSON' ? r : undefined
   })
   t.is(await tokenSeenUpstream(sim, proxy.url), CX)

@@ -90,7 +90,7 @@ for (const c of CASES) {
     // Both URL forms carry the same token.
     t.is(await tokenSeenUpstream(s.sim, proxy.url, '/api/3/stacks'), c.expected)
     const described = await proxy.app.tokens.describe()
-    t.is(described.snapshot?.token.reveal(), c.expected)
+    t.is(described.active?.token.reveal(), c.expected)
   })
 }
 
@@ -124,7 +124,7 @@ test('a cx profile missing from cxprofiles.json is reported by name and no other
   const res = await fetch(`${proxy.url}/stacks`)
   t.is(res.status, 401)
   const described = await proxy.app.tokens.describe()
-  const cx = described.report.find((r) => r.source === 'cx')
+  const cx = described.local?.report.find((r) => r.source === 'cx')
   t.like(cx, { state: 'invalid', problem: 'has no profile named "prod"' })
   t.is(s.sim.requests.length, 0)
 })

@@ -1,0 +1,61 @@
+import { localStore, oauthClientFor } from '../app.js'
+import { systemClock } from '../clock.js'
+import type { Config } from '../config/types.js'
+import { ConfigError } from '../errors.js'
+import { createMetrics } from '../metrics.js'
+import type { OAuthClient } from '../oauth/client.js'
+import { StoreError, type TokenStore } from '../store/types.js'
+import { LocalTokenSources } from '../tokens/local-sources.js'
+import { Refresher } from '../tokens/refresh.js'
+import { TokenService } from '../tokens/token-service.js'
+
+export interface LocalContext {
+  readonly config: Config
+  readonly store: TokenStore
+  readonly oauth: OAuthClient | undefined
+  readonly tokens: TokenService
+  close(): Promise<void>
+}
+
+/** What the CLI commands share with `serve`: the same store, OAuth client and token lookup. */
+export async function openLocal(config: Config): Promise<LocalContext> {
+  const store = localStore(config, systemClock)
+  await checkStoreOrExit(store)
+  const oauth = oauthClientFor(config, systemClock)
+  const metrics = createMetrics()
+  const refresher = new Refresher(store, oauth, systemClock, { outcome: () => undefined, coalesced: () => undefined })
+  const tokens = new TokenService({ store, sources: new LocalTokenSources(config), refresher, clock: systemClock, metrics, refreshSkewMs: config.refreshSkewMs })
+  return {
+    config, store, oauth, tokens,
+    async close() {
+      tokens.close()
+      await store.close()
+    },
+  }
+}
+
+/** A store that cannot be read or decrypted stops the command with the store's own message. */
+export async function checkStoreOrExit(store: TokenStore): Promise<void> {
+  try {
+    await store.check()
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof ConfigError) exitWith(err.message)
+    throw err
+  }
+}
+
+export function exitWith(message: string, code = 1): never {
+  process.stderr.write(`c66-proxy: ${message}\n`)
+  process.exit(code)
+}
+
+export const hostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
+
+export async function probe(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
+    return res.ok
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process'
+import http from 'node:http'
+import { createInterface } from 'node:readline/promises'
+import { OAuthError, OOB_REDIRECT_URI, type OAuthClient } from '../oauth/client.js'
+import type { StoredToken } from '../store/types.js'
+
+export interface CliLoginOptions {
+  readonly oauth: OAuthClient
+  /** Loopback address for the redirect (RFC 8252 §7.3); the path is always /-/callback. */
+  readonly host: string
+  readonly port: number
+  readonly openBrowser: boolean
+  readonly oob: boolean
+  readonly timeoutMs: number
+  readonly out: NodeJS.WritableStream
+  readonly input: NodeJS.ReadableStream
+}
+
+const RESULT_PAGE = (ok: boolean, text: string) =>
+  `<!doctype html><meta charset="utf-8"><title>c66-proxy login</title><p>${ok ? '✔' : '✘'} ${text}</p>`
+
+/**
+ * `c66-proxy login` without a running proxy: a one-shot loopback listener receives the redirect
+ * (RFC 8252), or with `--oob` the user pastes the code Cloud 66 shows (urn:ietf:wg:oauth:2.0:oob).
+ * Either way the state and PKCE verifier never leave this process.
+ */
+export async function runCliLogin(o: CliLoginOptions): Promise<StoredToken> {
+  if (o.oob) {
+    const { url, pending } = await o.oauth.startLogin(OOB_REDIRECT_URI)
+    o.out.write(`Open this URL, approve, and paste the code Cloud 66 shows:\n\n  ${url.href}\n\n`)
+    if (o.openBrowser) openInBrowser(url.href)
+    const rl = createInterface({ input: o.input, output: o.out, terminal: false })
+    const code = (await rl.question('Code: ')).trim()
+    rl.close()
+    // Doorkeeper's oob page shows no state; the pasted code stands in for the redirect.
+    return o.oauth.exchangeCode(new URLSearchParams({ code }), pending)
+  }
+
+  const server = http.createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port, o.host, () => resolve())
+  })
+  const address = server.address() as { port: number }
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host
+  const redirectUri = `http://${host}:${address.port}/-/callback`
+  try {
+    const { url, pending } = await o.oauth.startLogin(redirectUri)
+    o.out.write(`Log in to Cloud 66 in your browser:\n\n  ${url.href}\n\nWaiting for the redirect to ${redirectUri} …\n`)
+    if (o.openBrowser) openInBrowser(url.href)
+    const params = await new Promise<URLSearchParams>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no login within ${Math.round(o.timeoutMs / 1000)} s`)), o.timeoutMs)
+      server.on('request', (req, res) => {
+        const u = new URL(req.url ?? '/', redirectUri)
+        if (u.pathname !== '/-/callback' || (!u.searchParams.has('code') && !u.searchParams.has('error'))) {
+          res.writeHead(404).end()
+          return
+        }
+        // Only the attempt we started counts; a stray or forged request must not end the wait.
+        if (u.searchParams.get('state') !== pending.state) {
+          res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(RESULT_PAGE(false, 'This login does not belong to the waiting command (state mismatch).'))
+          return
+        }
+        const ok = u.searchParams.has('code')
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
+        res.end(RESULT_PAGE(ok, ok ? 'Logged in. You can close this window and return to the terminal.' : 'Login cancelled. You can close this window.'))
+        clearTimeout(timer)
+        resolve(u.searchParams)
+      })
+    })
+    const validated = o.oauth.validateCallback(params, pending)
+    return await o.oauth.exchangeCode(validated, pending)
+  } finally {
+    server.closeAllConnections()
+    server.close()
+  }
+}
+
+function openInBrowser(url: string): void {
+  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open'
+  try {
+    const child = spawn(command, [url], { stdio: 'ignore', detached: true })
+    child.on('error', () => undefined) // no browser opener: the URL is printed anyway
+    child.unref()
+  } catch {
+    // printed above
+  }
+}
+
+export { OAuthError }

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Config } from '../config/types.js'
+import { Secret } from '../secret.js'
+import type { StoredToken } from '../store/types.js'
+import { parseCxTokenJson } from '../tokens/cx-format.js'
+import { LOCAL_CALLER } from '../tokens/token-service.js'
+import { exitWith, openLocal } from './context.js'
+
+const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
+
+async function readStdin(input: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of input as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk))
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function personal(token: string, origin: StoredToken['origin']): StoredToken {
+  return { accessToken: new Secret(token), refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: Date.now(), origin }
+}
+
+/** `token set`: a personal access token from standard input (never argv: it would show in ps and shell history). */
+export async function tokenSet(config: Config, input: NodeJS.ReadableStream): Promise<void> {
+  const text = (await readStdin(input)).trim()
+  if (text === '') exitWith('no token on standard input (e.g. `pbpaste | c66-proxy token set`)', 2)
+  if (/\s/.test(text)) exitWith('standard input holds more than one word; expected a single token', 2)
+  const ctx = await openLocal(config)
+  try {
+    const token = personal(text, 'personal')
+    await ctx.store.putToken(LOCAL_CALLER, token)
+    process.stdout.write(`stored a personal access token (fingerprint ${token.accessToken.fingerprint}) in ${ctx.store.location}\n`)
+  } finally {
+    await ctx.close()
+  }
+}
+
+/** `token import-cx`: copies the cx toolbelt's token (cx.json or a --cx-profile's file) into the store. */
+export async function tokenImportCx(config: Config): Promise<void> {
+  let path = join(config.cxHome, 'cx.json')
+  if (config.cxProfile !== undefined) {
+    const profiles = JSON.parse(await readFile(join(config.cxHome, 'cxprofiles.json'), 'utf8').catch(() => '{}')) as { profiles?: Record<string, { token_file?: string }> }
+    const file = profiles.profiles?.[config.cxProfile]?.token_file ?? `cx_${config.cxProfile.toLowerCase()}.json`
+    if (file.includes('/') || file.includes('\\')) exitWith(`cx profile "${config.cxProfile}" names an unexpected token_file`)
+    path = join(config.cxHome, file)
+  }
+  let token: string
+  try {
+    token = parseCxTokenJson(await readFile(path, 'utf8'))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    exitWith(code ? `cannot read ${path} (${code}); log in with \`cx login\` first` : `${path} ${(err as Error).message}`)
+  }
+  const ctx = await openLocal(config)
+  try {
+    const stored = personal(token, 'cx-import')
+    await ctx.store.putToken(LOCAL_CALLER, stored)
+    process.stdout.write(`imported the cx token from ${path} (fingerprint ${stored.accessToken.fingerprint}) into ${ctx.store.location}\n`)
+  } finally {
+    await ctx.close()
+  }
+}
+
+/** `token show`: source, scopes, times and fingerprint; never the token. */
+export async function tokenShow(config: Config, json: boolean): Promise<void> {
+  const ctx = await openLocal(config)
+  try {
+    const report = await ctx.tokens.describe()
+    const a = report.active
+    const s = a?.stored ?? report.stored
+    const out = {
+      source: a?.source ?? null,
+      location: a?.location ?? null,
+      fingerprint: a?.token.fingerprint ?? null,
+      origin: s?.origin ?? null,
+      scope: s?.scope ?? null,
+      obtained_at: s ? when(s.obtainedAt) : null,
+      expires_at: s ? when(s.expiresAt) : null,
+      refreshable: s?.refreshToken !== undefined,
+      login_required: report.loginRequired,
+    }
+    if (json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
+    else if (!a && !report.loginRequired) process.stdout.write('no token (see `c66-proxy status` for every source)\n')
+    else {
+      const rows = Object.entries(out).map(([k, v]) => `${k.padEnd(15)} ${v === null ? '-' : String(v)}`)
+      process.stdout.write(`${rows.join('\n')}\n`)
+    }
+    if (!a) process.exitCode = 1
+  } finally {
+    await ctx.close()
+  }
+}
