@@ -19,6 +19,8 @@ export interface ProxyHandlerDeps {
   readonly replayBodyLimitBytes: number
   /** Set on requests that arrived with `Expect: 100-continue`; answered only once the token is known. */
   readonly expectsContinue: (req: Koa.Context['req']) => boolean
+  /** Who is calling (local mode: the one local user). */
+  readonly caller: (ctx: Koa.Context) => string
 }
 
 export const NO_TOKEN_MESSAGE =
@@ -42,7 +44,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps): Koa.Middleware {
       metrics.rejected.inc({ reason: refused.reason })
       throw rejectionError(refused)
     }
-    const snapshot = await tokens.tokenFor()
+    const caller = deps.caller(ctx)
+    const snapshot = await tokens.tokenFor(caller)
     if (!snapshot) {
       metrics.rejected.inc({ reason: 'no_token' })
       throw new ProxyError('no_token', 401, NO_TOKEN_MESSAGE)
@@ -59,7 +62,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): Koa.Middleware {
       body,
       replayable: plan.kind !== 'stream',
       publicOrigin,
-      onUnauthorized: async () => (await tokens.reload())?.token,
+      onUnauthorized: (used) => tokens.onUnauthorized(caller, used),
     })
   }
 }
