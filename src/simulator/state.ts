@@ -1,10 +1,12 @@
 // Everything one simulator instance owns. Nothing lives at module level, so two simulators in one
 // process (parallel tests) never share tokens, budgets, data or records.
 import { EventEmitter } from 'node:events'
-import { ALL_SCOPES, TokenRegistry } from './auth.js'
+import { ALL_SCOPES } from './auth.js'
+import type { TokenRegistry } from './auth.js'
 import { createDataset } from './data.js'
 import type { Dataset } from './data.js'
 import type { SimulatorOptions, SimulatorRequestRecord } from './index.js'
+import { OAuthStore } from './oauth-store.js'
 import { RateLimiter } from './rate-limit.js'
 
 /** The token a simulator accepts when no `tokens` option is given; it holds every scope. */
@@ -12,6 +14,8 @@ export const DEFAULT_TOKEN = 'sim-token'
 
 export interface SimulatorState {
   readonly tokens: TokenRegistry
+  /** Clients, codes and issued tokens of the OAuth endpoints; `tokens` is its registry. */
+  readonly oauth: OAuthStore
   readonly limiter: RateLimiter
   readonly data: Dataset
   /** Origin of the fake S3 bucket, without a trailing slash. */
@@ -33,7 +37,10 @@ export function createState(options: SimulatorOptions): SimulatorState {
   if (!Number.isInteger(maxRecords) || maxRecords < 0) throw new TypeError('maxRecords must be an integer >= 0')
   const s3Origin = new URL(options.s3Origin ?? 'https://c66-sim-bucket.s3.amazonaws.com').origin
 
-  const tokens = new TokenRegistry()
+  // The OAuth store owns the registry: issued tokens become API tokens, and expiry and
+  // refresh-token rotation hook into the API's token check.
+  const oauth = new OAuthStore(options)
+  const tokens = oauth.tokens
   for (const [token, scopes] of Object.entries(options.tokens ?? { [DEFAULT_TOKEN]: ALL_SCOPES })) {
     tokens.set(token, scopes)
   }
@@ -42,6 +49,7 @@ export function createState(options: SimulatorOptions): SimulatorState {
   const events = new EventEmitter()
   return {
     tokens,
+    oauth,
     limiter: new RateLimiter(budget, windowMs),
     data: createDataset(),
     s3Origin,
