@@ -53,6 +53,8 @@ interface Flight {
   proxyReq: ClientRequest | undefined
   /** Set when the caller no longer wants an answer (gone, or already answered with an error). */
   abandoned: boolean
+  /** Set when the upstream's response headers arrived. */
+  answered: boolean
   settled: boolean
   upstreamBroken: boolean
   bytesOut: number
@@ -103,6 +105,25 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       proxyReq.destroy()
       return
     }
+    if (!flight.job.replayable) {
+      // The response timeout measures how long Cloud 66 takes to answer, not how long the caller
+      // takes to upload: a streamed body (a 1 GB upload may take minutes) starts it once sent.
+      // Until then only a stalled upload is cut, by the idle timeout, as stalled downloads are.
+      clearTimeout(flight.timer)
+      const idle = setTimeout(() => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)), config.idleTimeoutMs)
+      flight.timer = idle
+      const onData = () => idle.refresh()
+      const stop = () => {
+        req.off('data', onData)
+        clearTimeout(idle)
+      }
+      req.on('data', onData)
+      proxyReq.once('close', stop)
+      proxyReq.once('finish', () => {
+        stop()
+        if (!flight.answered && !flight.abandoned) armResponseTimer(flight, res)
+      })
+    }
     const socket = proxyReq.socket
     if (socket?.connecting) {
       const connectTimer = setTimeout(() => proxyReq.destroy(timeoutError(CONNECT_TIMEOUT)), config.connectTimeoutMs)
@@ -114,6 +135,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
   proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
     const flight = (req as FlightRequest)[FLIGHT]
     if (!flight) return
+    flight.answered = true
     clearTimeout(flight.timer)
     if (flight.abandoned) {
       proxyRes.resume()
@@ -141,6 +163,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     }
     metrics.retries.inc({ action: 'replayed' })
     proxyRes.resume() // drain the 401 so its socket goes back to the pool
+    flight.answered = false
     flight.token = next
     send(flight, req, res)
   }
@@ -173,13 +196,18 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     proxyRes.pipe(res)
   }
 
-  function send(flight: Flight, req: IncomingMessage, res: ServerResponse) {
-    flight.attempt += 1
-    flight.proxyReq = undefined
+  function armResponseTimer(flight: Flight, res: ServerResponse) {
+    clearTimeout(flight.timer)
     flight.timer = setTimeout(() => {
       if (flight.proxyReq) flight.proxyReq.destroy(timeoutError(RESPONSE_TIMEOUT))
       else fail(flight, res, timeoutError(RESPONSE_TIMEOUT)) // still waiting for a pooled socket
     }, config.responseTimeoutMs)
+  }
+
+  function send(flight: Flight, req: IncomingMessage, res: ServerResponse) {
+    flight.attempt += 1
+    flight.proxyReq = undefined
+    armResponseTimer(flight, res)
     const options: httpProxy.ServerOptions = { headers: { authorization: `Bearer ${flight.token.reveal()}` } }
     if (flight.job.body !== undefined) options.buffer = Readable.from([flight.job.body])
     proxy.web(req, res, options, (err: NodeJS.ErrnoException) => fail(flight, res, err))
@@ -212,7 +240,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       return new Promise<ForwardResult>((resolve, reject) => {
         const flight: Flight = {
           job, resolve, reject, token: job.token, attempt: 0, proxyReq: undefined,
-          abandoned: false, settled: false, upstreamBroken: false, bytesOut: 0, timer: undefined,
+          abandoned: false, answered: false, settled: false, upstreamBroken: false, bytesOut: 0, timer: undefined,
         }
         ;(req as FlightRequest)[FLIGHT] = flight
         req.url = job.upstreamPath

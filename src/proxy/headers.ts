@@ -57,12 +57,28 @@ function connectionTokens(value: string): Set<string> {
 /**
  * A `Location` on the upstream's origin is rewritten to the proxy's origin so the caller comes
  * back through the proxy; any other host (a presigned S3 URL) is left alone and never gets a token.
+ * Origins are compared as a URL parser sees them, so `HTTPS://App.Cloud66.com:443/…` counts as the
+ * upstream too, while the rest of the value (path, query, fragment) is kept byte for byte.
  */
 export function locationRewriter(upstreamOrigin: string, publicOrigin: string): (value: string) => string {
   return (value) => {
-    if (!value.startsWith(upstreamOrigin)) return value
-    const rest = value.slice(upstreamOrigin.length)
-    // Only a full origin match counts: https://app.cloud66.com.evil.example must stay untouched.
-    return rest === '' || rest.startsWith('/') || rest.startsWith('?') || rest.startsWith('#') ? publicOrigin + rest : value
+    // The authority ends at the first "/", "?", "#" or "\\" (browsers read a backslash as "/").
+    const m = ABSOLUTE.exec(value)
+    if (!m) return value
+    const authority = m[1] ?? ''
+    if (authority.toLowerCase() !== upstreamOrigin) {
+      let origin: string
+      try {
+        origin = new URL(authority).origin
+      } catch {
+        return value
+      }
+      // Only a full origin match counts: https://app.cloud66.com.evil.example and
+      // https://app.cloud66.com@evil.example must stay untouched.
+      if (origin !== upstreamOrigin) return value
+    }
+    return publicOrigin + value.slice(authority.length)
   }
 }
+
+const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*)/

@@ -41,7 +41,15 @@ export function mapTarget(rawUrl: string): Target {
  */
 export function withoutTokenParams(query: string): string {
   if (!/token|%/i.test(query)) return query
-  const kept = query.split('&').filter((part) => !part.split(';').some((p) => TOKEN_PARAMS.has(paramName(p))))
+  const kept: string[] = []
+  for (const part of query.split('&')) {
+    // Filter the ";" pieces one by one: dropping the whole "&" part would also drop a neighbour
+    // such as page=2 in "page=2;access_token=…", which Rack 2 reads as a parameter of its own.
+    const pieces = part.split(';')
+    const left = pieces.filter((p) => !TOKEN_PARAMS.has(paramName(p)))
+    if (left.length === pieces.length) kept.push(part)
+    else if (left.some((p) => p !== '')) kept.push(left.join(';'))
+  }
   return kept.join('&')
 }
 

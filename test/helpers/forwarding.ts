@@ -162,6 +162,16 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return 0
 }
 
+/** The sum of every sample of `name` (all label sets). */
+export function metricSum(text: string, name: string): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{.*\})? (\S+)$/.exec(line)
+    if (m && m[1] === name) sum += Number(m[2])
+  }
+  return sum
+}
+
 const logEvents = new WeakMap<string[], EventEmitter>()
 
 /** Resolves with the first log line (parsed) that passes `accept`, already written or still to come. */
