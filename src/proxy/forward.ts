@@ -145,9 +145,22 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       void retryAfterUnauthorized(flight, proxyRes, req, res)
       return
     }
-    if (proxyRes.statusCode === 401) metrics.retries.inc({ action: 'passed_through' })
+    if (proxyRes.statusCode === 401) {
+      // Not replayable (a streamed body): this answer stands, but the next request should not
+      // meet the same dead token, so the token is still refreshed or re-read in the background.
+      if (flight.attempt === 1) void flight.job.onUnauthorized(flight.token).catch(() => undefined)
+      passUnauthorized(flight, proxyRes, res)
+      return
+    }
     respond(flight, proxyRes, res)
   })
+
+  /** Cloud 66's 401 goes through untouched, plus a header saying how to recover. */
+  function passUnauthorized(flight: Flight, proxyRes: IncomingMessage, res: ServerResponse) {
+    metrics.retries.inc({ action: 'passed_through' })
+    if (!res.headersSent) res.setHeader('X-C66-Proxy-Hint', unauthorizedHint(flight.job.publicOrigin))
+    respond(flight, proxyRes, res)
+  }
 
   async function retryAfterUnauthorized(flight: Flight, proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) {
     let next: Secret | undefined
@@ -157,8 +170,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       log.warn({ err_code: (err as NodeJS.ErrnoException).code }, 'token re-read after 401 failed')
     }
     if (next === undefined || next.equals(flight.token) || flight.abandoned || res.destroyed) {
-      metrics.retries.inc({ action: 'passed_through' })
-      respond(flight, proxyRes, res)
+      passUnauthorized(flight, proxyRes, res)
       return
     }
     metrics.retries.inc({ action: 'replayed' })
@@ -268,4 +280,12 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       agent.destroy()
     },
   }
+}
+
+/** JSON in a header: the 401's body is Cloud 66's (often empty) and stays untouched. */
+function unauthorizedHint(publicOrigin: string): string {
+  return JSON.stringify({
+    error: 'upstream_unauthorized',
+    message: `Cloud 66 rejected the token (401) and no replacement was found. Log in again at ${publicOrigin}/-/login or with \`c66-proxy login\`, or replace the token (\`c66-proxy status\` shows where it comes from).`,
+  })
 }

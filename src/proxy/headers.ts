@@ -9,6 +9,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 const DROPPED_REQUEST = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'forwarded', 'x-real-ip', 'x-client-ip',
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'host',
+  // Rails honours method overrides; a POST must not become the DELETE a deny rule refused.
+  'x-http-method-override', 'x-http-method', 'x-method-override',
 ])
 
 /** Response headers that never reach the caller: hop-by-hop ones, and cookies Cloud 66 sets. */
@@ -43,7 +45,8 @@ export function filterResponseHeaders(raw: readonly string[], rewriteLocation: (
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? ''
     const lower = name.toLowerCase()
-    if (DROPPED_RESPONSE.has(lower) || listed?.has(lower)) continue
+    // No CORS from the proxy, ever: an upstream Access-Control-* header would open it to web pages.
+    if (DROPPED_RESPONSE.has(lower) || listed?.has(lower) || lower.startsWith('access-control-')) continue
     const value = raw[i + 1] ?? ''
     out.push(name, lower === 'location' ? rewriteLocation(value) : value)
   }

@@ -60,10 +60,9 @@ test("the proxy's own pages carry no Access-Control header", async (t) => {
   }
 })
 
-// "No CORS headers" (issue 2, Safety): an upstream that did answer with CORS headers would have
-// them passed through today, because filterResponseHeaders (src/proxy/headers.ts) drops only
-// hop-by-hop headers and Set-Cookie. Marked failing until the lead decides; see the report.
-test.failing('Access-Control headers sent by the upstream do not reach the caller', async (t) => {
+// "No CORS headers" (issue 2, Safety): even an upstream that answers with CORS headers must not
+// open the proxy to web pages; filterResponseHeaders drops every Access-Control-* header.
+test('Access-Control headers sent by the upstream do not reach the caller', async (t) => {
   const upstream = http.createServer((_req, res) => {
     res.writeHead(200, {
       'content-type': 'application/json',

@@ -157,3 +157,12 @@ test('all the headers of one real cx request arrive together, and the forbidden 
   for (const gone of ['cookie', 'x-forwarded-for', 'x_forwarded_host', 'forwarded', 'x-drop-me']) t.false(names.includes(gone), gone)
   t.not(record.headers.connection, 'close', 'the caller\'s Connection header is not the upstream hop\'s')
 })
+
+// Rails turns a POST with a method override into that method; a deny rule on DELETE must not be
+// dodged by a POST that says "really, DELETE".
+test('method-override headers never reach the upstream', neverReachesUpstream, {
+  'X-HTTP-Method-Override': 'DELETE',
+  'X-HTTP-Method': 'PATCH',
+  'X-Method-Override': 'PUT',
+  X_HTTP_Method_Override: 'DELETE',
+})

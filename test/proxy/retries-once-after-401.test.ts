@@ -150,3 +150,19 @@ test('after a replay, later requests use the new token straight away', async (t)
   t.deepEqual(requests.map((r) => r.token), [OLD, NEW, NEW])
   t.is(await count401(s.proxy, 'replayed'), 1)
 })
+
+test('a 401 that cannot be replayed carries a JSON hint header, and the next request already has the new token', async (t) => {
+  const s = await setup(t)
+  rotateOnFirstUse(s, NEW)
+  const reply = await send(`${s.proxy.url}/api/3/echo`, { method: 'POST', body: 'streamed body', chunked: true, headers: { 'content-type': 'text/plain' } })
+  t.is(reply.status, 401)
+  t.is(reply.body.length, 0, "Cloud 66's empty 401 body is untouched")
+  const hint = JSON.parse(String(reply.headers['x-c66-proxy-hint'])) as { error: string; message: string }
+  t.is(hint.error, 'upstream_unauthorized')
+  t.regex(hint.message, /\/-\/login|c66-proxy login/)
+  t.false(hint.message.includes(OLD) || hint.message.includes(NEW), 'the hint names no token')
+  // The token was re-read in the background, so the caller's retry succeeds at once.
+  const again = await send(`${s.proxy.url}/stacks.json`)
+  t.is(again.status, 200)
+  t.is((await recorded(s.sim, 2)).at(-1)?.token, NEW)
+})
