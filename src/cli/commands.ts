@@ -7,6 +7,7 @@ import { hostPort, openLocal, probe } from './context.js'
 import { configOrExit } from './load.js'
 import { login, logoutCommand } from './login-commands.js'
 import { addSettingOptions, settingFlags, settingsHelp } from './options.js'
+import { registerAuditCommand } from './audit-command.js'
 import { secretGenerate, secretRotate } from './secret-commands.js'
 import { serve } from './serve.js'
 import { status, tokenWarnings } from './status.js'
@@ -104,6 +105,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       const stop = () => void sim.close().then(() => process.exit(0))
       process.once('SIGINT', stop).once('SIGTERM', stop)
     })
+  registerAuditCommand(program)
   return program
 }
 
