@@ -2,7 +2,7 @@ import type Koa from 'koa'
 import type { Config } from '../config/types.js'
 import type { Metrics } from '../metrics.js'
 import { rejectionError } from './error-middleware.js'
-import { allowedHostHeaders, checkBrowserRules, checkRemoteAddress, checkRequestTarget, type Rejection } from './guards.js'
+import { allowedHostHeaders, checkBrowserRules, isNavigationToOwnPage, checkRemoteAddress, checkRequestTarget, type Rejection } from './guards.js'
 
 const MISSING_HOST: Rejection = {
   status: 400, code: 'bad_request', reason: 'missing_host', message: 'HTTP/1.1 requests must carry a Host header',
@@ -35,7 +35,7 @@ export function guardMiddleware(config: Config, metrics: Metrics, port: () => nu
       // through to the Host allowlist below and are refused there.
       (req.headers.host === undefined && req.httpVersion === '1.1' ? MISSING_HOST : undefined) ??
       checkRequestTarget(req.method ?? 'GET', req.url ?? '') ??
-      checkBrowserRules(req.headers, allowedHosts())
+      checkBrowserRules(req.headers, allowedHosts(), 'http', req.headers.host, isNavigationToOwnPage(req.method ?? 'GET', ctx.path, req.headers))
     if (rejection) throw refuse(rejection)
     await next()
   }

@@ -58,22 +58,43 @@ export function allowedHostHeaders(port: number, extraNames: readonly string[]):
 }
 
 /**
+ * The proxy's own pages a browser is legitimately sent to from another site: Cloud 66 redirects
+ * back to /-/callback after consent, and the callback's 303 to /-/ keeps that redirect chain's
+ * cross-site label. Both are GETs whose answers a foreign page can neither read nor frame; the
+ * callback's one effect is guarded by the state bound to the login cookie.
+ */
+const NAVIGABLE_OWN_PAGES = new Set(['/-/', '/-/callback'])
+
+export function isNavigationToOwnPage(method: string, path: string, headers: IncomingHttpHeaders): boolean {
+  return (method === 'GET' || method === 'HEAD') && headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document' && NAVIGABLE_OWN_PAGES.has(path)
+}
+
+/**
  * Browser-attack rules for a proxy that acts as its user (peers.md §3, §4.2):
  * the Host must name the proxy itself (DNS rebinding), and a request a web page made on its own
  * (a foreign Origin, or Sec-Fetch-Site cross-site/same-site) is refused, because a form POST to
  * 127.0.0.1 would otherwise redeploy production with the user's token.
  */
-export function checkBrowserRules(headers: IncomingHttpHeaders, allowedHosts: ReadonlySet<string>): Rejection | undefined {
-  const host = headers.host?.toLowerCase()
-  if (host === undefined || !allowedHosts.has(host)) {
+export function checkBrowserRules(
+  headers: IncomingHttpHeaders,
+  allowedHosts: ReadonlySet<string>,
+  /** The scheme callers use (the gateway is reached over https). */
+  scheme: 'http' | 'https' = 'http',
+  /** The host as the caller addressed it, when a trusted front says so (X-Forwarded-Host). */
+  host: string | undefined = headers.host,
+  /** isNavigationToOwnPage(): a top-level GET of /-/ or /-/callback may come from another site. */
+  navigationToOwnPage = false,
+): Rejection | undefined {
+  if (host === undefined || !allowedHosts.has(host.toLowerCase())) {
     return reject(403, 'forbidden_host', 'host', 'The Host header does not name this proxy (DNS-rebinding protection); use http://localhost:<port> or add the name with --allowed-hosts')
   }
   const origin = headers.origin
-  if (origin !== undefined && !(origin.toLowerCase().startsWith('http://') && allowedHosts.has(origin.slice(7).toLowerCase()))) {
+  const prefix = `${scheme}://`
+  if (origin !== undefined && !(origin.toLowerCase().startsWith(prefix) && allowedHosts.has(origin.slice(prefix.length).toLowerCase()))) {
     return reject(403, 'forbidden_origin', 'origin', 'Requests from web pages of other origins are refused')
   }
   const site = headers['sec-fetch-site']
-  if (site === 'cross-site' || site === 'same-site') {
+  if ((site === 'cross-site' || site === 'same-site') && !navigationToOwnPage) {
     return reject(403, 'forbidden_origin', 'sec_fetch_site', 'Cross-site requests from browsers are refused')
   }
   return undefined

@@ -25,6 +25,14 @@ export interface OwnRoutesDeps {
   readonly caller: () => string
   readonly isShuttingDown: () => boolean
   readonly clock: Clock
+  /** Gateway mode replaces the status page, the log-out and readiness, and adds its own pages. */
+  readonly gateway?: {
+    readonly home: (ctx: Koa.Context) => Promise<void>
+    readonly logout: (ctx: Koa.Context) => Promise<void>
+    readonly extra: (router: Router) => void
+    /** Problems that make this replica unready (the store unreachable, …). */
+    readonly readiness: () => Promise<string[]>
+  }
 }
 
 const EXPIRING_SOON_MS = 10 * 60_000
@@ -45,13 +53,18 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
   })
 
   router.get('/readyz', label('/-/readyz'), async (ctx) => {
-    const report = await deps.tokens.describe(deps.caller())
     const problems: string[] = []
-    if (report.loginRequired) problems.push('Cloud 66 login required')
-    else if (!report.active) problems.push('no Cloud 66 token is available')
+    let tokenSource: string | undefined
+    if (deps.gateway) problems.push(...(await deps.gateway.readiness()))
+    else {
+      const report = await deps.tokens.describe(deps.caller())
+      tokenSource = report.active?.source
+      if (report.loginRequired) problems.push('Cloud 66 login required')
+      else if (!report.active) problems.push('no Cloud 66 token is available')
+    }
     if (deps.isShuttingDown()) problems.push('shutting down')
     ctx.status = problems.length === 0 ? 200 : 503
-    ctx.body = problems.length === 0 ? { status: 'ready', token_source: report.active?.source } : { status: 'not_ready', problems }
+    ctx.body = problems.length === 0 ? { status: 'ready', token_source: tokenSource } : { status: 'not_ready', problems }
   })
 
   router.get('/metrics', label('/-/metrics'), async (ctx) => {
@@ -61,9 +74,10 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
   })
 
   router.get('/', label('/-/'), async (ctx) => {
+    if (deps.gateway) return deps.gateway.home(ctx)
     ctx.set('Content-Security-Policy', PAGE_CSP)
     ctx.set('X-Frame-Options', 'DENY')
-    ctx.set('Referrer-Policy', 'no-referrer')
+    ctx.set('Referrer-Policy', 'same-origin')
     ctx.type = 'text/html; charset=utf-8'
     ctx.body = renderStatusPage({
       config: deps.config,
@@ -79,6 +93,7 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
 
   router.post('/logout', label('/-/logout'), async (ctx) => {
     checkCsrf(ctx, (await readForm(ctx.req)).get('csrf'))
+    if (deps.gateway) return deps.gateway.logout(ctx)
     const caller = deps.caller()
     await logout(caller, deps.store, deps.oauth)
     deps.tokens.evict(caller)
@@ -86,6 +101,8 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
     ctx.status = 303
     ctx.set('Location', '/-/')
   })
+
+  deps.gateway?.extra(router)
 
   // @types/koa-router types the context more narrowly than Koa's own Middleware; the runtime is the same.
   const routes = router.routes() as unknown as Koa.Middleware

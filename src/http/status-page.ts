@@ -39,8 +39,10 @@ ${details ? `<table>${details}</table>` : ''}`
 <li>start the proxy with <code>--token-file PATH</code>, or</li>
 <li>log in with the cx toolbelt (<code>cx login</code>), which writes <code>~/.cloud66/cx.json</code>.</li></ul>`
   }
+  // A link, not a GET form: /-/login answers with a redirect to Cloud 66, and Chromium applies the
+  // page's CSP `form-action 'self'` to a form's redirects too, so a form here was blocked.
   const loginButton = v.oauthConfigured
-    ? `<form method="get" action="/-/login"><button type="submit">Log in with Cloud 66</button></form>`
+    ? `<a class="button" href="/-/login">Log in with Cloud 66</a>`
     : `<p>To log in with Cloud 66 here, register an OAuth application and set <code>C66_CLIENT_ID</code> and <code>C66_CLIENT_SECRET</code>.</p>`
   const logoutButton = stored
     ? `<form method="post" action="/-/logout"><input type="hidden" name="csrf" value="${escapeHtml(v.csrf)}"><button type="submit">Log out</button></form>`
@@ -57,7 +59,7 @@ ${details ? `<table>${details}</table>` : ''}`
 <tr><th>Read-only</th><td>${config.readOnly ? 'yes' : 'no'}</td></tr>
 </table>
 <h2>Token</h2>${tokenBlock}
-<p>${loginButton}${logoutButton}</p>
+<div>${loginButton}${logoutButton}</div>
 ${rows ? `<h2>Local token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
 <p>Health: <a href="/-/healthz">/-/healthz</a> · Readiness: <a href="/-/readyz">/-/readyz</a> · Metrics: <a href="/-/metrics">/-/metrics</a></p>`,
   )
