@@ -32,8 +32,12 @@ export async function runCliLogin(o: CliLoginOptions): Promise<StoredToken> {
     const rl = createInterface({ input: o.input, output: o.out, terminal: false })
     const code = (await rl.question('Code: ')).trim()
     rl.close()
-    // Doorkeeper's oob page shows no state; the pasted code stands in for the redirect.
-    return o.oauth.exchangeCode(new URLSearchParams({ code }), pending)
+    if (code === '') throw new OAuthError('invalid_response', undefined, 'no code was pasted')
+    // Doorkeeper's oob page shows no state; the pasted code stands in for the redirect, and state
+    // never left this process. It still goes through validateCallback: oauth4webapi redeems only
+    // parameters that came out of its validateAuthResponse (a bare URLSearchParams is refused
+    // before anything is sent, which made every --oob login fail).
+    return o.oauth.exchangeCode(o.oauth.validateCallback(new URLSearchParams({ code, state: pending.state }), pending), pending)
   }
 
   const server = http.createServer()

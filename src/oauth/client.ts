@@ -65,7 +65,7 @@ export function createOAuthClient(settings: OAuthSettings, clock: Clock, fetchIm
   const client: oauth.Client = { client_id: settings.clientId }
   const secret = settings.clientSecret
   const clientAuth: oauth.ClientAuth =
-    secret === undefined ? oauth.None() : settings.clientAuth === 'basic' ? oauth.ClientSecretBasic(secret.reveal()) : oauth.ClientSecretPost(secret.reveal())
+    secret === undefined ? oauth.None() : settings.clientAuth === 'basic' ? doorkeeperBasic(settings.clientId, secret) : oauth.ClientSecretPost(secret.reveal())
   const insecure = settings.upstream.protocol === 'http:'
   const requestOptions = () => ({
     [oauth.allowInsecureRequests]: insecure,
@@ -152,22 +152,68 @@ export function createOAuthClient(settings: OAuthSettings, clock: Clock, fetchIm
   }
 }
 
+/**
+ * HTTP Basic client authentication as Doorkeeper reads it: base64 of `id:secret` as they are.
+ * oauth4webapi's ClientSecretBasic form-encodes both first (RFC 6749 §2.3.1), turning `-`, `_`,
+ * `.`, `~` and friends into %XX; Doorkeeper (ClientSecretBasic, Credentials.from_basic) splits the
+ * decoded header without unescaping, so it would compare `sim%2Dclient` with `sim-client` and
+ * refuse the client (401 invalid_client). cx sends the credentials raw too (cloud66-api.md §1.3).
+ */
+function doorkeeperBasic(clientId: string, secret: Secret): oauth.ClientAuth {
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', `Basic ${Buffer.from(`${clientId}:${secret.reveal()}`, 'utf8').toString('base64')}`)
+  }
+}
+
 /** Runs one request/response step, translating every foreign failure into an OAuthError. */
 async function call<T>(send: () => Promise<Response>, process: (res: Response) => Promise<T>): Promise<T> {
   let res: Response
   try {
     res = await send()
   } catch (err) {
+    // oauth4webapi checks what it is given before anything is sent (a callback without a code,
+    // parameters that did not come from validateAuthResponse). Such a failure is about the answer
+    // in hand, not about reaching Cloud 66: calling it "unreachable" (502) would send people
+    // looking for a network problem that is not there.
+    if (err instanceof oauth.OperationProcessingError || isArgumentError(err)) {
+      throw new OAuthError('invalid_response', undefined, 'The answer from Cloud 66 cannot be redeemed (no authorization code in it?)', { cause: err })
+    }
     throw new OAuthError('unavailable', undefined, 'Cloud 66 could not be reached', { cause: err })
   }
   try {
     return await process(res)
   } catch (err) {
-    if (err instanceof oauth.ResponseBodyError) {
-      const kind = err.error === 'invalid_grant' ? 'invalid_grant' : 'rejected'
-      throw new OAuthError(kind, err.error, `Cloud 66 refused the request (${err.error})`)
+    // Doorkeeper sends `WWW-Authenticate: Bearer …, error="invalid_grant"` with EVERY token-endpoint
+    // error, 400s included (cloud66-api.md §9 item 12), and oauth4webapi then reports the challenge
+    // (WWWAuthenticateChallengeError) instead of the JSON body. Read the code from the challenge, or
+    // an invalid_grant would look like a malformed answer: no recovery from a sibling's rotation, no
+    // "login required", just an error on every request.
+    const refused =
+      err instanceof oauth.ResponseBodyError
+        ? err.error
+        : err instanceof oauth.WWWAuthenticateChallengeError
+          ? (err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters.error ?? (await errorCodeInBody(res)))
+          : undefined
+    if (refused !== undefined) {
+      const kind = refused === 'invalid_grant' ? 'invalid_grant' : 'rejected'
+      throw new OAuthError(kind, refused, `Cloud 66 refused the request (${refused})`)
     }
     if (res.status >= 500) throw new OAuthError('unavailable', undefined, `Cloud 66 answered ${res.status}`, { cause: err })
     throw new OAuthError('invalid_response', undefined, 'Cloud 66 sent an answer that is not a valid token response', { cause: err })
+  }
+}
+
+function isArgumentError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return err instanceof TypeError && (code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_INVALID_ARG_TYPE')
+}
+
+/** The RFC 6749 §5.2 `error` of a JSON error body not yet read, if there is one. */
+async function errorCodeInBody(res: Response): Promise<string | undefined> {
+  try {
+    const body = (await res.clone().json()) as { error?: unknown }
+    return typeof body.error === 'string' ? body.error : undefined
+  } catch {
+    return undefined
   }
 }

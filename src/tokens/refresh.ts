@@ -54,28 +54,35 @@ export class Refresher {
     private readonly hooks: RefreshHooks,
   ) {}
 
-  /** `seen` is the token the caller has; `force` refreshes even if it is not near expiry (after a 401). */
-  refresh(caller: string, seen: StoredToken, force: boolean): Promise<StoredToken> {
+  /**
+   * `seen` is the token the caller has; `force` refreshes even if it is not near expiry (after a 401).
+   * `skewMs` is the caller's refresh skew (`--refresh-skew`), so the re-check under the lock agrees
+   * with the caller's own decision instead of a default the user did not choose.
+   */
+  refresh(caller: string, seen: StoredToken, force: boolean, skewMs: number = DEFAULT_REFRESH_SKEW_MS): Promise<StoredToken> {
     const running = this.#inflight.get(caller)
     if (running) {
       this.hooks.coalesced()
       return running
     }
     const flight = this.store
-      .withLock(`refresh:${caller}`, () => this.#refreshLocked(caller, seen, force))
+      .withLock(`refresh:${caller}`, () => this.#refreshLocked(caller, seen, force, skewMs))
       .finally(() => this.#inflight.delete(caller))
     this.#inflight.set(caller, flight)
     return flight
   }
 
-  async #refreshLocked(caller: string, seen: StoredToken, force: boolean): Promise<StoredToken> {
+  async #refreshLocked(caller: string, seen: StoredToken, force: boolean, skewMs: number): Promise<StoredToken> {
     const latest = (await this.store.getToken(caller)) ?? seen
     // Someone else already refreshed (or the user logged in again) while we waited for the lock.
     if (!latest.accessToken.equals(seen.accessToken) && !latest.loginRequired) {
       this.hooks.outcome('adopted')
       return latest
     }
-    if (!force && !wantsRefresh(latest, this.clock, DEFAULT_REFRESH_SKEW_MS) && !isExpired(latest, this.clock)) return latest
+    // With DEFAULT_REFRESH_SKEW_MS here, a configured skew above a minute was ignored: the caller
+    // asked for a refresh, this answered with the same token, and every request until the last
+    // minute took the lock and re-read the store for nothing.
+    if (!force && !wantsRefresh(latest, this.clock, skewMs) && !isExpired(latest, this.clock)) return latest
     if (!latest.refreshToken || !this.oauth) throw await this.#markLoginRequired(caller, latest, 'no refresh token')
     try {
       const next = await this.oauth.refresh(latest.refreshToken)

@@ -83,12 +83,21 @@ export class TokenService {
    * `login_required` ProxyError when the stored login is no longer usable and nothing replaces it.
    */
   async tokenFor(caller: string = LOCAL_CALLER): Promise<ActiveToken | undefined> {
-    const cached = this.#cache.get(caller)
+    let cached = this.#cache.get(caller)
+    // lru-cache times entries on the monotonic clock, which stands still while a laptop sleeps,
+    // and a TTL set from one clock cannot follow jumps of the other; the token's expiry is wall
+    // time. A cached token that has expired with nothing to renew it is dropped here, so the entry
+    // never outlives the token (one with a refresh token is renewed just below).
+    const held = cached?.active?.stored
+    if (held && held.refreshToken === undefined && isExpired(held, this.deps.clock)) {
+      this.#cache.delete(caller)
+      cached = undefined
+    }
     const entry = cached ?? (await this.#cache.fetch(caller))
     this.#count(entry?.active, cached !== undefined)
     const active = entry?.active
     if (active?.stored && wantsRefresh(active.stored, this.deps.clock, this.deps.refreshSkewMs)) return this.#refreshed(caller, active)
-    if (!active && entry?.stored?.loginRequired) throw loginRequired()
+    if (!active && entry?.stored && this.#needsLogin(entry.stored)) throw loginRequired()
     return active
   }
 
@@ -129,7 +138,7 @@ export class TokenService {
       active: entry.active,
       stored: entry.stored,
       local: entry.local ?? (await this.deps.sources?.resolve()),
-      loginRequired: entry.stored?.loginRequired === true && !entry.active,
+      loginRequired: entry.stored !== undefined && this.#needsLogin(entry.stored) && !entry.active,
       rejected: entry.active !== undefined && this.#rejected.has(entry.active.token.fingerprint),
     }
   }
@@ -141,12 +150,21 @@ export class TokenService {
 
   async #load(caller: string): Promise<Entry> {
     const stored = await this.deps.store.getToken(caller)
-    if (stored && !stored.loginRequired && !(isExpired(stored, this.deps.clock) && !stored.refreshToken)) {
+    if (stored && !this.#needsLogin(stored)) {
       return { active: { token: stored.accessToken, source: 'store', location: this.deps.store.location, stored }, stored, local: undefined }
     }
     const local = await this.deps.sources?.resolve()
     const snap = local?.snapshot
     return { active: snap && { token: snap.token, source: snap.source, location: snap.location, stored: undefined }, stored, local }
+  }
+
+  /**
+   * The stored login cannot be used any more: marked so (revoked, refresh refused), or expired with
+   * no refresh token to renew it. Either way only a new login helps, and saying "no token" would
+   * send the user looking for CLOUD66_ACCESS_TOKEN instead.
+   */
+  #needsLogin(stored: StoredToken): boolean {
+    return stored.loginRequired === true || (isExpired(stored, this.deps.clock) && stored.refreshToken === undefined)
   }
 
   #ttlFor(entry: Entry): number {
@@ -159,7 +177,7 @@ export class TokenService {
   async #refreshed(caller: string, active: ActiveToken): Promise<ActiveToken> {
     const stored = active.stored as StoredToken
     try {
-      const next = await this.deps.refresher.refresh(caller, stored, false)
+      const next = await this.deps.refresher.refresh(caller, stored, false, this.deps.refreshSkewMs)
       const fresh: ActiveToken = { ...active, token: next.accessToken, stored: next }
       this.#cache.set(caller, { active: fresh, stored: next, local: undefined }, { ttl: this.#ttlFor({ active: fresh, stored: next, local: undefined }) })
       return fresh
