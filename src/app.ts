@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import type http from 'node:http'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import Koa from 'koa'
+import type { GatewayParts } from './app-gateway.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config/types.js'
 import { errorMiddleware } from './http/error-middleware.js'
@@ -12,9 +14,9 @@ import { ownRoutes } from './http/routes.js'
 import { createHttpServer, expectsContinue } from './http/server.js'
 import { createLogger, type Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
-import { createOAuthClient, type OAuthClient } from './oauth/client.js'
+import type { OAuthClient } from './oauth/client.js'
 import { createForwarder } from './proxy/forward.js'
-import { createProxyHandler } from './proxy/handler.js'
+import { createProxyHandler, noLocalToken } from './proxy/handler.js'
 import { compileRule, createPolicy, type PathRule } from './proxy/policy.js'
 import { LazyFileStore } from './store/lazy-file-store.js'
 import type { TokenStore } from './store/types.js'
@@ -45,12 +47,30 @@ export interface App {
 
 /** The embedded store of local mode: `<dataDir>/store.json`, created on first write. */
 export function localStore(config: Config, clock: Clock): TokenStore {
-  return new LazyFileStore({ path: join(config.dataDir, 'store.json'), env: config.secretEnv(), allowGeneratedKey: true, clock })
+  // A generated key file is for one user's machine; a shared gateway must be given its secret.
+  return new LazyFileStore({ path: join(config.dataDir, 'store.json'), env: config.secretEnv(), allowGeneratedKey: config.mode === 'local', clock })
 }
 
-export function oauthClientFor(config: Config, clock: Clock, fetchImpl?: typeof fetch): OAuthClient | undefined {
+/** The configured store: the embedded file store, or Redis shared by every gateway replica. */
+export async function openStore(config: Config, clock: Clock): Promise<TokenStore> {
+  if (config.store.kind === 'redis') {
+    // Loaded only when used: local mode never pays for ioredis (idle memory is a budget, issue #2).
+    const { openRedisStore } = await import('./store/redis-store.js')
+    // `"cluster": true` (or an object of ioredis ClusterOptions) in --redis-options selects Redis Cluster.
+    const { cluster, ...redisOptions } = config.store.options
+    return openRedisStore({
+      url: config.store.url, env: config.secretEnv(), clock, redisOptions,
+      ...(cluster ? { clusterOptions: cluster === true ? {} : (cluster as object) } : {}),
+    })
+  }
+  return localStore(config, clock)
+}
+
+export async function oauthClientFor(config: Config, clock: Clock, fetchImpl?: typeof fetch): Promise<OAuthClient | undefined> {
   const o = config.oauth
   if (o.clientId === undefined) return undefined
+  // Loaded only when OAuth is configured: a proxy fed by a personal token never loads oauth4webapi.
+  const { createOAuthClient } = await import('./oauth/client.js')
   return createOAuthClient(
     { upstream: config.upstream, clientId: o.clientId, clientSecret: o.clientSecret, clientAuth: o.clientAuth, scopes: o.scopes, timeoutMs: o.timeoutMs },
     clock,
@@ -66,14 +86,35 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const clock = io.clock ?? systemClock
   const log = io.log ?? createLogger(config.logLevel)
   const metrics = io.metrics ?? createMetrics()
-  const store = io.store ?? localStore(config, clock)
+  const store = io.store ?? (await openStore(config, clock))
   await store.check()
-  const oauth = oauthClientFor(config, clock, io.fetch)
+  const oauth = await oauthClientFor(config, clock, io.fetch)
   const refresher = new Refresher(store, oauth, clock, {
     outcome: (outcome) => metrics.refreshes.inc({ outcome }),
     coalesced: () => metrics.refreshCoalesced.inc(),
   })
-  const tokens = new TokenService({ store, sources: new LocalTokenSources(config), refresher, clock, metrics, refreshSkewMs: config.refreshSkewMs })
+  const gatewayMode = config.mode === 'gateway'
+  // Gateway members only ever use tokens from the store: never the operator's own environment or files.
+  const tokens = new TokenService({ store, sources: gatewayMode ? undefined : new LocalTokenSources(config), refresher, clock, metrics, refreshSkewMs: config.refreshSkewMs })
+  // The shared rate limiter talks to Redis on a connection of its own.
+  let gw: GatewayParts | undefined
+  let redis: { disconnect(): void } | undefined
+  if (gatewayMode) {
+    // Gateway-only code and ioredis are loaded only in gateway mode.
+    const { gatewayParts } = await import('./app-gateway.js')
+    if (config.store.kind === 'redis') {
+      const { Redis, Cluster } = await import('ioredis')
+      const { cluster, ...options } = config.store.options
+      const connection = { ...options, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
+      const seed = new URL(config.store.url)
+      const client = cluster
+        ? new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], { enableOfflineQueue: false, redisOptions: connection })
+        : new Redis(config.store.url, connection)
+      client.on('error', () => undefined) // outages are reported by the store; the limiter falls back to memory
+      redis = client
+    }
+    gw = await gatewayParts({ config, store, tokens, oauth, clock, metrics, log, redis })
+  }
   const forwarder = createForwarder(config, metrics, log)
   const rules = config.denyPaths.map(compileRule).filter((r): r is PathRule => typeof r !== 'string')
   const policy = createPolicy(config.readOnly, rules)
@@ -84,24 +125,42 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const caller = () => LOCAL_CALLER
 
   const login = createLoginHandlers({
-    oauth, store, metrics, log, caller,
+    oauth, store, metrics, log,
     publicUrl: config.publicUrl,
-    evict: (c) => tokens.evict(c),
+    completeLogin:
+      gw?.completeLogin ??
+      (async (_ctx, token) => {
+        await store.putToken(LOCAL_CALLER, token)
+        tokens.evict(LOCAL_CALLER)
+      }),
   })
   const koa = new Koa({ proxy: false })
   koa.silent = true
-  const own = ownRoutes({ config, metrics, tokens, store, oauth, login, caller, isShuttingDown, clock })
+  const own = ownRoutes({ config, metrics, tokens, store, oauth, login, caller, isShuttingDown, clock, ...(gw ? { gateway: gw.routes } : {}) })
   const proxy = createProxyHandler({
-    tokens, forwarder, policy, metrics, expectsContinue, caller,
+    tokens, forwarder, policy, metrics, expectsContinue,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
+    identify: gw?.identify ?? (() => ({ id: LOCAL_CALLER })),
+    admit: gw?.admit ?? (() => undefined),
+    noToken: gw?.noToken ?? noLocalToken,
+    publicOrigin: gw ? () => config.publicUrl.origin : (ctx) => `http://${ctx.req.headers.host ?? ''}`,
   })
+  const api = gw?.api
   koa
-    .use(observeMiddleware(metrics, log, isShuttingDown))
-    .use(errorMiddleware(log))
-    .use(guardMiddleware(config, metrics, () => boundPort))
-    .use((ctx, next) => (ctx.path.startsWith('/-/') || ctx.path === '/-' ? own(ctx, next) : proxy(ctx, next)))
+    .use(observeMiddleware(metrics, log, isShuttingDown, gw?.done))
+    .use(errorMiddleware(log, gatewayMode ? 'Basic realm="c66-proxy"' : 'Bearer realm="c66-proxy"'))
+    .use(gw?.guard ?? guardMiddleware(config, metrics, () => boundPort))
+    .use((ctx, next) => {
+      if (api && ctx.path.startsWith('/-/api/')) return api(ctx, next)
+      return ctx.path.startsWith('/-/') || ctx.path === '/-' ? own(ctx, next) : proxy(ctx, next)
+    })
 
-  const server = createHttpServer(koa.callback(), { maxHeaderBytes: config.maxHeaderBytes, metrics })
+  const tls = config.gateway.tls
+  const server = createHttpServer(koa.callback(), {
+    maxHeaderBytes: config.maxHeaderBytes,
+    metrics,
+    ...(gatewayMode && tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+  })
   let inFlight = 0
   let drained: (() => void) | undefined
   server.on('request', (_req, res: http.ServerResponse) => {
@@ -138,6 +197,8 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
       await closed
       forwarder.close()
       tokens.close()
+      await gw?.close()
+      redis?.disconnect()
       await store.close()
     },
   }

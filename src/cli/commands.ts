@@ -2,12 +2,12 @@ import { Command } from 'commander'
 import { loadConfig } from '../config/load.js'
 import { parseDuration } from '../config/duration.js'
 import { ConfigError } from '../errors.js'
-import { startSimulator } from '../simulator/index.js'
 import { hostPort, openLocal, probe } from './context.js'
 import { configOrExit } from './load.js'
 import { login, logoutCommand } from './login-commands.js'
 import { addSettingOptions, settingFlags, settingsHelp } from './options.js'
 import { registerAuditCommand } from './audit-command.js'
+import { registerGatewayCommands } from './gateway-commands.js'
 import { secretGenerate, secretRotate } from './secret-commands.js'
 import { serve } from './serve.js'
 import { status, tokenWarnings } from './status.js'
@@ -95,6 +95,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       const m = /^(.*):(\d+)$/.exec(opts.listen)
       if (!m) throw new Error('--listen must be HOST:PORT')
       const all = ['public', 'redeploy', 'jobs', 'users', 'admin', 'reboot']
+      // Loaded on demand: `serve` must not carry the simulator in memory.
+      const { startSimulator } = await import('../simulator/index.js')
       const sim = await startSimulator({
         host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''),
         port: Number(m[2]),
@@ -106,6 +108,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       process.once('SIGINT', stop).once('SIGTERM', stop)
     })
   registerAuditCommand(program)
+  registerGatewayCommands(program, env)
   return program
 }
 

@@ -21,7 +21,7 @@ export interface LocalContext {
 export async function openLocal(config: Config): Promise<LocalContext> {
   const store = localStore(config, systemClock)
   await checkStoreOrExit(store)
-  const oauth = oauthClientFor(config, systemClock)
+  const oauth = await oauthClientFor(config, systemClock)
   const metrics = createMetrics()
   const refresher = new Refresher(store, oauth, systemClock, { outcome: () => undefined, coalesced: () => undefined })
   const tokens = new TokenService({ store, sources: new LocalTokenSources(config), refresher, clock: systemClock, metrics, refreshSkewMs: config.refreshSkewMs })

@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js'
-import { OAuthError } from '../oauth/client.js'
+import { OAuthError } from '../oauth/errors.js'
 import { logout } from '../tokens/logout.js'
 import { LOCAL_CALLER } from '../tokens/token-service.js'
 import { exitWith, openLocal } from './context.js'

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import http from 'node:http'
 import { createInterface } from 'node:readline/promises'
-import { OAuthError, OOB_REDIRECT_URI, type OAuthClient } from '../oauth/client.js'
+import type { OAuthClient } from '../oauth/client.js'
+import { OAuthError, OOB_REDIRECT_URI } from '../oauth/errors.js'
 import type { StoredToken } from '../store/types.js'
 
 export interface CliLoginOptions {

@@ -9,6 +9,7 @@ import { compileRule } from '../proxy/policy.js'
 import { parseCxTokenJson } from '../tokens/cx-format.js'
 import { parseDuration } from './duration.js'
 import { CONFIG_FILE_SETTING, SETTINGS, settingName, type Setting } from './settings.js'
+import { readGateway, parseStore } from './gateway.js'
 import type { Config, ListenAddress, LogLevel } from './types.js'
 
 const DEFAULTS_FILE = new URL('../../config/default.json', import.meta.url)
@@ -64,7 +65,8 @@ export function loadConfig(input: LoadInput): Config {
   const upstream = get<URL>('upstream', new URL('https://app.cloud66.com'))
   const unsafeListenAny = get('unsafeListenAny', false)
   const unsafeHttpUpstream = get('unsafeHttpUpstream', false)
-  if (!unsafeListenAny && !isLoopbackHost(listen.host)) {
+  const mode = get<'local' | 'gateway'>('mode', 'local')
+  if (mode === 'local' && !unsafeListenAny && !isLoopbackHost(listen.host)) {
     problems.push({
       setting: settingName(byKey('listen')),
       message: `${listen.host} is not a loopback address; the proxy acts as you on Cloud 66, so it only listens on 127.0.0.1, ::1 or localhost (use --unsafe-listen-any to override)`,
@@ -89,16 +91,21 @@ export function loadConfig(input: LoadInput): Config {
   const clientSecret = readClientSecret(input.env, get<string | undefined>('clientSecretFile', undefined), problems)
 
   const envTokens = readEnvTokens(input.env, problems)
+  const store = parseStore(get('store', 'file'), get<string | undefined>('redisOptions', undefined), problems)
+  const gateway = readGateway(get, mode, input.env, clientSecret, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const home = nonEmpty(input.env['HOME']) ?? homedir()
+  const dataDir = get<string | undefined>('dataDir', undefined) ?? join(nonEmpty(input.env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy')
   const secretEnv = Object.freeze({
     C66_PROXY_SECRET: input.env['C66_PROXY_SECRET'],
     C66_PROXY_SECRET_FILE: input.env['C66_PROXY_SECRET_FILE'],
     C66_PROXY_PREVIOUS_SECRETS: input.env['C66_PROXY_PREVIOUS_SECRETS'],
   })
   return Object.freeze({
-    mode: 'local',
+    mode,
+    store,
+    gateway: Object.freeze({ ...gateway, auditLog: gateway.auditLog || join(dataDir, 'audit.log') }),
     listen,
     upstream,
     tokenFile: get<string | undefined>('tokenFile', undefined),
@@ -126,13 +133,13 @@ export function loadConfig(input: LoadInput): Config {
       timeoutMs: get('oauthTimeout', 10_000),
     }),
     publicUrl: get<URL>('publicUrl', new URL(`http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`)),
-    dataDir: get<string | undefined>('dataDir', undefined) ?? join(nonEmpty(input.env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy'),
+    dataDir,
     refreshSkewMs: get('refreshSkew', 60_000),
     secretEnv: () => secretEnv,
   } satisfies Config)
 }
 
-function byKey(key: string): Setting {
+export function byKey(key: string): Setting {
   const s = SETTINGS.find((x) => x.key === key)
   if (!s) throw new Error(`unknown setting ${key}`)
   return s

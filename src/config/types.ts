@@ -9,7 +9,7 @@ export interface ListenAddress {
 
 /** The validated, frozen configuration every part of the proxy is built from. */
 export interface Config {
-  readonly mode: 'local'
+  readonly mode: 'local' | 'gateway'
   readonly listen: ListenAddress
   /** Origin of Cloud 66 (no path); the proxy always talks to `<upstream>/api/3`. */
   readonly upstream: URL
@@ -41,6 +41,9 @@ export interface Config {
    * behind a function so that serialising the config can never include them.
    */
   readonly secretEnv: () => Readonly<Record<string, string | undefined>>
+  /** `file` (the embedded store in dataDir) or a redis:// URL (may carry a password: never print it). */
+  readonly store: { readonly kind: 'file' } | { readonly kind: 'redis'; readonly url: string; readonly options: Readonly<Record<string, unknown>> }
+  readonly gateway: GatewayConfig
   /** Token sources that come from the environment, decoded once at start-up. */
   readonly envTokens: {
     readonly accessToken: Secret | undefined
@@ -56,4 +59,21 @@ export interface OAuthConfig {
   /** Space-separated. */
   readonly scopes: string
   readonly timeoutMs: number
+}
+
+export interface GatewayConfig {
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined
+  /** CIDRs whose X-Forwarded-* and identity header are believed. */
+  readonly trustedProxies: readonly string[]
+  /** Lower-case header name, or undefined. */
+  readonly trustedIdentityHeader: string | undefined
+  readonly admins: readonly string[]
+  readonly memberRate: { readonly points: number; readonly durationSeconds: number; readonly text: string }
+  readonly denyPaths: readonly string[]
+  /** A file path, `-` for standard output. */
+  readonly auditLog: string
+  readonly auditAll: boolean
+  readonly replicaId: string
+  readonly storeOutageGraceMs: number
+  readonly sessionTtlMs: number
 }

@@ -12,7 +12,7 @@ export function rejectionError(r: Rejection): ProxyError {
  * error's status. Messages are the proxy's own fixed texts (foreign errors become `internal`),
  * so nothing a library or the upstream said, and no secret, can reach the caller.
  */
-export function errorMiddleware(log: Logger): Koa.Middleware {
+export function errorMiddleware(log: Logger, authenticate = 'Bearer realm="c66-proxy"'): Koa.Middleware {
   return async function handleErrors(ctx, next) {
     try {
       await next()
@@ -27,7 +27,7 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
       ctx.status = e.status
       ctx.set('Cache-Control', 'no-store')
       ctx.set('X-Content-Type-Options', 'nosniff')
-      if (e.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="c66-proxy"')
+      if (e.status === 401) ctx.set('WWW-Authenticate', authenticate)
       ctx.body = { error: e.code, message: e.message, request_id: ctx.state['requestId'] }
     }
   }

@@ -2,8 +2,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type Koa from 'koa'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
-import { OAuthError, type OAuthClient, type PendingLogin } from '../oauth/client.js'
-import type { TokenStore } from '../store/types.js'
+import type { OAuthClient, PendingLogin } from '../oauth/client.js'
+import { OAuthError } from '../oauth/errors.js'
+import type { StoredToken, TokenStore } from '../store/types.js'
 import { readCookie, serializeCookie } from './cookies.js'
 import { PAGE_CSP, escapeHtml, page } from './html.js'
 
@@ -17,10 +18,11 @@ export interface LoginDeps {
   readonly store: TokenStore
   /** The proxy's public base URL; the redirect URI is `<public>/-/callback`. */
   readonly publicUrl: URL
-  /** The caller a completed login belongs to (local mode: the one local user). */
-  readonly caller: () => string
-  /** Forget what is cached for a caller, so the next request reads the new token. */
-  readonly evict: (caller: string) => void
+  /**
+   * Keeps the token of a completed login: local mode stores it for the one local user; the
+   * gateway finds the member (Cloud 66's resource owner, or the SSO identity) and starts a session.
+   */
+  readonly completeLogin: (ctx: Koa.Context, token: StoredToken) => Promise<void>
   readonly metrics: Metrics
   readonly log: Logger
 }
@@ -61,6 +63,15 @@ function noStore(ctx: Koa.Context) {
 export function createLoginHandlers(deps: LoginDeps) {
   const secure = deps.publicUrl.protocol === 'https:'
   const redirectUri = new URL('/-/callback', deps.publicUrl).href
+  // A public URL derived from `--listen HOST:0` names port 0, which no browser can reach, so the
+  // redirect URI would send Cloud 66's answer nowhere. Port 0 can only mean "the port the OS
+  // picked": that is the port this very request arrived on.
+  const redirectUriFor = (ctx: Koa.Context): string => {
+    if (deps.publicUrl.port !== '0' || ctx.req.socket.localPort === undefined) return redirectUri
+    const bound = new URL(deps.publicUrl)
+    bound.port = String(ctx.req.socket.localPort)
+    return new URL('/-/callback', bound).href
+  }
   const count = (outcome: string) => deps.metrics.logins.inc({ outcome })
 
   async function login(ctx: Koa.Context) {
@@ -69,7 +80,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       errorPage(ctx, 400, 'Login is not configured', 'Set C66_CLIENT_ID and C66_CLIENT_SECRET (an OAuth application registered in Cloud 66) and restart the proxy.')
       return
     }
-    const { url, pending } = await deps.oauth.startLogin(redirectUri)
+    const { url, pending } = await deps.oauth.startLogin(redirectUriFor(ctx))
     const binding = randomBytes(32).toString('base64url')
     const record: PendingRecord = { ...pending, binding: sha256(binding), returnTo: safeReturnTo(ctx.query['return_to'] as string | undefined) }
     await deps.store.putOnce(PENDING_NAMESPACE, pending.state, JSON.stringify(record), LOGIN_TTL_MS)
@@ -106,9 +117,7 @@ export function createLoginHandlers(deps: LoginDeps) {
     try {
       const validated = deps.oauth.validateCallback(params, pending)
       const token = await deps.oauth.exchangeCode(validated, pending)
-      const caller = deps.caller()
-      await deps.store.putToken(caller, token)
-      deps.evict(caller)
+      await deps.completeLogin(ctx, token)
       count('success')
       deps.log.info({ token_fingerprint: token.accessToken.fingerprint, scope: token.scope }, 'login completed')
       ctx.status = 303

@@ -2,6 +2,7 @@ import type Koa from 'koa'
 import type { Logger } from '../log.js'
 import { methodLabel, type Metrics } from '../metrics.js'
 import type { ForwardResult } from '../proxy/forward.js'
+import type { CallerInfo } from '../proxy/handler.js'
 import { requestIdFor } from './request-id.js'
 
 /** What the handlers tell the observer about a request. */
@@ -9,14 +10,21 @@ export interface RequestState {
   requestId: string
   route: string
   result?: ForwardResult
+  /** Set once the caller is identified (gateway: the member and key). */
+  caller?: CallerInfo
+  /** The stack a request is about, for the audit log. */
+  stackId?: string
 }
+
+/** Called once per request after it ended (the gateway's audit log). */
+export type RequestDone = (ctx: Koa.Context, state: RequestState, status: number, seconds: number) => void
 
 /**
  * One JSON log line and one set of metric updates per request, whatever the outcome. The log
  * holds method, route template, status, duration, bytes and request id: never a header, query
  * or token, so there is nothing to redact.
  */
-export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown: () => boolean): Koa.Middleware {
+export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown: () => boolean, done?: RequestDone): Koa.Middleware {
   return async function observe(ctx, next) {
     const started = performance.now()
     const state = ctx.state as RequestState
@@ -34,6 +42,7 @@ export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown:
       const method = methodLabel(ctx.method)
       metrics.requests.inc({ method, route: state.route, status: String(status) })
       metrics.duration.observe({ route: state.route }, seconds)
+      done?.(ctx, state, status, seconds)
       log.info({
         request_id: state.requestId,
         method,

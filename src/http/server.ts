@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import type { Metrics } from '../metrics.js'
 
@@ -14,10 +15,9 @@ export const expectsContinue = (req: IncomingMessage): boolean => (req as Marked
  */
 export function createHttpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  options: { maxHeaderBytes: number; metrics: Metrics },
+  options: { maxHeaderBytes: number; metrics: Metrics; tls?: { cert: Buffer; key: Buffer } },
 ): http.Server {
-  const server = http.createServer(
-    {
+  const serverOptions: http.ServerOptions = {
       maxHeaderSize: options.maxHeaderBytes,
       // A 1 GB upload may take longer than Node's default 5-minute request timeout; stalled
       // transfers are cut by the forwarder's idle timeout instead. Slow headers still time out.
@@ -27,9 +27,11 @@ export function createHttpServer(
       // Node answers an HTTP/1.1 request without Host with a bare, empty 400 of its own; the
       // guard answers it instead, with the proxy's JSON error and a request id.
       requireHostHeader: false,
-    },
-    handler,
-  )
+  }
+  // The gateway may serve HTTPS itself (--tls-cert/--tls-key); an https.Server is an http.Server.
+  const server: http.Server = options.tls
+    ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handler)
+    : http.createServer(serverOptions, handler)
   // Answer `Expect: 100-continue` only after the token is known, so a refused upload is never sent.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     ;(req as MarkedRequest)[EXPECTS_CONTINUE] = true

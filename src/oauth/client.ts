@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi'
 import type { Clock } from '../clock.js'
 import { Secret } from '../secret.js'
 import type { StoredToken } from '../store/types.js'
+import { OAuthError } from './errors.js'
 import { normaliseTokenResponse } from './form-response.js'
 
 export interface OAuthSettings {
@@ -16,19 +17,7 @@ export interface OAuthSettings {
   readonly timeoutMs: number
 }
 
-/** The outcome classes the rest of the proxy cares about; the OAuth server's own text is never shown. */
-export class OAuthError extends Error {
-  override readonly name = 'OAuthError'
-  constructor(
-    readonly kind: 'invalid_grant' | 'rejected' | 'unavailable' | 'invalid_response',
-    /** The RFC 6749 §5.2 error code when the server sent one (safe to show: a fixed vocabulary). */
-    readonly oauthError: string | undefined,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
-}
+export { OAuthError } from './errors.js'
 
 /** One authorization attempt: what must survive between /-/login and /-/callback. */
 export interface PendingLogin {
@@ -52,7 +41,7 @@ export interface OAuthClient {
   tokenInfo(token: Secret): Promise<{ resourceOwnerId: string | undefined; scope: string | undefined }>
 }
 
-export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob'
+export { OOB_REDIRECT_URI } from './errors.js'
 
 export function createOAuthClient(settings: OAuthSettings, clock: Clock, fetchImpl: typeof fetch = fetch): OAuthClient {
   const base = settings.upstream.origin

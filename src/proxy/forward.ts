@@ -73,6 +73,7 @@ type FlightRequest = IncomingMessage & { [FLIGHT]?: Flight }
  */
 export function createForwarder(config: Config, metrics: Metrics, log: Logger): Forwarder {
   const upstream = config.upstream
+  const throttledAs429 = config.mode === 'gateway'
   const secure = upstream.protocol === 'https:'
   const agentOptions = { keepAlive: true, maxSockets: config.upstreamMaxSockets, scheduling: 'lifo' as const }
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
@@ -187,6 +188,10 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     }
     const status = proxyRes.statusCode ?? 502
     if (status === 503) metrics.throttled.inc()
+    if (status === 503 && throttledAs429) {
+      void respondThrottled(flight, proxyRes, res)
+      return
+    }
     res.writeHead(status, proxyRes.statusMessage, filterResponseHeaders(proxyRes.rawHeaders, rewrite(flight.job.publicOrigin)))
     // A stalled transfer is cut after idleTimeout; every chunk pushes the deadline back.
     const idle = setTimeout(() => flight.proxyReq?.destroy(timeoutError(IDLE_TIMEOUT)), config.idleTimeoutMs)
@@ -206,6 +211,38 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       }
     })
     proxyRes.pipe(res)
+  }
+
+  /**
+   * Gateway mode: Cloud 66's `503 throttled` (its per-user hourly budget) reaches the caller as
+   * 429 with a Retry-After until the next hourly interval, so clients back off instead of
+   * treating it as an outage. The (small) body is read to tell throttling from other 503s.
+   */
+  async function respondThrottled(flight: Flight, proxyRes: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of proxyRes as AsyncIterable<Buffer>) {
+        size += chunk.length
+        if (size > 65_536) throw new Error('503 body too large to inspect')
+        chunks.push(chunk)
+      }
+    } catch {
+      if (!res.destroyed) res.destroy()
+      return
+    }
+    if (res.destroyed) return
+    const body = Buffer.concat(chunks)
+    const throttled = /throttled/i.test(body.toString('utf8'))
+    const headers = filterResponseHeaders(proxyRes.rawHeaders, rewrite(flight.job.publicOrigin)).filter((_v, i, all) => {
+      const name = (i % 2 === 0 ? all[i] : all[i - 1]) ?? ''
+      return !/^(content-length|retry-after)$/i.test(name)
+    })
+    if (throttled) headers.push('Retry-After', String(secondsToNextHour()))
+    headers.push('Content-Length', String(body.length))
+    flight.bytesOut += body.length
+    res.writeHead(throttled ? 429 : 503, throttled ? 'Too Many Requests' : proxyRes.statusMessage, headers)
+    res.end(body)
   }
 
   function armResponseTimer(flight: Flight, res: ServerResponse) {
@@ -288,4 +325,9 @@ function unauthorizedHint(publicOrigin: string): string {
     error: 'upstream_unauthorized',
     message: `Cloud 66 rejected the token (401) and no replacement was found. Log in again at ${publicOrigin}/-/login or with \`c66-proxy login\`, or replace the token (\`c66-proxy status\` shows where it comes from).`,
   })
+}
+
+/** Cloud 66 asks throttled clients to retry "in the next hourly interval". */
+function secondsToNextHour(now = Date.now()): number {
+  return Math.min(3_600, Math.max(1, Math.ceil((3_600_000 - (now % 3_600_000)) / 1000)))
 }

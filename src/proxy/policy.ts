@@ -93,18 +93,29 @@ export function createPolicy(readOnly: boolean, rules: readonly PathRule[]): (in
       return { status: 403, code: 'read_only', reason: 'read_only', message: 'The proxy runs with --read-only: only GET and HEAD reach Cloud 66' }
     }
     if (rules.length === 0) return undefined
-    const segments = decodedSegments(input.apiPath)
-    let names: readonly string[] | undefined
-    for (const rule of rules) {
-      if (rule.param !== undefined) {
-        names ??= input.paramNames().map(baseParamName)
-        if (names.includes(rule.param)) return denied(rule)
-      } else if ((rule.method === undefined || rule.method === input.method) && rule.segments && matchSegments(rule.segments, segments)) {
-        return denied(rule)
-      }
-    }
-    return undefined
+    const hit = firstMatch(rules, input)
+    return hit && denied(hit)
   }
+}
+
+/** The first rule that matches the request (decoded path, method, decoded parameter names), if any. */
+export function firstMatch(rules: readonly PathRule[], input: PolicyInput): PathRule | undefined {
+  const segments = decodedSegments(input.apiPath)
+  let names: readonly string[] | undefined
+  for (const rule of rules) {
+    if (rule.param !== undefined) {
+      names ??= input.paramNames().map(baseParamName)
+      if (names.includes(rule.param)) return rule
+    } else if ((rule.method === undefined || rule.method === input.method) && rule.segments && matchSegments(rule.segments, segments)) {
+      return rule
+    }
+  }
+  return undefined
+}
+
+/** Compiles rules that were validated with the configuration (invalid ones cannot reach here). */
+export function compileRules(rules: readonly string[]): PathRule[] {
+  return rules.map(compileRule).filter((r): r is PathRule => typeof r !== 'string')
 }
 
 function denied(rule: PathRule): Rejection {

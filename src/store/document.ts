@@ -5,15 +5,16 @@ import { StoreError } from './types.js'
 /**
  * The store file's format:
  * `{ "format": "c66-proxy-store", "version": 1, "records": { "<key>": { kid, iv, tag, ct, expiresAt? } } }`.
- * Every record value is sealed; only the record keys (caller names, one-time ids) and the expiry of
- * one-time values are in the clear, so expired values can be pruned without a key.
+ * Every record value is sealed; only the record keys (caller names, one-time and document ids) and the
+ * expiry of one-time values and expiring documents are in the clear, so expired values can be pruned
+ * without a key.
  */
 
 export const STORE_FORMAT = 'c66-proxy-store'
 export const STORE_VERSION = 1
 
 export interface SealedRecord extends SealedValue {
-  /** Epoch ms; one-time values only (a sealed copy inside decides, this one lets writers prune). */
+  /** Epoch ms; one-time values and expiring documents only (a sealed copy inside decides, this one lets writers prune). */
   readonly expiresAt?: number
 }
 
@@ -21,7 +22,8 @@ export interface SealedRecord extends SealedValue {
 export type Records = Map<string, SealedRecord>
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/)
-const sealedRecord = z.strictObject({
+/** One sealed record as JSON: the file's record entries, and each value the Redis store keeps. */
+export const sealedRecordSchema = z.strictObject({
   kid: z.string().regex(/^[0-9a-f]{8}$/),
   iv: base64url,
   tag: base64url,
@@ -29,11 +31,23 @@ const sealedRecord = z.strictObject({
   expiresAt: z.number().int().optional(),
 })
 
-/** Record keys: `token:<caller>` and `once:<namespace>:<id>`, each part URI-encoded so ':' cannot blur them. */
+/**
+ * Record keys: `token:<caller>`, `once:<namespace>:<id>` and `doc:<namespace>:<id>`, each part
+ * URI-encoded so ':' cannot blur them. The Redis store uses the same keys (after its prefix) and the
+ * same sealing, so a record is bound to its key whichever store holds it.
+ */
 export const recordKey = {
   token: (caller: string) => `token:${encodeURIComponent(caller)}`,
   once: (namespace: string, id: string) => `once:${encodeURIComponent(namespace)}:${encodeURIComponent(id)}`,
+  doc: (namespace: string, id: string) => `${recordKey.docPrefix(namespace)}${encodeURIComponent(id)}`,
+  /** Every document key of `namespace` starts with this (the namespace is encoded, so it holds no ':'). */
+  docPrefix: (namespace: string) => `doc:${encodeURIComponent(namespace)}:`,
   callerOf: (key: string): string | undefined => (key.startsWith('token:') ? safeDecode(key.slice('token:'.length)) : undefined),
+  /** The document id of a key of `namespace`, or undefined for any other key. */
+  docIdOf: (namespace: string, key: string): string | undefined => {
+    const prefix = recordKey.docPrefix(namespace)
+    return key.startsWith(prefix) ? safeDecode(key.slice(prefix.length)) : undefined
+  },
 }
 
 function safeDecode(part: string): string | undefined {
@@ -71,7 +85,7 @@ export function parseDocument(text: string, location: string): Records {
   if (typeof rawRecords !== 'object' || rawRecords === null || Array.isArray(rawRecords)) throw corrupt('"records" is not an object')
   const records: Records = new Map()
   for (const [key, value] of Object.entries(rawRecords)) {
-    const parsed = sealedRecord.safeParse(value)
+    const parsed = sealedRecordSchema.safeParse(value)
     if (!parsed.success) throw corrupt(`record "${key}" is malformed`)
     const { expiresAt, ...sealed } = parsed.data
     records.set(key, expiresAt === undefined ? sealed : { ...sealed, expiresAt })

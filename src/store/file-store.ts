@@ -5,9 +5,10 @@ import type { Clock } from '../clock.js'
 import { parseDocument, recordKey, serializeDocument, type Records, type SealedRecord } from './document.js'
 import { assertPrivateDirectory, errnoCode, makePrivateDirectory, removeLeftoverTemps, writeFileAtomically } from './fs-safety.js'
 import type { KeyRing } from './keys.js'
+import { busForFile, Subscriptions, type LocalBus } from './local-bus.js'
 import { withFileLock, type FileLockOptions } from './lock-file.js'
 import { open, seal } from './sealer.js'
-import { decodeOnce, decodeToken, encodeOnce, encodeToken } from './token-codec.js'
+import { decodeDoc, decodeOnce, decodeToken, encodeDoc, encodeOnce, encodeToken } from './token-codec.js'
 import { StoreError, type StoredToken, type TokenStore } from './types.js'
 
 export interface FileTokenStoreOptions {
@@ -34,6 +35,9 @@ export interface FileTokenStoreOptions {
  * change it and replace it atomically; readers take no lock and see the old file or the new one.
  * A file that cannot be parsed or opened is reported and left as it is: writes refuse too, so a
  * wrong secret never costs the user the tokens sealed with the right one.
+ *
+ * A file store is for one replica: publish/subscribe reaches the store objects of this process that
+ * use the same file, and no other process (see local-bus.ts). Several replicas need the Redis store.
  */
 export class FileTokenStore implements TokenStore {
   readonly kind = 'file' as const
@@ -43,6 +47,8 @@ export class FileTokenStore implements TokenStore {
   readonly #keys: KeyRing
   readonly #clock: Clock
   readonly #lock: FileLockOptions
+  readonly #bus: LocalBus
+  readonly #subscriptions = new Subscriptions()
   #ready: Promise<void> | undefined
   #closed = false
 
@@ -53,6 +59,7 @@ export class FileTokenStore implements TokenStore {
     this.#keys = options.keys
     this.#clock = options.clock
     this.#lock = { timeoutMs: options.lockTimeoutMs ?? 15_000, staleMs: options.staleLockMs ?? 10_000 }
+    this.#bus = busForFile(this.location)
   }
 
   async check(): Promise<void> {
@@ -134,13 +141,67 @@ export class FileTokenStore implements TokenStore {
     })
   }
 
+  async putDoc(namespace: string, id: string, value: string, ttlMs?: number): Promise<void> {
+    const key = recordKey.doc(namespace, id)
+    await this.#mutate((records, now) => {
+      const expiresAt = ttlMs === undefined ? undefined : now + ttlMs
+      const sealed = seal(this.#keys.current, key, encodeDoc(value, expiresAt))
+      records.set(key, expiresAt === undefined ? sealed : { ...sealed, expiresAt })
+      return { result: undefined, changed: true }
+    }, true)
+  }
+
+  async getDoc(namespace: string, id: string): Promise<string | undefined> {
+    this.#assertOpen()
+    const key = recordKey.doc(namespace, id)
+    const record = (await this.#read())?.get(key)
+    return record === undefined ? undefined : this.#liveDoc(key, record)
+  }
+
+  async deleteDoc(namespace: string, id: string): Promise<boolean> {
+    // #mutate has pruned expired records before `change` runs: a document still there is a live one.
+    return this.#mutate((records) => {
+      const deleted = records.delete(recordKey.doc(namespace, id))
+      return { result: deleted, changed: deleted }
+    })
+  }
+
+  async listDocs(namespace: string): Promise<Array<{ id: string; value: string }>> {
+    this.#assertOpen()
+    const docs: Array<{ id: string; value: string }> = []
+    for (const [key, record] of (await this.#read()) ?? []) {
+      const id = recordKey.docIdOf(namespace, key)
+      if (id === undefined) continue
+      const value = this.#liveDoc(key, record)
+      if (value !== undefined) docs.push({ id, value })
+    }
+    return docs
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    this.#assertOpen()
+    this.#bus.publish(channel, message)
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): () => void {
+    this.#assertOpen()
+    return this.#subscriptions.add(this.#bus.subscribe(channel, onMessage))
+  }
+
   async close(): Promise<void> {
     this.#closed = true
+    this.#subscriptions.stopAll()
+  }
+
+  /** A document's value, or undefined once its sealed expiry has passed by the store's clock. */
+  #liveDoc(key: string, record: SealedRecord): string | undefined {
+    const doc = decodeDoc(open(this.#keys, key, record, this.location), key, this.location)
+    return doc.expiresAt === undefined || this.#clock.now() < doc.expiresAt ? doc.value : undefined
   }
 
   /**
    * The one way records change: under the write lock, re-read, refuse if anything cannot be opened,
-   * prune expired one-time values, apply `change`, and replace the file atomically if anything changed.
+   * prune expired one-time values and documents, apply `change`, and replace the file atomically if anything changed.
    */
   async #mutate<T>(change: (records: Records, now: number) => { result: T; changed: boolean }, adds = false): Promise<T> {
     this.#assertOpen()
@@ -185,6 +246,7 @@ export class FileTokenStore implements TokenStore {
       const plaintext = open(this.#keys, key, record, this.location)
       if (key.startsWith('token:')) decodeToken(plaintext, key, this.location)
       else if (key.startsWith('once:')) decodeOnce(plaintext, key, this.location)
+      else if (key.startsWith('doc:')) decodeDoc(plaintext, key, this.location)
     }
   }
 

@@ -1,24 +1,32 @@
 import { stat } from 'node:fs/promises'
 import type { FileTokenStore } from './file-store.js'
 import { openFileTokenStore, type EmbeddedStoreSettings } from './embedded.js'
-import type { StoredToken, TokenStore } from './types.js'
+import { busForFile, Subscriptions, type LocalBus } from './local-bus.js'
+import { StoreError, type StoredToken, type TokenStore } from './types.js'
 
 /**
  * The embedded store as the proxy and the CLI use it: nothing is created on disk (no directory,
  * no generated key) until something is written. A user who only uses CLOUD66_ACCESS_TOKEN never
  * gets a store; `status` never creates one. An existing store is opened — and checked — on first
  * use, so a store that cannot be read or decrypted still stops the caller with a clear message.
+ * publish/subscribe use the in-process bus of the store file (local-bus.ts), so they work before the
+ * file exists and never create it.
  */
 export class LazyFileStore implements TokenStore {
   readonly kind = 'file'
   readonly location: string
   #opened: Promise<FileTokenStore> | undefined
+  readonly #bus: LocalBus
+  readonly #subscriptions = new Subscriptions()
+  #closed = false
 
   constructor(private readonly settings: EmbeddedStoreSettings) {
     this.location = settings.path
+    this.#bus = busForFile(settings.path)
   }
 
   async #store(create: boolean): Promise<FileTokenStore | undefined> {
+    this.#assertOpen()
     if (this.#opened) return this.#opened
     if (!create && !(await exists(this.settings.path))) return undefined
     const opening = openFileTokenStore(this.settings)
@@ -58,10 +66,37 @@ export class LazyFileStore implements TokenStore {
   async reseal(): Promise<number> {
     return (await (await this.#store(false))?.reseal()) ?? 0
   }
+  async putDoc(namespace: string, id: string, value: string, ttlMs?: number): Promise<void> {
+    await (await this.#create()).putDoc(namespace, id, value, ttlMs)
+  }
+  async getDoc(namespace: string, id: string): Promise<string | undefined> {
+    return (await this.#store(false))?.getDoc(namespace, id)
+  }
+  async deleteDoc(namespace: string, id: string): Promise<boolean> {
+    return (await (await this.#store(false))?.deleteDoc(namespace, id)) ?? false
+  }
+  async listDocs(namespace: string): Promise<Array<{ id: string; value: string }>> {
+    return (await (await this.#store(false))?.listDocs(namespace)) ?? []
+  }
+  async publish(channel: string, message: string): Promise<void> {
+    this.#assertOpen()
+    this.#bus.publish(channel, message)
+  }
+  subscribe(channel: string, onMessage: (message: string) => void): () => void {
+    this.#assertOpen()
+    return this.#subscriptions.add(this.#bus.subscribe(channel, onMessage))
+  }
   async close(): Promise<void> {
+    // Closed means closed: without this, the next call would quietly open the file again.
+    this.#closed = true
+    this.#subscriptions.stopAll()
     const opened = this.#opened
     this.#opened = undefined
     await (await opened?.catch(() => undefined))?.close()
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError('store_unavailable', `The token store ${this.location} was closed.`)
   }
 
   async #create(): Promise<FileTokenStore> {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { LocalBus, Subscriptions } from './local-bus.js'
 import { KeyedMutex, MutexTimeout } from './mutex.js'
 import { StoreError, type StoredToken, type TokenStore } from './types.js'
 
@@ -12,13 +13,17 @@ export interface MemoryTokenStoreOptions {
 /**
  * The reference TokenStore: the contract's semantics with nothing in the way (no file, no sealing).
  * For tests, and for a proxy that must not write to disk. Locks are exclusive within this process only,
- * which is all a memory store can be shared by.
+ * which is all a memory store can be shared by; publish/subscribe likewise reaches this store object's
+ * subscribers only.
  */
 export class MemoryTokenStore implements TokenStore {
   readonly kind = 'memory' as const
   readonly location = 'memory'
   readonly #tokens = new Map<string, StoredToken>()
   readonly #once = new Map<string, { value: string; expiresAt: number }>()
+  readonly #docs = new Map<string, { namespace: string; id: string; value: string; expiresAt: number | undefined }>()
+  readonly #bus = new LocalBus()
+  readonly #subscriptions = new Subscriptions()
   readonly #locks = new KeyedMutex()
   readonly #clock: Clock
   readonly #lockTimeoutMs: number
@@ -88,16 +93,62 @@ export class MemoryTokenStore implements TokenStore {
   async reseal(): Promise<number> {
     this.#assertOpen()
     this.#prune()
-    return this.#tokens.size + this.#once.size
+    return this.#tokens.size + this.#once.size + this.#docs.size
+  }
+
+  async putDoc(namespace: string, id: string, value: string, ttlMs?: number): Promise<void> {
+    this.#assertOpen()
+    this.#prune()
+    this.#docs.set(onceKey(namespace, id), { namespace, id, value, expiresAt: ttlMs === undefined ? undefined : this.#clock.now() + ttlMs })
+  }
+
+  async getDoc(namespace: string, id: string): Promise<string | undefined> {
+    this.#assertOpen()
+    const entry = this.#docs.get(onceKey(namespace, id))
+    return entry !== undefined && this.#live(entry.expiresAt) ? entry.value : undefined
+  }
+
+  async deleteDoc(namespace: string, id: string): Promise<boolean> {
+    this.#assertOpen()
+    const key = onceKey(namespace, id)
+    const entry = this.#docs.get(key)
+    this.#docs.delete(key)
+    // An expired document was already gone as far as anyone could see.
+    return entry !== undefined && this.#live(entry.expiresAt)
+  }
+
+  async listDocs(namespace: string): Promise<Array<{ id: string; value: string }>> {
+    this.#assertOpen()
+    const docs: Array<{ id: string; value: string }> = []
+    for (const entry of this.#docs.values()) {
+      if (entry.namespace === namespace && this.#live(entry.expiresAt)) docs.push({ id: entry.id, value: entry.value })
+    }
+    return docs
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    this.#assertOpen()
+    this.#bus.publish(channel, message)
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): () => void {
+    this.#assertOpen()
+    return this.#subscriptions.add(this.#bus.subscribe(channel, onMessage))
   }
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#subscriptions.stopAll()
+  }
+
+  #live(expiresAt: number | undefined): boolean {
+    return expiresAt === undefined || this.#clock.now() < expiresAt
   }
 
   #prune(): void {
     const now = this.#clock.now()
     for (const [key, entry] of this.#once) if (entry.expiresAt <= now) this.#once.delete(key)
+    for (const [key, entry] of this.#docs) if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.#docs.delete(key)
   }
 
   #assertOpen(): void {

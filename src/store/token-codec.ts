@@ -62,6 +62,22 @@ export function decodeOnce(plaintext: string, recordKey: string, location: strin
   return parsed.data
 }
 
+/**
+ * Documents carry their expiry (or null: none) inside the seal, like one-time values, so a clear-text
+ * copy kept for pruning cannot extend them.
+ */
+export function encodeDoc(value: string, expiresAt: number | undefined): string {
+  return JSON.stringify({ value, expiresAt: expiresAt ?? null })
+}
+
+const docJson = z.object({ value: z.string(), expiresAt: z.number().nullable() })
+
+export function decodeDoc(plaintext: string, recordKey: string, location: string): { value: string; expiresAt: number | undefined } {
+  const parsed = docJson.safeParse(parseJson(plaintext))
+  if (!parsed.success) throw undecodable(recordKey, location)
+  return { value: parsed.data.value, expiresAt: parsed.data.expiresAt ?? undefined }
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text)

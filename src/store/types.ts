@@ -58,5 +58,22 @@ export interface TokenStore {
   withLock<T>(name: string, work: () => Promise<T>): Promise<T>
   /** Re-seals every record with the current key (after `secret rotate`); returns how many. */
   reseal(): Promise<number>
+  /**
+   * Named documents (the gateway's members, keys and sessions), sealed like every other record.
+   * `ttlMs` makes a document expire (compared with the store's clock, like one-time values).
+   */
+  putDoc(namespace: string, id: string, value: string, ttlMs?: number): Promise<void>
+  getDoc(namespace: string, id: string): Promise<string | undefined>
+  /** Returns false when there was nothing to delete. */
+  deleteDoc(namespace: string, id: string): Promise<boolean>
+  /** Every unexpired document of a namespace, in no particular order. */
+  listDocs(namespace: string): Promise<Array<{ id: string; value: string }>>
+  /**
+   * Tells every process sharing the store that something changed (a key revoked, a member removed),
+   * so in-memory caches can drop it. In-process only for the file and memory stores; Redis pub/sub.
+   */
+  publish(channel: string, message: string): Promise<void>
+  /** Returns a function that stops the subscription. */
+  subscribe(channel: string, onMessage: (message: string) => void): () => void
   close(): Promise<void>
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js'
 import type { OAuthClient } from '../oauth/client.js'
-import { OAuthError } from '../oauth/client.js'
+import { OAuthError } from '../oauth/errors.js'
 import type { StoredToken, TokenStore } from '../store/types.js'
 
 /** Default: refresh a minute before expiry… */

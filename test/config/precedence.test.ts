@@ -58,6 +58,25 @@ const ROWS: readonly Row[] = [
   { key: 'dataDir', layers: ['/d/data', '/f/data', '/e/data', '/flag/data'], expected: ['/d/data', '/f/data', '/e/data', '/flag/data'], read: (c) => c.dataDir },
   { key: 'refreshSkew', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.refreshSkewMs },
   { key: 'oauthTimeout', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.oauth.timeoutMs },
+  {
+    key: 'store',
+    layers: ['file', 'redis://d.test:6379', 'redis://e.test:6379', 'rediss://f.test:6380'],
+    expected: ['file', 'redis://d.test:6379', 'redis://e.test:6379', 'rediss://f.test:6380'],
+    read: (c) => (c.store.kind === 'redis' ? c.store.url : 'file'),
+  },
+  { key: 'storeOutageGrace', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.gateway.storeOutageGraceMs },
+  // Existing files, since TLS files are checked: the test's own source files stand in for PEM files.
+  { key: 'tlsCert', layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], read: (c) => c.gateway.tls?.certFile },
+  { key: 'tlsKey', layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], read: (c) => c.gateway.tls?.keyFile },
+  { key: 'trustedProxies', layers: [['10.0.0.0/8'], ['10.1.0.0/16'], '10.2.0.0/16,10.3.0.1', ['::1']], expected: [['10.0.0.0/8'], ['10.1.0.0/16'], ['10.2.0.0/16', '10.3.0.1'], ['::1']], read: (c) => [...c.gateway.trustedProxies] },
+  { key: 'trustedIdentityHeader', layers: ['X-D', 'X-F', 'X_E', 'X-Flag'], expected: ['x-d', 'x-f', 'x-e', 'x-flag'], read: (c) => c.gateway.trustedIdentityHeader },
+  { key: 'admins', layers: [['cloud66:1'], ['cloud66:2'], 'cloud66:3,ops@x', ['cloud66:4']], expected: [['cloud66:1'], ['cloud66:2'], ['cloud66:3', 'ops@x'], ['cloud66:4']], read: (c) => [...c.gateway.admins] },
+  { key: 'memberRate', layers: ['1/s', '2/m', '3/h', '4/d'], expected: ['1/s', '2/m', '3/h', '4/d'], read: (c) => c.gateway.memberRate.text },
+  { key: 'gatewayDenyPaths', layers: [['/a'], ['/b'], '/c,?d', ['/e']], expected: [['/a'], ['/b'], ['/c', '?d'], ['/e']], read: (c) => [...c.gateway.denyPaths] },
+  { key: 'auditLog', layers: ['/d/audit', '/f/audit', '-', '/flag/audit'], expected: ['/d/audit', '/f/audit', '-', '/flag/audit'], read: (c) => c.gateway.auditLog },
+  { key: 'auditAll', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.gateway.auditAll },
+  { key: 'replicaId', layers: ['d', 'f', 'e', 'flag'], expected: ['d', 'f', 'e', 'flag'], read: (c) => c.gateway.replicaId },
+  { key: 'sessionTtl', layers: ['1h', '2h', '3h', '4h'], expected: [3_600_000, 7_200_000, 10_800_000, 14_400_000], read: (c) => c.gateway.sessionTtlMs },
 ]
 
 // The client secret is read from a file named by a setting, so its precedence row reads the file's secret.
@@ -88,7 +107,7 @@ test('every setting except the single-valued mode has a precedence row', (t) => 
   const covered = new Set(ROWS.map((r) => r.key))
   t.deepEqual(
     SETTINGS.map((s) => s.key).filter((k) => !covered.has(k)),
-    ['mode', 'clientSecretFile'],
+    ['mode', 'clientSecretFile', 'redisOptions'],
   )
 })
 
@@ -177,4 +196,17 @@ test('plain http:// upstreams are accepted for loopback hosts only, unless --uns
     t.regex(error?.message ?? '', /--upstream \/ C66_PROXY_UPSTREAM: plain http:\/\//, bad)
     t.is(load(bad, true).upstream.origin, new URL(bad).origin, `${bad} with --unsafe-http-upstream`)
   }
+})
+
+// Redis options only exist with a Redis store, so their row sets the store too.
+test('redisOptions: a flag beats the environment, and a broken JSON is a problem that does not echo it', (t) => {
+  const read = (flags: Record<string, unknown>, env: Record<string, string>) => {
+    const c = loadConfig({ flags: { store: 'redis://127.0.0.1:6379', ...flags }, env: { HOME: '/nonexistent', ...env } })
+    return c.store.kind === 'redis' ? c.store.options['db'] : undefined
+  }
+  t.is(read({}, { C66_PROXY_REDIS_OPTIONS: '{"db":3}' }), 3)
+  t.is(read({ redisOptions: '{"db":4}' }, { C66_PROXY_REDIS_OPTIONS: '{"db":3}' }), 4)
+  const err = t.throws(() => read({ redisOptions: '{"password":"canary-redis-pw"' }, {}))
+  t.regex(err?.message ?? '', /--redis-options/)
+  t.false((err?.message ?? '').includes('canary-redis-pw'))
 })

@@ -183,9 +183,164 @@ export function tokenStoreContract(label: string, open: () => Promise<StoreHarne
     t.is((await store.getToken('alice'))?.scope, fullToken().scope)
   })
 
+  it('a document comes back as it was put, and only under its own namespace and id', async (t, { store }) => {
+    const member = JSON.stringify({ id: 'cloud66:42', name: 'Zoë', admin: true })
+    await store.putDoc('members', 'cloud66:42', member)
+    t.is(await store.getDoc('members', 'cloud66:42'), member)
+    t.is(await store.getDoc('members', 'cloud66:43'), undefined)
+    t.is(await store.getDoc('keys', 'cloud66:42'), undefined)
+    t.is(await store.getToken('cloud66:42'), undefined, 'a document is not a token')
+    t.is(await store.takeOnce('members', 'cloud66:42'), undefined, 'nor a one-time value')
+    t.is(await store.getDoc('members', 'cloud66:42'), member, 'and taking a one-time value of the same name left it alone')
+  })
+
+  it('putting a document again replaces it, and a replacement without expiry does not expire', async (t, { store, clock }) => {
+    await store.putDoc('sessions', 's1', 'first', 1_000)
+    await store.putDoc('sessions', 's1', 'second')
+    clock.advance(5_000)
+    t.is(await store.getDoc('sessions', 's1'), 'second')
+    await store.putDoc('sessions', 's1', 'third', 1_000)
+    t.is(await store.getDoc('sessions', 's1'), 'third')
+    clock.advance(1_000)
+    t.is(await store.getDoc('sessions', 's1'), undefined, 'a replacement with an expiry expires')
+  })
+
+  it('deleting a document reports whether there was one, and it is gone afterwards', async (t, { store }) => {
+    await store.putDoc('keys', 'k1', 'key one')
+    await store.putDoc('keys', 'k2', 'key two')
+    t.true(await store.deleteDoc('keys', 'k1'))
+    t.is(await store.getDoc('keys', 'k1'), undefined)
+    t.false(await store.deleteDoc('keys', 'k1'))
+    t.false(await store.deleteDoc('keys', 'never-stored'))
+    t.false(await store.deleteDoc('members', 'k2'), 'another namespace has no such document')
+    t.is(await store.getDoc('keys', 'k2'), 'key two', 'the other document stays')
+  })
+
+  it('listDocs lists every document of one namespace, awkward ids included, and nothing from other namespaces', async (t, { store }) => {
+    const ids = ['alice', 'a:b/c d', 'zoë@example.com', '__proto__', 'doc:keys:x', '*', '']
+    for (const id of ids) await store.putDoc('keys', id, `value of ${id}`)
+    // Neighbours whose names a careless prefix match would pick up.
+    await store.putDoc('keys:x', 'alice', 'colon namespace')
+    await store.putDoc('key', 'alice', 'shorter namespace')
+    await store.putDoc('keysx', 'alice', 'longer namespace')
+    await store.putDoc('keys', 'gone', 'deleted')
+    await store.deleteDoc('keys', 'gone')
+    await store.putToken('keys', bareToken())
+    await store.putOnce('keys', 'alice', 'a one-time value', 60_000)
+    const listed = (await store.listDocs('keys')).sort((a, b) => a.id.localeCompare(b.id))
+    t.deepEqual(
+      listed,
+      ids.map((id) => ({ id, value: `value of ${id}` })).sort((a, b) => a.id.localeCompare(b.id)),
+    )
+    t.deepEqual(await store.listDocs('keys:x'), [{ id: 'alice', value: 'colon namespace' }])
+    t.deepEqual(await store.listDocs('key'), [{ id: 'alice', value: 'shorter namespace' }])
+  })
+
+  it('listDocs of a namespace without documents is an empty list', async (t, { store }) => {
+    await store.putDoc('members', 'alice', 'x')
+    t.deepEqual(await store.listDocs('keys'), [])
+  })
+
+  it('an expiring document is there until just before its expiry, then gone from get, list and delete', async (t, { store, clock }) => {
+    await store.putDoc('sessions', 'short', 'session-value', 10_000)
+    await store.putDoc('sessions', 'forever', 'kept')
+    clock.advance(9_999)
+    t.is(await store.getDoc('sessions', 'short'), 'session-value')
+    t.deepEqual((await store.listDocs('sessions')).map((d) => d.id).sort(), ['forever', 'short'])
+    clock.advance(1)
+    t.is(await store.getDoc('sessions', 'short'), undefined)
+    t.deepEqual(await store.listDocs('sessions'), [{ id: 'forever', value: 'kept' }])
+    t.false(await store.deleteDoc('sessions', 'short'), 'an expired document is nothing to delete')
+    await store.putToken('alice', bareToken())
+    t.is(await store.getDoc('sessions', 'short'), undefined, 'and other writes do not bring it back')
+  })
+
+  it('reseal keeps documents readable, and an expiring one keeps its expiry', async (t, { store, clock }) => {
+    await store.putDoc('members', 'alice', 'member alice')
+    await store.putDoc('sessions', 's1', 'session one', 60_000)
+    await store.putToken('alice', bareToken('access-alice'))
+    t.is(await store.reseal(), 3)
+    t.is(await store.getDoc('members', 'alice'), 'member alice')
+    t.is(await store.getDoc('sessions', 's1'), 'session one')
+    t.is((await store.getToken('alice'))?.accessToken.reveal(), 'access-alice')
+    clock.advance(60_000)
+    t.is(await store.getDoc('sessions', 's1'), undefined)
+    t.deepEqual(await store.listDocs('members'), [{ id: 'alice', value: 'member alice' }])
+  })
+
+  it('a subscriber receives what is published on its channel, in order and intact, and nothing from other channels', async (t, { store }) => {
+    // A store already in use (a Redis store's connection is up), so a publish right after subscribing is no slower than the subscription.
+    await store.check()
+    const keys = collect(store, 'keys')
+    const members = collect(store, 'members')
+    t.teardown(() => (keys.stop(), members.stop()))
+    const awkward = 'revoked {"id":"k/1"} zoë\nline two'
+    await store.publish('members', 'removed alice')
+    await store.publish('keys:other', 'not for keys')
+    await store.publish('keys', 'revoked k1')
+    await store.publish('keys', awkward)
+    await keys.received(2)
+    await members.received(1)
+    // Delivery is in publish order: a message from another channel would have arrived before these.
+    t.deepEqual(keys.messages, ['revoked k1', awkward])
+    t.deepEqual(members.messages, ['removed alice'])
+  })
+
+  it('every subscriber of a channel hears a message, and one that unsubscribed hears nothing more', async (t, { store }) => {
+    await store.check()
+    const first = collect(store, 'keys')
+    const second = collect(store, 'keys')
+    t.teardown(() => (first.stop(), second.stop()))
+    await store.publish('keys', 'one')
+    await Promise.all([first.received(1), second.received(1)])
+    first.stop()
+    first.stop()
+    await store.publish('keys', 'two')
+    await store.publish('keys', 'three')
+    await second.received(3)
+    // Both subscriptions are served by the same delivery: had the first still been subscribed, it would have heard them by now.
+    t.deepEqual(first.messages, ['one'])
+    t.deepEqual(second.messages, ['one', 'two', 'three'])
+  })
+
   it('a closed store refuses further use with a StoreError', async (t, { store }) => {
     await store.close()
     const error = await t.throwsAsync(store.getToken('alice'), { instanceOf: StoreError })
     t.is(error?.code, 'store_unavailable')
   })
+}
+
+/** A subscription that records what it hears; `received(n)` waits (event-driven, with a safety bound) for n messages. */
+export interface Collector {
+  readonly messages: string[]
+  received(count: number, safetyMs?: number): Promise<void>
+  stop(): void
+}
+
+export function collect(store: TokenStore, channel: string): Collector {
+  const messages: string[] = []
+  const waiters = new Set<() => void>()
+  const stop = store.subscribe(channel, (message) => {
+    messages.push(message)
+    for (const waiter of [...waiters]) waiter()
+  })
+  return {
+    messages,
+    stop,
+    received: (count, safetyMs = 10_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error(`gave up waiting for ${count} message(s) on "${channel}"; got ${JSON.stringify(messages)}`))
+        }, safetyMs)
+        const check = () => {
+          if (messages.length < count) return
+          clearTimeout(timer)
+          waiters.delete(check)
+          resolve()
+        }
+        waiters.add(check)
+        check()
+      }),
+  }
 }

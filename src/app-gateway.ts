@@ -1,0 +1,235 @@
+import type { BlockList } from 'node:net'
+import type Koa from 'koa'
+import type Router from 'koa-router'
+import { AuditLog } from './audit/audit-log.js'
+import type { Clock } from './clock.js'
+import { trustedProxyList } from './config/gateway.js'
+import type { Config } from './config/types.js'
+import { ProxyError } from './errors.js'
+import { Directory } from './gateway/directory.js'
+import { fromTrustedProxy, identifyGatewayCaller, loginRequiredFor, takeIdentityHeader } from './gateway/identify.js'
+import { checkKeyPolicy, stackIdOf } from './gateway/key-policy.js'
+import { createMemberRateLimiter, RateLimitedError } from './gateway/rate-limit.js'
+import { sessionKeyFrom } from './gateway/session-key.js'
+import type { GatewayStore } from './gateway/types.js'
+import { csrfTokenFor } from './http/csrf.js'
+import { gatewayApi } from './http/gateway/api.js'
+import { GATEWAY_JS } from './http/gateway/assets.js'
+import { gatewayGuard } from './http/gateway/guard.js'
+import { adminPage, gatewayCsp, memberPage, signedOutPage } from './http/gateway/pages.js'
+import { endSession, requireAdmin, signedIn, startSession, type SessionDeps } from './http/gateway/session.js'
+import { PAGE_CSP } from './http/html.js'
+import type { RequestDone } from './http/observe.js'
+import type { Logger } from './log.js'
+import type { Metrics } from './metrics.js'
+import type { OAuthClient } from './oauth/client.js'
+import type { CallerInfo } from './proxy/handler.js'
+import { compileRules, firstMatch, type PolicyInput } from './proxy/policy.js'
+import type { StoredToken } from './store/types.js'
+import type { TokenService } from './tokens/token-service.js'
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+export interface GatewayParts {
+  readonly directory: Directory
+  readonly guard: Koa.Middleware
+  readonly api: Koa.Middleware
+  readonly identify: (ctx: Koa.Context) => Promise<CallerInfo>
+  readonly admit: (caller: CallerInfo, input: PolicyInput) => Promise<void>
+  readonly noToken: () => ProxyError
+  readonly completeLogin: (ctx: Koa.Context, token: StoredToken) => Promise<void>
+  readonly routes: {
+    home: (ctx: Koa.Context) => Promise<void>
+    logout: (ctx: Koa.Context) => Promise<void>
+    extra: (router: Router) => void
+    readiness: () => Promise<string[]>
+  }
+  readonly done: RequestDone
+  close(): Promise<void>
+}
+
+interface GatewayInputs {
+  readonly config: Config
+  readonly store: GatewayStore
+  readonly tokens: TokenService
+  readonly oauth: OAuthClient | undefined
+  readonly clock: Clock
+  readonly metrics: Metrics
+  readonly log: Logger
+  /** The Redis client for the shared rate limiter, when the store is Redis. */
+  readonly redis: unknown | undefined
+}
+
+/** The team gateway's wiring (issue 4): identification, keys, policy, rate limit, pages, audit. */
+export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
+  const { config, store, tokens, clock, log, metrics } = i
+  const g = config.gateway
+  const publicOrigin = config.publicUrl.origin
+  const loginUrl = `${publicOrigin}/-/login`
+  const trusted = trustedProxyList(g.trustedProxies) as BlockList
+  const directory = new Directory(store, clock, g.storeOutageGraceMs, (memberId) => tokens.evict(memberId), sessionKeyFrom(config.secretEnv()))
+  const sessions: SessionDeps = { directory, admins: new Set(g.admins), sessionTtlMs: g.sessionTtlMs }
+  const limiter = createMemberRateLimiter(g.memberRate, i.redis)
+  // Gateway-wide deny rules (--gateway-deny-paths, on by default for endpoints that turn an API
+  // token into something bigger). They were validated with the configuration but never checked,
+  // so every key could reach /accounts/otp, /jwt/fetch and the rest; they bind every caller.
+  const gatewayDeny = compileRules(g.denyPaths)
+  const audit = await AuditLog.open({
+    destination: g.auditLog,
+    replica: g.replicaId,
+    clock,
+    onError: (err: unknown) => log.error({ err_code: (err as NodeJS.ErrnoException).code }, 'audit log write failed'),
+  })
+
+  const unavailable = (err: unknown): never => {
+    if ((err as { name?: string }).name === 'StoreError') {
+      throw new ProxyError('store_unavailable', 503, "The gateway's store is unreachable; logins and key changes are unavailable until it returns", { cause: err })
+    }
+    throw err
+  }
+  const withStore = (mw: Koa.Middleware): Koa.Middleware => async (ctx, next) => {
+    try {
+      await mw(ctx, next)
+    } catch (err) {
+      unavailable(err)
+    }
+  }
+
+  const home = async (ctx: Koa.Context) => {
+    ctx.set('Content-Security-Policy', gatewayCsp(PAGE_CSP))
+    ctx.set('X-Frame-Options', 'DENY')
+    // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the page's own forms.
+    ctx.set('Referrer-Policy', 'same-origin')
+    ctx.type = 'text/html; charset=utf-8'
+    const who = await signedIn(ctx, sessions).catch(unavailable)
+    if (!who) {
+      ctx.body = signedOutPage(undefined)
+      return
+    }
+    const token = await store.getToken(who.member.id).catch(unavailable)
+    ctx.body = memberPage(who.member, token, who.admin, csrfTokenFor(ctx, true), publicOrigin)
+  }
+
+  return {
+    directory,
+    guard: withRetryAfter(gatewayGuard(config, metrics, trusted)),
+    api: withStore(gatewayApi({ ...sessions, tokens, store, clock, publicOrigin })),
+    async identify(ctx) {
+      const caller = await identifyGatewayCaller(ctx.req, { directory, trustedProxies: trusted, identityHeader: g.trustedIdentityHeader, loginUrl }).catch((err: unknown) => {
+        if (err instanceof ProxyError) {
+          metrics.rejected.inc({ reason: err.code })
+          throw err
+        }
+        return unavailable(err)
+      })
+      return { id: caller.member.id, ...(caller.key ? { keyId: caller.key.id, keyLabel: caller.key.label, policy: caller.key.policy } : {}) }
+    },
+    async admit(caller, input) {
+      const denied = firstMatch(gatewayDeny, input)
+      if (denied) {
+        metrics.rejected.inc({ reason: 'policy' })
+        throw new ProxyError('denied_by_policy', 403, `Refused by the gateway's deny rule "${denied.source}"`)
+      }
+      if (caller.policy) {
+        const refused = checkKeyPolicy(caller.policy, input)
+        if (refused) {
+          metrics.rejected.inc({ reason: refused.reason })
+          throw new ProxyError(refused.code, refused.status, refused.message)
+        }
+      }
+      try {
+        await limiter.consume(caller.id)
+      } catch (err) {
+        metrics.rejected.inc({ reason: 'rate_limited' })
+        throw err
+      }
+    },
+    noToken: () => loginRequiredFor(loginUrl),
+    async completeLogin(ctx, token) {
+      // Behind an SSO proxy the member is who the proxy says; otherwise Cloud 66's resource owner.
+      const identity = takeIdentityHeader(ctx.req, g.trustedIdentityHeader, fromTrustedProxy(ctx.req, trusted))
+      let memberId = identity
+      if (memberId === undefined) {
+        if (!i.oauth) throw new ProxyError('internal', 500, 'OAuth is not configured')
+        const info = await i.oauth.tokenInfo(token.accessToken)
+        if (info.resourceOwnerId === undefined) throw new ProxyError('upstream_unreachable', 502, 'Cloud 66 did not say who logged in')
+        memberId = `cloud66:${info.resourceOwnerId}`
+      }
+      await store.putToken(memberId, token) // logging in again replaces the member's token
+      await directory.recordLogin(memberId, 'person')
+      tokens.evict(memberId)
+      await startSession(ctx, sessions, memberId)
+    },
+    routes: {
+      home,
+      async logout(ctx) {
+        await endSession(ctx, sessions).catch(unavailable)
+        ctx.status = 303
+        ctx.set('Location', '/-/')
+      },
+      extra(router) {
+        router.get('/assets/gateway.js', (ctx) => {
+          ctx.type = 'application/javascript; charset=utf-8'
+          ctx.set('Cache-Control', 'no-cache')
+          ctx.set('X-Content-Type-Options', 'nosniff')
+          ctx.body = GATEWAY_JS
+        })
+        router.get('/admin', async (ctx) => {
+          ctx.set('Content-Security-Policy', gatewayCsp(PAGE_CSP))
+          ctx.set('X-Frame-Options', 'DENY')
+          ctx.type = 'text/html; charset=utf-8'
+          const who = await requireAdmin(ctx, sessions).catch((err: unknown) => (err instanceof ProxyError ? Promise.reject(err) : unavailable(err)))
+          ctx.body = adminPage(who.member)
+        })
+      },
+      async readiness() {
+        try {
+          await store.check()
+          return []
+        } catch {
+          return ['the shared store is unreachable']
+        }
+      },
+    },
+    done(ctx, state, status, seconds) {
+      const caller = state.caller
+      if (!caller || !(g.auditAll || MUTATING.has(ctx.method))) return
+      const stackId = state.route.startsWith('/stacks/:id') ? stackIdOf(mapApiPath(ctx.path)) : undefined
+      audit.write({
+        member: caller.id,
+        ...(caller.keyLabel !== undefined ? { key_label: caller.keyLabel } : {}),
+        ...(caller.keyId !== undefined ? { key_id: caller.keyId } : {}),
+        method: ctx.method,
+        route: state.route,
+        ...(stackId !== undefined ? { stack_id: stackId } : {}),
+        status,
+        duration_ms: seconds * 1000,
+        request_id: state.requestId,
+      })
+    },
+    async close() {
+      directory.close()
+      await audit.close()
+    },
+  }
+}
+
+/**
+ * A member over their budget must learn when to come back: the error middleware writes only the
+ * JSON body, so without this the 429 went out with no Retry-After at all. The guard wraps every
+ * request, and the header set here survives the error middleware turning the error into a reply.
+ */
+function withRetryAfter(guard: Koa.Middleware): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await guard(ctx, next)
+    } catch (err) {
+      if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds))
+      throw err
+    }
+  }
+}
+
+function mapApiPath(path: string): string {
+  return path.startsWith('/api/3/') ? path.slice(6) : path
+}

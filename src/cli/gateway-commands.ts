@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto'
+import type { Command } from 'commander'
+import { openStore } from '../app.js'
+import { systemClock } from '../clock.js'
+import type { Config } from '../config/types.js'
+import { ConfigError, ProxyError } from '../errors.js'
+import { Directory } from '../gateway/directory.js'
+import { keyOptions } from '../gateway/key-request.js'
+import type { KeyRecord } from '../gateway/types.js'
+import { Secret } from '../secret.js'
+import { StoreError, type TokenStore } from '../store/types.js'
+import { exitWith } from './context.js'
+import { configOrExit } from './load.js'
+import { addSettingOptions } from './options.js'
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+
+/** `NAME` without a kind is a bot: `service:NAME`. Full ids (`cloud66:42`, an SSO e-mail) pass as they are. */
+export function memberIdOf(name: string): string {
+  return name.includes(':') || name.includes('@') ? name : `service:${name}`
+}
+
+function keyRow(k: KeyRecord) {
+  return {
+    id: k.id, member: k.memberId, label: k.label, created_at: iso(k.createdAt), last_used_at: iso(k.lastUsedAt),
+    expires_at: iso(k.expiresAt), revoked_at: iso(k.revokedAt), read_only: k.policy.readOnly,
+  }
+}
+
+/**
+ * Operators' commands, working directly on the configured store (file or Redis): what the admin
+ * pages do, for scripts. Changes are announced on the store's invalidation channel, so running
+ * Redis-backed replicas drop a revoked key or removed member at once.
+ */
+async function withDirectory<T>(config: Config, work: (d: Directory, store: TokenStore) => Promise<T>): Promise<T> {
+  let store: TokenStore
+  try {
+    store = await openStore(config, systemClock)
+    await store.check()
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof ConfigError) exitWith(err.message)
+    throw err
+  }
+  // Sessions are never made here; the signing key only has to exist.
+  const directory = new Directory(store, systemClock, config.gateway.storeOutageGraceMs, () => undefined, randomBytes(32))
+  try {
+    return await work(directory, store)
+  } catch (err) {
+    if (err instanceof ProxyError || err instanceof StoreError) exitWith(err.message)
+    throw err
+  } finally {
+    directory.close()
+    await store.close()
+  }
+}
+
+const print = (json: boolean, data: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text}\n`)
+
+async function readStdin(input: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of input as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk))
+  return Buffer.concat(chunks).toString('utf8').trim()
+}
+
+export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv): void {
+  const members = program.command('members').description('gateway members (people and bots)')
+  addSettingOptions(members.command('list').description('list members (never their tokens)'))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: Record<string, unknown>) => {
+      const json = opts['json'] === true
+      await withDirectory(configOrExit(opts, env), async (d, store) => {
+        const rows = await Promise.all(
+          (await d.listMembers()).map(async (m) => {
+            const t = await store.getToken(m.id)
+            return { id: m.id, kind: m.kind, created_at: iso(m.createdAt), last_login_at: iso(m.lastLoginAt), token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none' }
+          }),
+        )
+        print(json, rows, rows.length === 0 ? 'no members' : rows.map((r) => `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${r.last_login_at ?? 'never'}`).join('\n'))
+      })
+    })
+  addSettingOptions(members.command('add-token <name>').description('attach a personal access token (read from standard input) to a service member, for CI bots'))
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: Record<string, unknown>) => {
+      const config = configOrExit(opts, env)
+      const token = await readStdin(process.stdin)
+      if (token === '' || /\s/.test(token)) exitWith('give exactly one personal access token on standard input', 2)
+      const id = memberIdOf(name)
+      await withDirectory(config, async (d, store) => {
+        await d.addServiceMember(id)
+        const secret = new Secret(token)
+        await store.putToken(id, { accessToken: secret, refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: Date.now(), origin: 'personal' })
+        print(opts['json'] === true, { member: id, fingerprint: secret.fingerprint }, `stored a token for ${id} (fingerprint ${secret.fingerprint})`)
+      })
+    })
+  addSettingOptions(members.command('remove <name>').description('remove a member: revoke all their keys and delete their Cloud 66 token'))
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: Record<string, unknown>) => {
+      const id = memberIdOf(name)
+      await withDirectory(configOrExit(opts, env), async (d) => {
+        const removed = await d.removeMember(id)
+        if (!removed) exitWith(`no member ${id}`)
+        print(opts['json'] === true, { removed: id }, `removed ${id}`)
+      })
+    })
+
+  const keys = program.command('keys').description('gateway keys')
+  addSettingOptions(keys.command('create').description('create a gateway key for a member; prints the key once, and its id'))
+    .requiredOption('--member <name>', 'the member the key acts as')
+    .option('--label <label>', 'a name for the key', 'cli')
+    // --read-only comes with the settings flags (same attribute); for this command it makes the key read-only.
+    .option('--expires <duration>', 'e.g. 30d, 12h (default: never)')
+    .option('--json', 'machine-readable output: {"id", "key"}')
+    .action(async (opts: Record<string, unknown>) => {
+      const id = memberIdOf(String(opts['member']))
+      await withDirectory(configOrExit(opts, env), async (d) => {
+        if (!(await d.member(id))) exitWith(`no member ${id} (members are created by logging in, or with members add-token)`)
+        const request = { label: opts['label'], read_only: opts['readOnly'] === true, ...(opts['expires'] !== undefined ? { expires: opts['expires'] } : {}) }
+        const { record, key } = await d.createKey(id, keyOptions(request, systemClock))
+        print(opts['json'] === true, { id: record.id, key }, `${key}\n(key id ${record.id} for ${id}; this is the only time the key is shown)`)
+      })
+    })
+  addSettingOptions(keys.command('list').description('list keys (never the keys themselves)'))
+    .option('--member <name>', 'only this member')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: Record<string, unknown>) => {
+      await withDirectory(configOrExit(opts, env), async (d) => {
+        const rows = (await d.listKeys(opts['member'] === undefined ? undefined : memberIdOf(String(opts['member'])))).map(keyRow)
+        print(opts['json'] === true, rows, rows.length === 0 ? 'no keys' : rows.map((r) => `${r.id}  ${r.member}  ${r.label}  ${r.revoked_at ? `revoked ${r.revoked_at}` : 'active'}  last used ${r.last_used_at ?? 'never'}`).join('\n'))
+      })
+    })
+  addSettingOptions(keys.command('revoke <id>').description('revoke a key (every replica refuses it at once with Redis)'))
+    .option('--json', 'machine-readable output')
+    .action(async (keyId: string, opts: Record<string, unknown>) => {
+      await withDirectory(configOrExit(opts, env), async (d) => {
+        const revoked = await d.revokeKey(keyId)
+        if (!revoked) exitWith(`no key ${keyId}`)
+        print(opts['json'] === true, keyRow(revoked), `revoked ${keyId}`)
+      })
+    })
+}

@@ -1,0 +1,43 @@
+import type { Rejection } from '../http/guards.js'
+import { compileRules, decodedSegments, firstMatch, type PathRule, type PolicyInput } from '../proxy/policy.js'
+import type { KeyPolicy } from './types.js'
+
+interface Compiled {
+  readonly policy: KeyPolicy
+  readonly allow: readonly PathRule[] | undefined
+  readonly deny: readonly PathRule[]
+}
+
+const cache = new WeakMap<KeyPolicy, Compiled>()
+
+function compiled(policy: KeyPolicy): Compiled {
+  let c = cache.get(policy)
+  if (!c) {
+    c = { policy, allow: policy.allowPaths && compileRules(policy.allowPaths), deny: compileRules(policy.denyPaths ?? []) }
+    cache.set(policy, c)
+  }
+  return c
+}
+
+/** The stack a request is about: the `:id` of `/stacks/:id/…`, percent-decoded. */
+export function stackIdOf(apiPath: string): string | undefined {
+  const segments = decodedSegments(apiPath)
+  return segments[0] === 'stacks' && segments[1] !== undefined && segments[1] !== '' ? segments[1] : undefined
+}
+
+const refuse = (code: 'read_only_key' | 'denied_by_policy', message: string): Rejection => ({ status: 403, code, reason: code === 'read_only_key' ? 'read_only_key' : 'key_policy', message })
+
+/** A key's own limits (issue 4 "Policy"): read-only, methods, allow/deny paths, stack ids. */
+export function checkKeyPolicy(policy: KeyPolicy, input: PolicyInput): Rejection | undefined {
+  if (policy.readOnly && input.method !== 'GET' && input.method !== 'HEAD') return refuse('read_only_key', 'This gateway key is read-only: only GET and HEAD are allowed')
+  if (policy.methods && !policy.methods.includes(input.method)) return refuse('denied_by_policy', `This gateway key may not use ${input.method}`)
+  const c = compiled(policy)
+  if (c.allow && !firstMatch(c.allow, input)) return refuse('denied_by_policy', "This path is outside the gateway key's allowed paths")
+  const denied = firstMatch(c.deny, input)
+  if (denied) return refuse('denied_by_policy', `Refused by the gateway key's deny rule "${denied.source}"`)
+  if (policy.stackIds) {
+    const stack = stackIdOf(input.apiPath)
+    if (stack === undefined || !policy.stackIds.includes(stack)) return refuse('denied_by_policy', 'This gateway key is limited to other stacks')
+  }
+  return undefined
+}

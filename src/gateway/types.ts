@@ -1,0 +1,62 @@
+import type { TokenStore } from '../store/types.js'
+
+/**
+ * What the gateway needs from the shared store: the token contract plus documents and
+ * invalidation messages (implemented by the file, memory and Redis stores).
+ */
+export type GatewayStore = TokenStore & {
+  putDoc(namespace: string, id: string, value: string, ttlMs?: number): Promise<void>
+  getDoc(namespace: string, id: string): Promise<string | undefined>
+  deleteDoc(namespace: string, id: string): Promise<boolean>
+  listDocs(namespace: string): Promise<Array<{ id: string; value: string }>>
+  publish(channel: string, message: string): Promise<void>
+  subscribe(channel: string, onMessage: (message: string) => void): () => void
+}
+
+/** A person (logged in with Cloud 66, or named by the SSO proxy's header) or a named bot. */
+export interface Member {
+  /** `cloud66:<resource_owner_id>`, the identity header's value, or `service:<name>` for bots. */
+  readonly id: string
+  readonly kind: 'person' | 'service'
+  readonly createdAt: number
+  readonly lastLoginAt: number | undefined
+}
+
+/** Per-key limits, checked before anything reaches Cloud 66. */
+export interface KeyPolicy {
+  readonly readOnly: boolean
+  /** Upper-case methods; undefined: any. */
+  readonly methods: readonly string[] | undefined
+  /** Path rules (same syntax as --deny-path); when set, a request must match one. */
+  readonly allowPaths: readonly string[] | undefined
+  readonly denyPaths: readonly string[] | undefined
+  /** Stack ids (the `:id` of /stacks/:id/…); when set, only these stacks, and no stack-less endpoints. */
+  readonly stackIds: readonly string[] | undefined
+}
+
+/** A gateway key as stored: only its SHA-256 hash, never the key. */
+export interface KeyRecord {
+  readonly id: string
+  readonly memberId: string
+  readonly label: string
+  /** Hex SHA-256 of the whole key string. */
+  readonly hash: string
+  readonly createdAt: number
+  readonly expiresAt: number | undefined
+  readonly revokedAt: number | undefined
+  readonly lastUsedAt: number | undefined
+  readonly policy: KeyPolicy
+}
+
+export interface Session {
+  readonly memberId: string
+  readonly createdAt: number
+  readonly expiresAt: number
+}
+
+/** Who is calling, once identified. */
+export interface Caller {
+  readonly member: Member
+  /** The key used, or undefined when the SSO identity header identified the caller. */
+  readonly key: KeyRecord | undefined
+}

@@ -1,0 +1,39 @@
+import type { BlockList } from 'node:net'
+import type Koa from 'koa'
+import type { Config } from '../../config/types.js'
+import { fromTrustedProxy } from '../../gateway/identify.js'
+import type { Metrics } from '../../metrics.js'
+import { rejectionError } from '../error-middleware.js'
+import { checkBrowserRules, checkRequestTarget, isNavigationToOwnPage, type Rejection } from '../guards.js'
+
+const MISSING_HOST: Rejection = { status: 400, code: 'bad_request', reason: 'missing_host', message: 'HTTP/1.1 requests must carry a Host header' }
+/** Probes (load balancers, Kubernetes) address a replica by its own IP: they are exempt from the Host rule. */
+const PROBES = new Set(['/-/healthz', '/-/readyz'])
+
+/**
+ * The gateway's request rules: the same request-target rules as local mode; the Host must be the
+ * public URL's (or X-Forwarded-Host from a trusted front), and browsers may only call from the
+ * public origin. Clients may come from anywhere: every API request must carry a gateway key.
+ */
+export function gatewayGuard(config: Config, metrics: Metrics, trusted: BlockList): Koa.Middleware {
+  const hosts = new Set([config.publicUrl.host.toLowerCase(), ...config.allowedHosts])
+  const scheme = config.publicUrl.protocol === 'https:' ? 'https' : 'http'
+  return async function guard(ctx, next) {
+    const req = ctx.req
+    const forwardedHost = fromTrustedProxy(req, trusted) ? firstValue(req.headers['x-forwarded-host']) : undefined
+    const rejection =
+      (req.headers.host === undefined && req.httpVersion === '1.1' ? MISSING_HOST : undefined) ??
+      checkRequestTarget(req.method ?? 'GET', req.url ?? '') ??
+      (PROBES.has(ctx.path) ? undefined : checkBrowserRules(req.headers, hosts, scheme, forwardedHost ?? req.headers.host, isNavigationToOwnPage(req.method ?? 'GET', ctx.path, req.headers)))
+    if (rejection) {
+      metrics.rejected.inc({ reason: rejection.reason })
+      throw rejectionError(rejection)
+    }
+    await next()
+  }
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value
+  return v?.split(',')[0]?.trim() || undefined
+}
