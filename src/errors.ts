@@ -53,6 +53,12 @@ export class ProxyError extends Error {
 /** Coerces anything thrown into a ProxyError without ever copying a foreign message (it may hold a secret). */
 export function toProxyError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err
+  // A store outage (Redis down, a lock held too long) is the store's to report, on any route.
+  // Matched by name and code so that this leaf module does not import the store.
+  const e = err as { name?: unknown; code?: unknown }
+  if (e?.name === 'StoreError' && (e.code === 'store_unavailable' || e.code === 'store_locked')) {
+    return new ProxyError('store_unavailable', 503, 'The token store is unreachable right now; try again shortly', { cause: err })
+  }
   return new ProxyError('internal', 500, 'Internal proxy error', { cause: err })
 }
 

@@ -11,13 +11,18 @@ export function gatewayCsp(baseCsp: string): string {
 
 const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
 
+/**
+ * The login is a link, not a GET form: /-/login answers with a redirect to Cloud 66, and Chromium
+ * applies the page's CSP `form-action 'self'` to a form's redirects too, so the form was blocked
+ * (found by test/browser/member-journey.test.ts; the local status page learned the same lesson).
+ */
 export function signedOutPage(message: string | undefined): string {
   return page(
     'c66-proxy gateway',
     `<h1>c66-proxy team gateway</h1>
 ${message ? `<p class="bad" id="message">${escapeHtml(message)}</p>` : '<p id="message"></p>'}
 <p>Log in with your own Cloud 66 account. Your tools then reach Cloud 66 through this gateway as you, with a gateway key instead of a Cloud 66 token.</p>
-<form method="get" action="/-/login"><button type="submit">Log in with Cloud 66</button></form>`,
+<a class="button" href="/-/login">Log in with Cloud 66</a>`,
   )
 }
 
