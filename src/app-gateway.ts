@@ -9,7 +9,7 @@ import { ProxyError } from './errors.js'
 import { Directory } from './gateway/directory.js'
 import { fromTrustedProxy, identifyGatewayCaller, loginRequiredFor, takeIdentityHeader } from './gateway/identify.js'
 import { checkKeyPolicy, stackIdOf } from './gateway/key-policy.js'
-import { createMemberRateLimiter, RateLimitedError } from './gateway/rate-limit.js'
+import { createMemberRateLimiter } from './gateway/rate-limit.js'
 import { sessionKeyFrom } from './gateway/session-key.js'
 import type { GatewayStore } from './gateway/types.js'
 import { csrfTokenFor } from './http/csrf.js'
@@ -112,7 +112,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
 
   return {
     directory,
-    guard: withRetryAfter(gatewayGuard(config, metrics, trusted)),
+    guard: gatewayGuard(config, metrics, trusted),
     api: withStore(gatewayApi({ ...sessions, tokens, store, clock, publicOrigin })),
     async identify(ctx) {
       const caller = await identifyGatewayCaller(ctx.req, { directory, trustedProxies: trusted, identityHeader: g.trustedIdentityHeader, loginUrl }).catch((err: unknown) => {
@@ -208,25 +208,9 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
       })
     },
     async close() {
-      directory.close()
+      await directory.close()
       await audit.close()
     },
-  }
-}
-
-/**
- * A member over their budget must learn when to come back: the error middleware writes only the
- * JSON body, so without this the 429 went out with no Retry-After at all. The guard wraps every
- * request, and the header set here survives the error middleware turning the error into a reply.
- */
-function withRetryAfter(guard: Koa.Middleware): Koa.Middleware {
-  return async (ctx, next) => {
-    try {
-      await guard(ctx, next)
-    } catch (err) {
-      if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds))
-      throw err
-    }
   }
 }
 

@@ -39,10 +39,14 @@ export class ProxyError extends Error {
     readonly code: ProxyErrorCode,
     readonly status: number,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly headers?: Readonly<Record<string, string>> },
   ) {
     super(message, options)
+    this.headers = options?.headers ?? {}
   }
+
+  /** Response headers that belong to this error (e.g. Retry-After on a 429). */
+  readonly headers: Readonly<Record<string, string>>
 
   /** 4xx messages are written for the caller; 5xx bodies carry a fixed message per code. */
   get expose(): boolean {

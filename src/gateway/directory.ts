@@ -40,6 +40,7 @@ export class Directory {
   readonly #keys = new Map<string, Cached<KeyRecord | null>>()
   readonly #members = new Map<string, Cached<Member | null>>()
   readonly #touched = new Map<string, number>()
+  readonly #pending = new Set<Promise<void>>()
   readonly #unsubscribe: () => void
   readonly #sessionKey: Buffer
   readonly #freshMs: number
@@ -60,8 +61,14 @@ export class Directory {
     this.#unsubscribe = store.subscribe(CHANNEL, (message) => this.#invalidate(message))
   }
 
-  close(): void {
+  /**
+   * Stops listening for invalidations and waits for the last-used hints still being written: they
+   * are fire-and-forget on the hot path, and one that outlived close() went on writing into the
+   * store (a temporary file beside store.json) after the app had closed it.
+   */
+  async close(): Promise<void> {
     this.#unsubscribe()
+    await Promise.all(this.#pending)
   }
 
   // ── members ──────────────────────────────────────────────────────────────────────────────
@@ -232,7 +239,9 @@ export class Directory {
     if (now - (this.#touched.get(record.id) ?? 0) < TOUCH_EVERY_MS) return
     this.#touched.set(record.id, now)
     // A document of its own, so this write can never race a revocation of the key record.
-    void this.store.putDoc(NS.keyUsed, record.id, String(now)).catch(() => undefined) // a hint; an outage must not fail the request
+    const write = this.store.putDoc(NS.keyUsed, record.id, String(now)).catch(() => undefined) // a hint; an outage must not fail the request
+    this.#pending.add(write)
+    void write.finally(() => this.#pending.delete(write))
   }
 
   async #announce(message: Invalidation): Promise<void> {

@@ -9,7 +9,9 @@ export interface MemberRateLimiter {
 
 export class RateLimitedError extends ProxyError {
   constructor(readonly retryAfterSeconds: number, rate: string) {
-    super('rate_limited', 429, `This member's gateway budget (${rate}) is used up; retry in ${retryAfterSeconds} s. Cloud 66 allows 3,000 requests per user per hour.`)
+    super('rate_limited', 429, `This member's gateway budget (${rate}) is used up; retry in ${retryAfterSeconds} s. Cloud 66 allows 3,000 requests per user per hour.`, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    })
   }
 }
 

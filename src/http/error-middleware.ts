@@ -28,6 +28,7 @@ export function errorMiddleware(log: Logger, authenticate = 'Bearer realm="c66-p
       ctx.set('Cache-Control', 'no-store')
       ctx.set('X-Content-Type-Options', 'nosniff')
       if (e.status === 401) ctx.set('WWW-Authenticate', authenticate)
+      for (const [name, value] of Object.entries(e.headers)) ctx.set(name, value)
       ctx.body = { error: e.code, message: e.message, request_id: ctx.state['requestId'] }
     }
   }

@@ -224,8 +224,31 @@ export class FileTokenStore implements TokenStore {
     })
   }
 
-  /** The records, or undefined when there is no store file yet. */
+  /**
+   * The last document read, by the identity of the file it came from. Every write replaces the
+   * file by rename (a new inode), so an unchanged (ino, size, mtime) is an unchanged document: a
+   * read then costs one stat instead of reading, parsing and validating the whole file (the
+   * gateway reads keys and members on its request path).
+   */
+  #parsed: { readonly id: string; readonly records: Records } | undefined
+
+  /** The records (a copy the caller may change), or undefined when there is no store file yet. */
   async #read(): Promise<Records | undefined> {
+    let id: string
+    try {
+      const st = await stat(this.location)
+      id = `${st.ino}:${st.size}:${st.mtimeMs}`
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined
+      id = '' // let readFile below report it
+    }
+    if (id !== '' && this.#parsed?.id === id) return new Map(this.#parsed.records)
+    const records = await this.#readParsed()
+    if (records && id !== '') this.#parsed = { id, records: new Map(records) }
+    return records
+  }
+
+  async #readParsed(): Promise<Records | undefined> {
     let text: string
     try {
       text = await readFile(this.location, 'utf8')
