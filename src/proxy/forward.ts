@@ -62,6 +62,8 @@ interface Flight {
 }
 
 const FLIGHT = Symbol('c66-proxy.flight')
+/** Responses up to this size with a Content-Length get no idle timer of their own. */
+const SMALL_BODY_BYTES = 64 * 1024
 type FlightRequest = IncomingMessage & { [FLIGHT]?: Flight }
 
 /**
@@ -196,8 +198,12 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     // A stalled transfer is cut after idleTimeout. The socket's own inactivity timer does it: libuv
     // re-arms it on every read and write, where a JS timer refreshed per chunk cost ~5 % of the
     // streaming CPU (bench profile). Node clears it when the socket goes back to the pool.
+    // A small body with a known length arrives with (or right after) its headers: arming and
+    // disarming a socket timer for it was measurable per-request work (bench profile), so only
+    // bodies that can stall for long get one.
+    const length = Number(proxyRes.headers['content-length'] ?? Number.NaN)
     const proxyReq = flight.proxyReq
-    proxyReq?.setTimeout(config.idleTimeoutMs, () => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)))
+    if (!(length <= SMALL_BODY_BYTES)) proxyReq?.setTimeout(config.idleTimeoutMs, () => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)))
     proxyRes.on('data', (chunk: Buffer) => {
       flight.bytesOut += chunk.length
     })

@@ -69,9 +69,12 @@ export function createProxyHandler(deps: ProxyHandlerDeps): Koa.Middleware {
     }
     const refused = policy(input)
     if (refused) throw refuse(refused)
-    const caller = await deps.identify(ctx)
+    // identify/admit are synchronous in local mode: awaiting a plain value would still cost a microtask each.
+    const identified = deps.identify(ctx)
+    const caller = identified instanceof Promise ? await identified : identified
     state.caller = caller
-    await deps.admit(caller, input)
+    const admitted = deps.admit(caller, input)
+    if (admitted instanceof Promise) await admitted
     const active = await tokens.tokenFor(caller.id)
     if (!active) {
       metrics.rejected.inc({ reason: 'no_token' })

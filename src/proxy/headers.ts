@@ -39,7 +39,10 @@ export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
 export function filterResponseHeaders(raw: readonly string[], rewriteLocation: (value: string) => string): string[] {
   let listed: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] ?? '').toLowerCase() === 'connection') listed = connectionTokens(raw[i + 1] ?? '')
+    if ((raw[i] ?? '').toLowerCase() !== 'connection') continue
+    const value = raw[i + 1] ?? ''
+    // The usual values name no other header; only build the set when there is something to drop.
+    if (value !== 'keep-alive' && value !== 'close') listed = connectionTokens(value)
   }
   const out: string[] = []
   for (let i = 0; i < raw.length; i += 2) {

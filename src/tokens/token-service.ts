@@ -190,8 +190,16 @@ export class TokenService {
     }
   }
 
+  readonly #lookups = new Map<string, { inc(): void }>()
+
+  /** Bound metric children, kept: prom-client would hash the labels on every request otherwise. */
   #count(active: ActiveToken | undefined, hit: boolean): void {
-    this.deps.metrics.tokenLookups.inc(active ? { source: active.source, result: hit ? 'cache_hit' : 'loaded' } : { source: 'none', result: 'missing' })
+    const source = active ? active.source : 'none'
+    const result = active ? (hit ? 'cache_hit' : 'loaded') : 'missing'
+    const key = `${source} ${result}`
+    let child = this.#lookups.get(key)
+    if (!child) this.#lookups.set(key, (child = this.deps.metrics.tokenLookups.labels({ source, result })))
+    child.inc()
   }
 }
 
