@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import { installCleanup, killAllNow, loggedCommands } from './procs.js'
 import { renderAreaComparison, renderProfile, summarizeProfile, type ComparedProfile } from './profile.js'
 import { computeFloors, renderMarkdown, type RunInfo, type TargetRep } from './report.js'
+import { renderGatewayLoad, runGatewayLoad } from './gateway-load.js'
 import { fmt } from './stats.js'
 import { waitForQuiet } from './sys.js'
 import { buildFingerprint, LOAD_CORE, REPO_ROOT, startUpstream, TARGETS, type TargetSpec, type Upstream } from './targets.js'
@@ -30,6 +31,7 @@ const { values: opts } = parseArgs({
     'quiet-wait': { type: 'string' },
     render: { type: 'string' },
     only: { type: 'string' },
+    'no-gateway': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -44,6 +46,7 @@ if (opts.render) {
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--reps N] [--quick] [--targets ${TARGETS.map((t) => t.name).join(',')}] [--profile] [--check]
   --reps N     interleaved repetitions (default 3; --quick defaults to 1)
+  --no-gateway skip the gateway load run (50 members at 1,000 connections; part of every full run)
   --quick      short runs and ${QUICK.transferMiB} MiB transfers, to check the harness
   --targets    comma-separated subset (default: all)
   --profile    instead of the workloads: run W1 on each Node target under node --cpu-prof and
@@ -220,12 +223,18 @@ async function benchmark(): Promise<number> {
   const upstream = await startUpstream()
   log(`upstream on 127.0.0.1:${upstream.port} (pid ${upstream.pid}); ${reps} rep(s) of ${selected.map((t) => t.name).join(', ')}`)
   const rows: TargetRep[] = []
+  let gatewayMd = ''
   try {
     for (let rep = 1; rep <= reps; rep++) {
       // Interleaved and rotated: each rep runs every target once, starting one further along.
       const order = selected.map((_, i) => selected[(i + rep - 1) % selected.length] as TargetSpec)
       log(`rep ${rep}/${reps}: ${order.map((t) => t.name).join(' → ')}`)
       for (const [i, spec] of order.entries()) rows.push(await runTarget(spec, rep, i + 1, upstream, uploadFile))
+    }
+    // Issue 4's load run: 50 members at 1,000 connections through the gateway, next to local mode.
+    if (!opts['no-gateway'] && !opts.quick && !opts.only) {
+      log('gateway load run: 50 members, 1,000 connections')
+      gatewayMd = renderGatewayLoad(await runGatewayLoad({ seconds: durations === QUICK ? 3 : 10, reps: Math.min(reps, 3), upstreamPort: upstream.port }))
     }
   } finally {
     await upstream.stop()
@@ -234,7 +243,7 @@ async function benchmark(): Promise<number> {
     timestamp, reps, quick: opts.quick, only: [...only], targets: selected.map((t) => t.name), durations,
     machine: machineInfo(), commands: loggedCommands(), elapsedS: (performance.now() - started) / 1000,
   }
-  const md = renderMarkdown(info, rows)
+  const md = renderMarkdown(info, rows) + (gatewayMd ? `\n${gatewayMd}` : '')
   const floors = computeFloors(rows)
   mkdirSync(outDir, { recursive: true })
   const base = path.join(outDir, `results-${timestamp}${opts.quick ? '-quick' : ''}`)
