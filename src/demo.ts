@@ -11,13 +11,13 @@ import { loadConfig } from './config/load.js'
 import type { Config } from './config/types.js'
 import { ConfigError } from './errors.js'
 import { ALL_SCOPES, startSimulator, type Simulator } from './simulator/index.js'
+import { hostPort } from './cli/context.js'
 
 const DEMO_TOKEN = 'c66-demo-token'
 
 /** The settings a user may change for the demo; everything else is fixed so it always works. */
 const PASSED_THROUGH = ['C66_PROXY_LISTEN', 'C66_PROXY_LOG_LEVEL'] as const
 
-const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
 const demoDataDir = mkdtempSync(join(tmpdir(), 'c66-proxy-demo-'))
 process.once('exit', () => rmSync(demoDataDir, { recursive: true, force: true }))

@@ -12,8 +12,9 @@ import { StoreError, type TokenStore } from '../store/types.js'
 import { exitWith } from './context.js'
 import { configOrExit } from './load.js'
 import { addSettingOptions } from './options.js'
+import { whenJson } from '../time-format.js'
+import { readStdin } from './stdin.js'
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 
 /** `NAME` without a kind is a bot: `service:NAME`. Full ids (`cloud66:42`, an SSO e-mail) pass as they are. */
 export function memberIdOf(name: string): string {
@@ -22,8 +23,8 @@ export function memberIdOf(name: string): string {
 
 function keyRow(k: KeyRecord) {
   return {
-    id: k.id, member: k.memberId, label: k.label, created_at: iso(k.createdAt), last_used_at: iso(k.lastUsedAt),
-    expires_at: iso(k.expiresAt), revoked_at: iso(k.revokedAt), read_only: k.policy.readOnly,
+    id: k.id, member: k.memberId, label: k.label, created_at: whenJson(k.createdAt), last_used_at: whenJson(k.lastUsedAt),
+    expires_at: whenJson(k.expiresAt), revoked_at: whenJson(k.revokedAt), read_only: k.policy.readOnly,
   }
 }
 
@@ -56,12 +57,6 @@ async function withDirectory<T>(config: Config, work: (d: Directory, store: Toke
 
 const print = (json: boolean, data: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text}\n`)
 
-async function readStdin(input: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of input as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk))
-  return Buffer.concat(chunks).toString('utf8').trim()
-}
-
 export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv): void {
   const members = program.command('members').description('gateway members (people and bots)')
   addSettingOptions(members.command('list').description('list members (never their tokens)'))
@@ -72,7 +67,7 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
         const rows = await Promise.all(
           (await d.listMembers()).map(async (m) => {
             const t = await store.getToken(m.id)
-            return { id: m.id, kind: m.kind, created_at: iso(m.createdAt), last_login_at: iso(m.lastLoginAt), token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none' }
+            return { id: m.id, kind: m.kind, created_at: whenJson(m.createdAt), last_login_at: whenJson(m.lastLoginAt), token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none' }
           }),
         )
         print(json, rows, rows.length === 0 ? 'no members' : rows.map((r) => `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${r.last_login_at ?? 'never'}`).join('\n'))

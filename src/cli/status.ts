@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js'
 import type { TokenReport } from '../tokens/token-service.js'
 import { hostPort, openLocal, probe } from './context.js'
+import { whenText } from '../time-format.js'
 
 export function tokenWarnings(report: TokenReport): string[] {
   const warnings = (report.local?.report ?? []).filter((r) => r.state === 'invalid').map((r) => `token source ${r.source} (${r.location}) ${r.problem ?? 'is invalid'}`)
@@ -9,7 +10,6 @@ export function tokenWarnings(report: TokenReport): string[] {
   return warnings
 }
 
-const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
 
 /** `c66-proxy status`: the token in use (fingerprint only), where it came from, upstream, listen address. */
 export async function status(config: Config, json: boolean): Promise<void> {
@@ -31,8 +31,8 @@ export async function status(config: Config, json: boolean): Promise<void> {
             location: a.location,
             fingerprint: a.token.fingerprint,
             scope: a.stored?.scope ?? null,
-            obtained_at: a.stored ? when(a.stored.obtainedAt) : null,
-            expires_at: a.stored ? when(a.stored.expiresAt) : null,
+            obtained_at: a.stored ? whenText(a.stored.obtainedAt) : null,
+            expires_at: a.stored ? whenText(a.stored.expiresAt) : null,
           }
         : null,
       sources: report.local?.report ?? [],
@@ -42,7 +42,7 @@ export async function status(config: Config, json: boolean): Promise<void> {
       const tokenLine = report.loginRequired
         ? 'login required — the stored Cloud 66 login was revoked or could not be refreshed; run `c66-proxy login`'
         : a
-          ? `${a.source} (${a.location}), fingerprint ${a.token.fingerprint}${a.stored ? `, scopes ${a.stored.scope ?? '?'}, expires ${when(a.stored.expiresAt)}` : ''}`
+          ? `${a.source} (${a.location}), fingerprint ${a.token.fingerprint}${a.stored ? `, scopes ${a.stored.scope ?? '?'}, expires ${whenText(a.stored.expiresAt)}` : ''}`
           : 'none — API requests will get 401'
       const lines = [
         `mode:      ${out.mode}`,

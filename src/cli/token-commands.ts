@@ -6,14 +6,9 @@ import type { StoredToken } from '../store/types.js'
 import { parseCxTokenJson } from '../tokens/cx-format.js'
 import { LOCAL_CALLER } from '../tokens/token-service.js'
 import { exitWith, openLocal } from './context.js'
+import { whenText } from '../time-format.js'
+import { readStdin } from './stdin.js'
 
-const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
-
-async function readStdin(input: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of input as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk))
-  return Buffer.concat(chunks).toString('utf8')
-}
 
 function personal(token: string, origin: StoredToken['origin']): StoredToken {
   return { accessToken: new Secret(token), refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: Date.now(), origin }
@@ -21,7 +16,7 @@ function personal(token: string, origin: StoredToken['origin']): StoredToken {
 
 /** `token set`: a personal access token from standard input (never argv: it would show in ps and shell history). */
 export async function tokenSet(config: Config, input: NodeJS.ReadableStream): Promise<void> {
-  const text = (await readStdin(input)).trim()
+  const text = await readStdin(input)
   if (text === '') exitWith('no token on standard input (e.g. `pbpaste | c66-proxy token set`)', 2)
   if (/\s/.test(text)) exitWith('standard input holds more than one word; expected a single token', 2)
   const ctx = await openLocal(config)
@@ -73,8 +68,8 @@ export async function tokenShow(config: Config, json: boolean): Promise<void> {
       fingerprint: a?.token.fingerprint ?? null,
       origin: s?.origin ?? null,
       scope: s?.scope ?? null,
-      obtained_at: s ? when(s.obtainedAt) : null,
-      expires_at: s ? when(s.expiresAt) : null,
+      obtained_at: s ? whenText(s.obtainedAt) : null,
+      expires_at: s ? whenText(s.expiresAt) : null,
       refreshable: s?.refreshToken !== undefined,
       login_required: report.loginRequired,
     }

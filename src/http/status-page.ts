@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js'
 import type { TokenReport } from '../tokens/token-service.js'
 import { escapeHtml, page } from './html.js'
+import { whenText } from '../time-format.js'
 
 export { PAGE_CSP as STATUS_PAGE_CSP } from './html.js'
 
@@ -12,7 +13,6 @@ export interface StatusView {
   readonly now: number
 }
 
-const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
 
 /** `/-/`: what a person needs to know and do, server-rendered, no scripts. */
 export function renderStatusPage(v: StatusView): string {
@@ -25,8 +25,8 @@ export function renderStatusPage(v: StatusView): string {
   } else if (active) {
     const details = active.stored
       ? `<tr><th>Scopes</th><td>${escapeHtml(active.stored.scope ?? '(not reported)')}</td></tr>
-<tr><th>Obtained</th><td>${escapeHtml(when(active.stored.obtainedAt))}</td></tr>
-<tr><th>Expires</th><td>${escapeHtml(when(active.stored.expiresAt))}${active.stored.refreshToken ? ' (refreshed automatically)' : ''}</td></tr>`
+<tr><th>Obtained</th><td>${escapeHtml(whenText(active.stored.obtainedAt))}</td></tr>
+<tr><th>Expires</th><td>${escapeHtml(whenText(active.stored.expiresAt))}${active.stored.refreshToken ? ' (refreshed automatically)' : ''}</td></tr>`
       : ''
     const rejected = report.rejected ? ' <strong>Cloud 66 rejected this token (401)</strong>: replace it or log in again.' : ''
     tokenBlock = `<p class="${report.rejected ? 'bad' : 'ok'}" id="token-state">Token in use from <strong>${escapeHtml(active.source)}</strong> (<code>${escapeHtml(active.location)}</code>), fingerprint <code>${escapeHtml(active.token.fingerprint)}</code>.${rejected}</p>

@@ -11,6 +11,7 @@ import type { TokenStore } from '../../store/types.js'
 import type { TokenService } from '../../tokens/token-service.js'
 import type { RequestState } from '../observe.js'
 import { requireAdmin, requireSession, type SessionDeps } from './session.js'
+import { whenJson } from '../../time-format.js'
 
 export interface GatewayApiDeps extends SessionDeps {
   readonly tokens: TokenService
@@ -20,7 +21,6 @@ export interface GatewayApiDeps extends SessionDeps {
   readonly publicOrigin: string
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 
 /** The JSON shape of a key: everything but its hash. */
 export function keyJson(k: KeyRecord) {
@@ -28,10 +28,10 @@ export function keyJson(k: KeyRecord) {
     id: k.id,
     member: k.memberId,
     label: k.label,
-    created_at: iso(k.createdAt),
-    last_used_at: iso(k.lastUsedAt),
-    expires_at: iso(k.expiresAt),
-    revoked_at: iso(k.revokedAt),
+    created_at: whenJson(k.createdAt),
+    last_used_at: whenJson(k.lastUsedAt),
+    expires_at: whenJson(k.expiresAt),
+    revoked_at: whenJson(k.revokedAt),
     read_only: k.policy.readOnly,
     methods: k.policy.methods ?? null,
     allow_paths: k.policy.allowPaths ?? null,
@@ -151,7 +151,7 @@ function routeName(path: string): string {
 }
 
 function memberJson(m: Member) {
-  return { id: m.id, kind: m.kind, created_at: iso(m.createdAt), last_login_at: iso(m.lastLoginAt) }
+  return { id: m.id, kind: m.kind, created_at: whenJson(m.createdAt), last_login_at: whenJson(m.lastLoginAt) }
 }
 
 async function tokenJson(deps: GatewayApiDeps, memberId: string) {
@@ -162,8 +162,8 @@ async function tokenJson(deps: GatewayApiDeps, memberId: string) {
     login_required: stored.loginRequired === true,
     origin: stored.origin,
     scope: stored.scope ?? null,
-    obtained_at: iso(stored.obtainedAt),
-    expires_at: iso(stored.expiresAt),
+    obtained_at: whenJson(stored.obtainedAt),
+    expires_at: whenJson(stored.expiresAt),
     fingerprint: stored.accessToken.fingerprint,
   }
 }

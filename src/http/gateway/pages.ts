@@ -1,6 +1,7 @@
 import type { Member } from '../../gateway/types.js'
 import type { StoredToken } from '../../store/types.js'
 import { escapeHtml, page } from '../html.js'
+import { whenText } from '../../time-format.js'
 
 
 /** The gateway pages run one script of their own (/-/assets/gateway.js) and nothing else. */
@@ -9,7 +10,6 @@ export function gatewayCsp(baseCsp: string): string {
 }
 
 
-const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(ms).toISOString())
 
 /**
  * The login is a link, not a GET form: /-/login answers with a redirect to Cloud 66, and Chromium
@@ -31,7 +31,7 @@ export function memberPage(member: Member, token: StoredToken | undefined, admin
     ? '<p class="bad" id="token-state">No Cloud 66 token linked: log in with Cloud 66 again.</p>'
     : token.loginRequired
       ? '<p class="bad" id="token-state"><strong>Login required.</strong> Cloud 66 no longer accepts your token; log in again.</p>'
-      : `<p class="ok" id="token-state">Cloud 66 token linked (fingerprint <code>${escapeHtml(token.accessToken.fingerprint)}</code>, scopes ${escapeHtml(token.scope ?? 'not reported')}, obtained ${escapeHtml(when(token.obtainedAt))}, expires ${escapeHtml(when(token.expiresAt))}).</p>`
+      : `<p class="ok" id="token-state">Cloud 66 token linked (fingerprint <code>${escapeHtml(token.accessToken.fingerprint)}</code>, scopes ${escapeHtml(token.scope ?? 'not reported')}, obtained ${escapeHtml(whenText(token.obtainedAt))}, expires ${escapeHtml(whenText(token.expiresAt))}).</p>`
   return page(
     'c66-proxy gateway',
     `<h1>c66-proxy team gateway</h1>
