@@ -16,6 +16,7 @@ import { csrfTokenFor } from './http/csrf.js'
 import { gatewayApi } from './http/gateway/api.js'
 import { GATEWAY_JS } from './http/gateway/assets.js'
 import { gatewayGuard } from './http/gateway/guard.js'
+import type { RequestGuard } from './http/local-guard.js'
 import { adminPage, gatewayCsp, memberPage, signedOutPage } from './http/gateway/pages.js'
 import { endSession, requireAdmin, signedIn, startSession, type SessionDeps } from './http/gateway/session.js'
 import { PAGE_CSP } from './http/html.js'
@@ -32,7 +33,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 export interface GatewayParts {
   readonly directory: Directory
-  readonly guard: Koa.Middleware
+  readonly guard: RequestGuard
   readonly api: Koa.Middleware
   readonly identify: (ctx: Koa.Context) => Promise<CallerInfo>
   readonly admit: (caller: CallerInfo, input: PolicyInput) => Promise<void>
@@ -112,7 +113,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
 
   return {
     directory,
-    guard: gatewayGuard(config, metrics, trusted),
+    guard: gatewayGuard(config, trusted),
     api: withStore(gatewayApi({ ...sessions, tokens, store, clock, publicOrigin })),
     async identify(ctx) {
       const caller = await identifyGatewayCaller(ctx.req, { directory, trustedProxies: trusted, identityHeader: g.trustedIdentityHeader, loginUrl }).catch((err: unknown) => {

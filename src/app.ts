@@ -6,10 +6,11 @@ import Koa from 'koa'
 import type { GatewayParts } from './app-gateway.js'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config/types.js'
-import { errorMiddleware } from './http/error-middleware.js'
-import { guardMiddleware } from './http/guard-middleware.js'
+import { edgeMiddleware } from './http/edge.js'
+import { errorResponder } from './http/error-response.js'
+import { localGuard } from './http/local-guard.js'
 import { createLoginHandlers } from './http/login.js'
-import { InFlight, observeMiddleware } from './http/observe.js'
+import { createObserver } from './http/observe.js'
 import { ownRoutes } from './http/routes.js'
 import { createHttpServer, expectsContinue } from './http/server.js'
 import { createLogger, type Logger } from './log.js'
@@ -134,7 +135,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
         tokens.evict(LOCAL_CALLER)
       }),
   })
-  const inFlight = new InFlight()
+  const inFlight = metrics.inFlightRequests
   const koa = new Koa({ proxy: false })
   koa.silent = true
   const own = ownRoutes({ config, metrics, tokens, store, oauth, login, caller, isShuttingDown, clock, ...(gw ? { gateway: gw.routes } : {}) })
@@ -147,14 +148,22 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
     publicOrigin: gw ? () => config.publicUrl.origin : (ctx) => `http://${ctx.req.headers.host ?? ''}`,
   })
   const api = gw?.api
-  koa
-    .use(observeMiddleware(metrics, log, isShuttingDown, inFlight, gw?.done))
-    .use(errorMiddleware(log, gatewayMode ? 'Basic realm="c66-proxy"' : 'Bearer realm="c66-proxy"'))
-    .use(gw?.guard ?? guardMiddleware(config, metrics, () => boundPort))
-    .use((ctx, next) => {
-      if (api && ctx.path.startsWith('/-/api/')) return api(ctx, next)
-      return ctx.path.startsWith('/-/') || ctx.path === '/-' ? own(ctx, next) : proxy(ctx, next)
-    })
+  const isOwnPath = (url: string) => url.startsWith('/-/') || url === '/-' || url.startsWith('/-?')
+  const noNext = () => Promise.resolve()
+  const observer = createObserver(metrics, log, isShuttingDown, gw?.done)
+  koa.use(
+    edgeMiddleware({
+      observer,
+      answerError: errorResponder(log, gatewayMode ? 'Basic realm="c66-proxy"' : 'Bearer realm="c66-proxy"'),
+      guard: gw?.guard ?? localGuard(config, () => boundPort),
+      metrics,
+      dispatch(ctx) {
+        const url = ctx.req.url ?? '/'
+        if (api && url.startsWith('/-/api/')) return api(ctx, noNext)
+        return isOwnPath(url) ? own(ctx, noNext) : proxy(ctx, noNext)
+      },
+    }),
+  )
 
   const tls = config.gateway.tls
   const server = createHttpServer(koa.callback(), {
@@ -187,6 +196,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
       }
       server.closeAllConnections()
       await closed
+      observer.flush()
       forwarder.close()
       tokens.close()
       await gw?.close()

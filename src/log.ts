@@ -3,6 +3,32 @@ import type { LogLevel } from './config/types.js'
 
 export type { Logger }
 
+/** Log lines wait in memory for at most this long (or until 4 KiB have gathered). */
+export const LOG_FLUSH_MS = 250
+
+let stdout: ReturnType<typeof pino.destination> | undefined
+
+/**
+ * Standard output, buffered: one write(2) per request line was ~5 µs of the proxy's CPU per request
+ * (bench profile); gathering up to 4 KiB makes it one write per ~20 lines under load, and the
+ * periodic flush keeps a quiet proxy's lines from waiting longer than LOG_FLUSH_MS. One stream per
+ * process, flushed synchronously on exit (process.exit, a fatal error), so no line is lost then.
+ */
+function bufferedStdout(): DestinationStream {
+  if (!stdout) {
+    const dest = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: LOG_FLUSH_MS })
+    process.once('exit', () => {
+      try {
+        dest.flushSync()
+      } catch {
+        // stdout is gone (a closed pipe): nothing left to write to
+      }
+    })
+    stdout = dest
+  }
+  return stdout
+}
+
 /**
  * JSON logs on standard output. Tokens are held in Secret objects that serialise to a
  * fingerprint, so redaction is by construction; the paths below are a second net for
@@ -22,6 +48,6 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? bufferedStdout(),
   )
 }

@@ -13,6 +13,8 @@ export interface Rejection {
 const reject = (status: number, code: ProxyErrorCode, reason: string, message: string): Rejection => ({ status, code, reason, message })
 
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+/** A whole segment of one or two dots, each written "." or "%2e" in any case. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i
 
 /**
  * Request-target rules (RFC 9112 §3.2): only origin-form reaches the proxy, and its path may not
@@ -27,23 +29,28 @@ export function checkRequestTarget(method: string, rawUrl: string): Rejection | 
   // Cloud 66 (like any URL parser) would route only the part before it, so `/accounts/otp#x`
   // would slip past a deny rule for /accounts/otp while reaching that very endpoint.
   if (rawUrl.includes('#')) return reject(400, 'invalid_request_target', 'fragment', 'A fragment (#) is not allowed in a request target')
-  const q = rawUrl.indexOf('?')
-  const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
-  if (path.includes('\\') || /%5c/i.test(path)) return reject(400, 'invalid_path', 'backslash', 'Backslashes are not allowed in the path')
-  if (/%2f/i.test(path)) return reject(400, 'invalid_path', 'encoded_slash', 'Encoded slashes (%2F) are not allowed in the path')
+  const path = pathOf(rawUrl)
+  // One scan for the common case: a path without '\\', '%', control characters or ':' cannot hold
+  // a backslash, an encoded character, a control character or an embedded URL, so those rules are
+  // only run on paths that have one of them (the bench profile counted these regexes per request).
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return reject(400, 'invalid_path', 'control_char', 'Control characters are not allowed in the path')
-  if (/https?:\//i.test(path)) return reject(400, 'invalid_path', 'embedded_url', 'A URL inside the path is not allowed')
-  const segments = path.split('/')
-  for (let i = 1; i < segments.length; i++) {
-    const seg = segments[i] ?? ''
-    if (seg === '' && i < segments.length - 1) return reject(400, 'invalid_path', 'empty_segment', 'Empty path segments (//) are not allowed')
-    if (seg.length <= 6 && seg.length > 0) {
-      const decoded = seg.replace(/%2e/gi, '.')
-      if (decoded === '.' || decoded === '..') return reject(400, 'invalid_path', 'dot_segment', 'Dot-segments (. and ..) are not allowed in the path')
-    }
+  if (/[\\%:\x00-\x1f\x7f]/.test(path)) {
+    if (path.includes('\\') || /%5c/i.test(path)) return reject(400, 'invalid_path', 'backslash', 'Backslashes are not allowed in the path')
+    if (/%2f/i.test(path)) return reject(400, 'invalid_path', 'encoded_slash', 'Encoded slashes (%2F) are not allowed in the path')
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return reject(400, 'invalid_path', 'control_char', 'Control characters are not allowed in the path')
+    if (/https?:\//i.test(path)) return reject(400, 'invalid_path', 'embedded_url', 'A URL inside the path is not allowed')
   }
+  // An empty segment before the last one is a "//"; a dot-segment needs a "." or a "%2e".
+  if (path.includes('//')) return reject(400, 'invalid_path', 'empty_segment', 'Empty path segments (//) are not allowed')
+  if (DOT_SEGMENT.test(path)) return reject(400, 'invalid_path', 'dot_segment', 'Dot-segments (. and ..) are not allowed in the path')
   return undefined
+}
+
+/** The path of an origin-form request target: everything before the query. */
+export function pathOf(rawUrl: string): string {
+  const q = rawUrl.indexOf('?')
+  return q === -1 ? rawUrl : rawUrl.slice(0, q)
 }
 
 /** The Host names that may address the proxy: loopback names plus configured extras, with the port. */
@@ -65,8 +72,9 @@ export function allowedHostHeaders(port: number, extraNames: readonly string[]):
  */
 const NAVIGABLE_OWN_PAGES = new Set(['/-/', '/-/callback'])
 
-export function isNavigationToOwnPage(method: string, path: string, headers: IncomingHttpHeaders): boolean {
-  return (method === 'GET' || method === 'HEAD') && headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document' && NAVIGABLE_OWN_PAGES.has(path)
+/** `path` is only computed for a browser navigation, which API calls never are. */
+export function isNavigationToOwnPage(method: string, path: () => string, headers: IncomingHttpHeaders): boolean {
+  return (method === 'GET' || method === 'HEAD') && headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document' && NAVIGABLE_OWN_PAGES.has(path())
 }
 
 /**

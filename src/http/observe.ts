@@ -16,80 +16,96 @@ export interface RequestState {
   stackId?: string
 }
 
-/** Counts requests being handled, so a graceful shutdown can wait for them (no listener per response). */
-export class InFlight {
-  count = 0
-  #idle: (() => void) | undefined
-
-  begin(): void {
-    this.count += 1
-  }
-
-  end(): void {
-    this.count -= 1
-    if (this.count === 0) this.#idle?.()
-  }
-
-  /** Resolves when no request is in flight. */
-  idle(): Promise<void> {
-    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => (this.#idle = resolve))
-  }
-}
-
 /** Called once per request after it ended (the gateway's audit log). */
 export type RequestDone = (ctx: Koa.Context, state: RequestState, status: number, seconds: number) => void
+
+/** Start and end of every request, whatever its outcome. */
+export interface Observer {
+  /** Returns the start time to hand to end(). */
+  begin(ctx: Koa.Context): number
+  end(ctx: Koa.Context, started: number): void
+  /** Writes the batched log lines and metric updates now (shutdown, scrape). */
+  flush(): void
+}
+
+/** How long a finished request's log line and metric updates may wait to be made with others. */
+export const RECORD_BATCH_MS = 10
+
+/** What one request leaves behind: its log line's fields, also the input of its metric updates. */
+interface RequestRecord {
+  readonly request_id: string
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly duration_ms: number
+  readonly bytes_in: number | undefined
+  readonly bytes_out: number | undefined
+  readonly outcome: string | undefined
+}
 
 /**
  * One JSON log line and one set of metric updates per request, whatever the outcome. The log
  * holds method, route template, status, duration, bytes and request id: never a header, query
  * or token, so there is nothing to redact.
+ *
+ * The line and the metric updates are made in batches, at most RECORD_BATCH_MS after a request
+ * ended, not inside each request: run one by one between the HTTP work they cost the proxy ~18 µs
+ * of CPU per request, about four times what the same pino call costs in a loop; run back to back
+ * they cost much less (bench, W1). Off the request's path, they also stop delaying the next
+ * request on a keep-alive connection (W2 latency). A scrape of /-/metrics takes the batch first.
  */
-export function observeMiddleware(metrics: Metrics, log: Logger, isShuttingDown: () => boolean, inFlight: InFlight, done?: RequestDone): Koa.Middleware {
-  // prom-client hashes the label object on every call; the label sets are bounded (fixed methods,
-  // route templates, statuses), so the bound children are kept and reused (bench: ~5 µs/request).
-  const counters = new Map<string, { inc(): void }>()
+export function createObserver(metrics: Metrics, log: Logger, isShuttingDown: () => boolean, done?: RequestDone): Observer {
+  // prom-client hashes the label object on every observe, even through a bound child; the
+  // children are still kept so each route's series is only looked up once per request.
   const histograms = new Map<string, { observe(v: number): void }>()
-  const countRequest = (method: string, route: string, status: number) => {
-    const key = `${method} ${route} ${status}`
-    let child = counters.get(key)
-    if (!child) counters.set(key, (child = metrics.requests.labels({ method, route, status: String(status) })))
-    child.inc()
-  }
   const observeDuration = (route: string, seconds: number) => {
     let child = histograms.get(route)
     if (!child) histograms.set(route, (child = metrics.duration.labels({ route })))
     child.observe(seconds)
   }
-  return async function observe(ctx, next) {
-    const started = performance.now()
-    const state = ctx.state as RequestState
-    state.requestId = requestIdFor(ctx.req.headers)
-    state.route = 'other'
-    if (isShuttingDown()) ctx.res.shouldKeepAlive = false
-    metrics.inFlight.inc()
-    inFlight.begin()
-    try {
-      await next()
-    } finally {
-      metrics.inFlight.dec()
+  const inFlight = metrics.inFlightRequests
+  let pending: RequestRecord[] = []
+  let timer: NodeJS.Timeout | undefined
+  metrics.beforeScrape.add(() => flush())
+  const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
+    const batch = pending
+    pending = []
+    for (const r of batch) {
+      metrics.requestCounts.add(r.method, r.route, r.status)
+      observeDuration(r.route, r.duration_ms / 1000)
+      log.info(r, 'request')
+    }
+  }
+  return {
+    flush,
+    begin(ctx) {
+      const state = ctx.state as RequestState
+      state.requestId = requestIdFor(ctx.req.headers)
+      state.route = 'other'
+      if (isShuttingDown()) ctx.res.shouldKeepAlive = false
+      inFlight.begin()
+      return performance.now()
+    },
+    end(ctx, started) {
       inFlight.end()
+      const state = ctx.state as RequestState
       const seconds = (performance.now() - started) / 1000
       const result = state.result
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status
-      const method = methodLabel(ctx.method)
-      countRequest(method, state.route, status)
-      observeDuration(state.route, seconds)
       done?.(ctx, state, status, seconds)
-      log.info({
+      timer ??= setTimeout(flush, RECORD_BATCH_MS)
+      pending.push({
         request_id: state.requestId,
-        method,
+        method: methodLabel(ctx.req.method),
         route: state.route,
         status,
         duration_ms: Math.round(seconds * 100_000) / 100,
         bytes_in: Number(ctx.req.headers['content-length'] ?? 0) || undefined,
         bytes_out: result?.bytesOut ?? ctx.response.length,
         outcome: result?.outcome,
-      }, 'request')
-    }
+      })
+    },
   }
 }

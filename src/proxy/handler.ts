@@ -1,6 +1,6 @@
 import type Koa from 'koa'
 import { ProxyError } from '../errors.js'
-import { rejectionError } from '../http/error-middleware.js'
+import { rejectionError } from '../http/error-response.js'
 import { planBody, readBody } from '../http/body.js'
 import type { RequestState } from '../http/observe.js'
 import type { Metrics } from '../metrics.js'
@@ -75,7 +75,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): Koa.Middleware {
     state.caller = caller
     const admitted = deps.admit(caller, input)
     if (admitted instanceof Promise) await admitted
-    const active = await tokens.tokenFor(caller.id)
+    const active = tokens.cachedToken(caller.id) ?? (await tokens.tokenFor(caller.id))
     if (!active) {
       metrics.rejected.inc({ reason: 'no_token' })
       throw deps.noToken(caller)

@@ -82,6 +82,18 @@ export class TokenService {
    * The token to send for this caller, or undefined when there is none. Throws a 401
    * `login_required` ProxyError when the stored login is no longer usable and nothing replaces it.
    */
+  /**
+   * The hot path's shortcut: the cached token when it can be used as it is (no load, no refresh),
+   * without the promise and microtasks of tokenFor(). undefined means "ask tokenFor()".
+   */
+  cachedToken(caller: string = LOCAL_CALLER): ActiveToken | undefined {
+    const active = this.#cache.get(caller)?.active
+    const stored = active?.stored
+    if (!active || (stored && (isExpired(stored, this.deps.clock) || wantsRefresh(stored, this.deps.clock, this.deps.refreshSkewMs)))) return undefined
+    this.#count(active, true)
+    return active
+  }
+
   async tokenFor(caller: string = LOCAL_CALLER): Promise<ActiveToken | undefined> {
     let cached = this.#cache.get(caller)
     // lru-cache times entries on the monotonic clock, which stands still while a laptop sleeps,
@@ -190,16 +202,10 @@ export class TokenService {
     }
   }
 
-  readonly #lookups = new Map<string, { inc(): void }>()
-
-  /** Bound metric children, kept: prom-client would hash the labels on every request otherwise. */
   #count(active: ActiveToken | undefined, hit: boolean): void {
     const source = active ? active.source : 'none'
     const result = active ? (hit ? 'cache_hit' : 'loaded') : 'missing'
-    const key = `${source} ${result}`
-    let child = this.#lookups.get(key)
-    if (!child) this.#lookups.set(key, (child = this.deps.metrics.tokenLookups.labels({ source, result })))
-    child.inc()
+    this.deps.metrics.lookupCounts.add(source, result)
   }
 }
 

@@ -1,10 +1,8 @@
 import type { BlockList } from 'node:net'
-import type Koa from 'koa'
 import type { Config } from '../../config/types.js'
 import { fromTrustedProxy } from '../../gateway/identify.js'
-import type { Metrics } from '../../metrics.js'
-import { rejectionError } from '../error-middleware.js'
-import { checkBrowserRules, checkRequestTarget, isNavigationToOwnPage, type Rejection } from '../guards.js'
+import { checkBrowserRules, checkRequestTarget, isNavigationToOwnPage, pathOf, type Rejection } from '../guards.js'
+import type { RequestGuard } from '../local-guard.js'
 
 const MISSING_HOST: Rejection = { status: 400, code: 'bad_request', reason: 'missing_host', message: 'HTTP/1.1 requests must carry a Host header' }
 /** Probes (load balancers, Kubernetes) address a replica by its own IP: they are exempt from the Host rule. */
@@ -15,21 +13,19 @@ const PROBES = new Set(['/-/healthz', '/-/readyz'])
  * public URL's (or X-Forwarded-Host from a trusted front), and browsers may only call from the
  * public origin. Clients may come from anywhere: every API request must carry a gateway key.
  */
-export function gatewayGuard(config: Config, metrics: Metrics, trusted: BlockList): Koa.Middleware {
+export function gatewayGuard(config: Config, trusted: BlockList): RequestGuard {
   const hosts = new Set([config.publicUrl.host.toLowerCase(), ...config.allowedHosts])
   const scheme = config.publicUrl.protocol === 'https:' ? 'https' : 'http'
-  return async function guard(ctx, next) {
+  return function guard(ctx) {
     const req = ctx.req
+    const method = req.method ?? 'GET'
+    const url = req.url ?? ''
     const forwardedHost = fromTrustedProxy(req, trusted) ? firstValue(req.headers['x-forwarded-host']) : undefined
-    const rejection =
+    return (
       (req.headers.host === undefined && req.httpVersion === '1.1' ? MISSING_HOST : undefined) ??
-      checkRequestTarget(req.method ?? 'GET', req.url ?? '') ??
-      (PROBES.has(ctx.path) ? undefined : checkBrowserRules(req.headers, hosts, scheme, forwardedHost ?? req.headers.host, isNavigationToOwnPage(req.method ?? 'GET', ctx.path, req.headers)))
-    if (rejection) {
-      metrics.rejected.inc({ reason: rejection.reason })
-      throw rejectionError(rejection)
-    }
-    await next()
+      checkRequestTarget(method, url) ??
+      (PROBES.has(pathOf(url)) ? undefined : checkBrowserRules(req.headers, hosts, scheme, forwardedHost ?? req.headers.host, isNavigationToOwnPage(method, () => pathOf(url), req.headers)))
+    )
   }
 }
 

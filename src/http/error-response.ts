@@ -1,0 +1,34 @@
+import type Koa from 'koa'
+import { ProxyError, toProxyError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { Rejection } from './guards.js'
+
+export function rejectionError(r: Rejection): ProxyError {
+  return new ProxyError(r.code, r.status, r.message)
+}
+
+/** Turns a thrown error into the response (see errorResponder). */
+export type ErrorResponder = (ctx: Koa.Context, err: unknown) => void
+
+/**
+ * The one place an error becomes a response: JSON `{error, message, request_id}` with the
+ * error's status. Messages are the proxy's own fixed texts (foreign errors become `internal`),
+ * so nothing a library or the upstream said, and no secret, can reach the caller.
+ */
+export function errorResponder(log: Logger, authenticate = 'Bearer realm="c66-proxy"'): ErrorResponder {
+  return function answerError(ctx, err) {
+    const e = toProxyError(err)
+    if (e.code === 'internal') log.error({ err: e.cause, request_id: ctx.state['requestId'] }, 'internal error')
+    if (ctx.res.headersSent) {
+      ctx.res.destroy()
+      return
+    }
+    ctx.respond = true
+    ctx.status = e.status
+    ctx.set('Cache-Control', 'no-store')
+    ctx.set('X-Content-Type-Options', 'nosniff')
+    if (e.status === 401) ctx.set('WWW-Authenticate', authenticate)
+    for (const [name, value] of Object.entries(e.headers)) ctx.set(name, value)
+    ctx.body = { error: e.code, message: e.message, request_id: ctx.state['requestId'] }
+  }
+}
