@@ -100,7 +100,7 @@ function stopOnSignal(app: App, sim: Simulator): void {
       .close()
       .then(() => sim.close())
       .then(() => {
-        app.log.flush()
+        // log.ts writes what stdout still holds, synchronously, on exit
         process.exit(0)
       })
   }

@@ -39,7 +39,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true
     log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down')
     void app.close().then(() => {
-      log.flush()
+      // log.ts writes what stdout still holds, synchronously, on exit
       process.exit(0)
     })
   }

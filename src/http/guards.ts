@@ -110,6 +110,7 @@ export function checkBrowserRules(
 
 /** Binding to loopback is not a boundary on its own (CVE-2020-8558): the peer must be loopback too. */
 export function checkRemoteAddress(remote: string | undefined): Rejection | undefined {
-  if (remote !== undefined && isLoopbackHost(remote)) return undefined
+  // The two addresses almost every local client has, without isLoopbackHost's parsing.
+  if (remote === '127.0.0.1' || remote === '::1' || (remote !== undefined && isLoopbackHost(remote))) return undefined
   return reject(403, 'forbidden_remote', 'remote', 'Only clients on this machine may use the local proxy')
 }

@@ -8,7 +8,7 @@ import type { ProxyError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import type { Secret } from '../secret.js'
-import { filterResponseHeaders, locationRewriter } from './headers.js'
+import { filterResponseHeaders } from './headers.js'
 import {
   CONNECT_TIMEOUT,
   IDLE_TIMEOUT,
@@ -33,7 +33,8 @@ export interface ForwardJob {
 
 export interface ForwardResult {
   readonly status: number
-  readonly bytesOut: number
+  /** Body bytes sent to the caller; undefined when not counted (a small response cut short). */
+  readonly bytesOut: number | undefined
   /** ok, or why the response did not complete: the client left, or the upstream broke off. */
   readonly outcome: 'ok' | 'client_gone' | 'upstream_broken'
 }
@@ -58,6 +59,8 @@ interface Flight {
   settled: boolean
   upstreamBroken: boolean
   bytesOut: number
+  /** Set instead of counting bytesOut for a small body of known length. */
+  declaredBytes: number | undefined
   timer: NodeJS.Timeout | undefined
 }
 
@@ -97,7 +100,6 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
   const server = proxy as unknown as { webPasses: Array<{ name: string }> }
   server.webPasses = server.webPasses.filter((pass) => pass.name === 'stream')
 
-  const rewrite = (publicOrigin: string) => locationRewriter(upstream.origin, publicOrigin)
   const countError = (reason: string) => metrics.upstreamErrors.inc({ reason })
 
   proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) => {
@@ -194,19 +196,25 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       void respondThrottled(flight, proxyRes, res)
       return
     }
-    res.writeHead(status, proxyRes.statusMessage, filterResponseHeaders(proxyRes.rawHeaders, rewrite(flight.job.publicOrigin)))
+    const { headers, contentLength } = filterResponseHeaders(proxyRes.rawHeaders, upstream.origin, flight.job.publicOrigin)
+    res.writeHead(status, proxyRes.statusMessage, headers)
     // A stalled transfer is cut after idleTimeout. The socket's own inactivity timer does it: libuv
     // re-arms it on every read and write, where a JS timer refreshed per chunk cost ~5 % of the
     // streaming CPU (bench profile). Node clears it when the socket goes back to the pool.
     // A small body with a known length arrives with (or right after) its headers: arming and
     // disarming a socket timer for it was measurable per-request work (bench profile), so only
     // bodies that can stall for long get one.
-    const length = Number(proxyRes.headers['content-length'] ?? Number.NaN)
+    const small = contentLength !== undefined && contentLength <= SMALL_BODY_BYTES
     const proxyReq = flight.proxyReq
-    if (!(length <= SMALL_BODY_BYTES)) proxyReq?.setTimeout(config.idleTimeoutMs, () => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)))
-    proxyRes.on('data', (chunk: Buffer) => {
-      flight.bytesOut += chunk.length
-    })
+    if (!small) proxyReq?.setTimeout(config.idleTimeoutMs, () => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)))
+    // Bytes are counted as they pass, except for a small body of known length: that one is all
+    // there, or (the caller or upstream gone) counted as unknown, sparing a listener per response.
+    if (small) flight.declaredBytes = res.req.method === 'HEAD' || status === 204 || status === 304 ? 0 : contentLength
+    else {
+      proxyRes.on('data', (chunk: Buffer) => {
+        flight.bytesOut += chunk.length
+      })
+    }
     proxyRes.once('close', () => {
       // The upstream broke off: destroying the client connection is the only honest signal
       // left once headers are out (a clean end would make a truncated body look complete).
@@ -240,7 +248,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     if (res.destroyed) return
     const body = Buffer.concat(chunks)
     const throttled = /throttled/i.test(body.toString('utf8'))
-    const headers = filterResponseHeaders(proxyRes.rawHeaders, rewrite(flight.job.publicOrigin)).filter((_v, i, all) => {
+    const headers = filterResponseHeaders(proxyRes.rawHeaders, upstream.origin, flight.job.publicOrigin).headers.filter((_v, i, all) => {
       const name = (i % 2 === 0 ? all[i] : all[i - 1]) ?? ''
       return !/^(content-length|retry-after)$/i.test(name)
     })
@@ -295,7 +303,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       return new Promise<ForwardResult>((resolve, reject) => {
         const flight: Flight = {
           job, resolve, reject, token: job.token, attempt: 0, proxyReq: undefined,
-          abandoned: false, answered: false, settled: false, upstreamBroken: false, bytesOut: 0, timer: undefined,
+          abandoned: false, answered: false, settled: false, upstreamBroken: false, bytesOut: 0, declaredBytes: undefined, timer: undefined,
         }
         ;(req as FlightRequest)[FLIGHT] = flight
         req.url = job.upstreamPath
@@ -310,7 +318,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
           settle(flight, () =>
             resolve({
               status: res.statusCode,
-              bytesOut: flight.bytesOut,
+              bytesOut: flight.declaredBytes === undefined ? flight.bytesOut : complete ? flight.declaredBytes : undefined,
               outcome: complete ? 'ok' : flight.upstreamBroken ? 'upstream_broken' : 'client_gone',
             }),
           )

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http'
  */
 const DROPPED_REQUEST = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'forwarded', 'x-real-ip', 'x-client-ip',
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect', 'host',
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect',
   // Rails honours method overrides; a POST must not become the DELETE a deny rule refused.
   'x-http-method-override', 'x-http-method', 'x-method-override',
 ])
@@ -25,6 +25,9 @@ const DROPPED_RESPONSE = new Set([
  * and headers the caller lists in `Connection` go too.
  */
 export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
+  // `host` is not deleted: the forwarder always replaces it with the upstream's (http-proxy's
+  // changeOrigin), and deleting a key that every request has would turn each request's headers
+  // object into a slow dictionary-mode object before it is copied for the upstream request.
   const listed = typeof headers.connection === 'string' ? connectionTokens(headers.connection) : undefined
   for (const name of Object.keys(headers)) {
     const folded = name.includes('_') ? name.replace(/_/g, '-') : name
@@ -32,11 +35,19 @@ export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
   }
 }
 
+/** The response headers for the caller, and the body's length when the upstream declared one. */
+export interface FilteredHeaders {
+  /** `[name, value, …]`, as `writeHead` takes them. */
+  readonly headers: string[]
+  readonly contentLength: number | undefined
+}
+
 /**
  * The response headers to send to the caller, from the upstream's raw `[name, value, …]` list,
- * with `rewriteLocation` applied to `Location`.
+ * with a `Location` on the upstream's origin rewritten to `publicOrigin` (see rewriteLocation).
+ * Reading Content-Length here spares the hot path Node's lazily built `headers` object.
  */
-export function filterResponseHeaders(raw: readonly string[], rewriteLocation: (value: string) => string): string[] {
+export function filterResponseHeaders(raw: readonly string[], upstreamOrigin: string, publicOrigin: string): FilteredHeaders {
   let listed: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
     if ((raw[i] ?? '').toLowerCase() !== 'connection') continue
@@ -44,16 +55,18 @@ export function filterResponseHeaders(raw: readonly string[], rewriteLocation: (
     // The usual values name no other header; only build the set when there is something to drop.
     if (value !== 'keep-alive' && value !== 'close') listed = connectionTokens(value)
   }
-  const out: string[] = []
+  const headers: string[] = []
+  let contentLength: number | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? ''
     const lower = name.toLowerCase()
     // No CORS from the proxy, ever: an upstream Access-Control-* header would open it to web pages.
     if (DROPPED_RESPONSE.has(lower) || listed?.has(lower) || lower.startsWith('access-control-')) continue
     const value = raw[i + 1] ?? ''
-    out.push(name, lower === 'location' ? rewriteLocation(value) : value)
+    if (lower === 'content-length') contentLength = Number(value)
+    headers.push(name, lower === 'location' ? rewriteLocation(value, upstreamOrigin, publicOrigin) : value)
   }
-  return out
+  return { headers, contentLength }
 }
 
 function connectionTokens(value: string): Set<string> {
@@ -66,25 +79,23 @@ function connectionTokens(value: string): Set<string> {
  * Origins are compared as a URL parser sees them, so `HTTPS://App.Cloud66.com:443/…` counts as the
  * upstream too, while the rest of the value (path, query, fragment) is kept byte for byte.
  */
-export function locationRewriter(upstreamOrigin: string, publicOrigin: string): (value: string) => string {
-  return (value) => {
-    // The authority ends at the first "/", "?", "#" or "\\" (browsers read a backslash as "/").
-    const m = ABSOLUTE.exec(value)
-    if (!m) return value
-    const authority = m[1] ?? ''
-    if (authority.toLowerCase() !== upstreamOrigin) {
-      let origin: string
-      try {
-        origin = new URL(authority).origin
-      } catch {
-        return value
-      }
-      // Only a full origin match counts: https://app.cloud66.com.evil.example and
-      // https://app.cloud66.com@evil.example must stay untouched.
-      if (origin !== upstreamOrigin) return value
+export function rewriteLocation(value: string, upstreamOrigin: string, publicOrigin: string): string {
+  // The authority ends at the first "/", "?", "#" or "\\" (browsers read a backslash as "/").
+  const m = ABSOLUTE.exec(value)
+  if (!m) return value
+  const authority = m[1] ?? ''
+  if (authority.toLowerCase() !== upstreamOrigin) {
+    let origin: string
+    try {
+      origin = new URL(authority).origin
+    } catch {
+      return value
     }
-    return publicOrigin + value.slice(authority.length)
+    // Only a full origin match counts: https://app.cloud66.com.evil.example and
+    // https://app.cloud66.com@evil.example must stay untouched.
+    if (origin !== upstreamOrigin) return value
   }
+  return publicOrigin + value.slice(authority.length)
 }
 
 const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*)/

@@ -50,6 +50,24 @@ test('on SIGINT an in-flight request completes in full and the process exits 0',
   t.is(await tryConnect(proxy.port), 'ECONNREFUSED')
 })
 
+test('log lines still buffered when the process exits are written out, none lost or cut', async (t) => {
+  const sim = await simulator(t)
+  const proxy = await spawnProxy(t, sim.url, [], { CLOUD66_ACCESS_TOKEN: 'sim-token' })
+  // Stdout is buffered (4 KiB or 250 ms) and request lines are batched: a signal right after the
+  // answers must still find every line on stdout, each a whole JSON object.
+  const ids = ['exit-1', 'exit-2', 'exit-3']
+  for (const id of ids) {
+    const res = await fetch(`${proxy.url}/api/3/stacks.json`, { headers: { 'request-id': id } })
+    t.is(res.status, 200)
+    await res.arrayBuffer()
+  }
+  proxy.cli.child.kill('SIGINT')
+  t.deepEqual(await proxy.cli.exited, { code: 0, signal: null })
+  const lines = proxy.cli.stdout().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+  for (const id of ids) t.is(lines.filter((l) => l['msg'] === 'request' && l['request_id'] === id).length, 1, id)
+  t.true(lines.some((l) => l['msg'] === 'shutting down'), 'the shutdown line too')
+})
+
 test('with a hung upstream request and --shutdown-grace 300ms the process still exits 0, cutting that request off', async (t) => {
   const sim = await simulator(t)
   const proxy = await spawnProxy(t, sim.url, ['--shutdown-grace', '300ms'], { CLOUD66_ACCESS_TOKEN: 'sim-token' })

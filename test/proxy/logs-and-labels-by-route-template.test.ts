@@ -39,6 +39,16 @@ test('a request with a body logs the bytes it sent and received', async (t) => {
   t.like(line, { method: 'PUT', route: 'other', status: 200, bytes_in: 1234, bytes_out: 1234 })
 })
 
+test('a HEAD request logs no body bytes sent, whatever Content-Length the answer declares', async (t) => {
+  const sim = await startSim(t)
+  const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
+  const reply = await send(`${proxy.url}/api/3/stacks.json`, { method: 'HEAD', headers: { 'request-id': 'head-1' } })
+  t.is(reply.status, 200)
+  t.is(reply.body.length, 0)
+  const line = await logLine(proxy, 'the HEAD request', (l) => l['msg'] === 'request' && l['request_id'] === 'head-1')
+  t.like(line, { method: 'HEAD', route: '/stacks', status: 200, bytes_out: 0, outcome: 'ok' })
+})
+
 test('a request without an id of its own is logged under a generated one', async (t) => {
   const sim = await startSim(t)
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
