@@ -16,7 +16,7 @@ import { renderGatewayLoad, runGatewayLoad } from './gateway-load.js'
 import { fmt } from './stats.js'
 import { waitForQuiet } from './sys.js'
 import { buildFingerprint, LOAD_CORE, REPO_ROOT, startUpstream, TARGETS, type TargetSpec, type Upstream } from './targets.js'
-import { download, FULL, idleBurst, idleRss, loadTest, QUICK, upload, type Durations } from './workloads.js'
+import { download, FULL, idleBurst, idleRss, loadTest, measuredDownload, measuredUpload, QUICK, upload, type Durations } from './workloads.js'
 
 const QUIET_THRESHOLD_PCT = 25
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
@@ -192,12 +192,12 @@ async function runTarget(spec: TargetSpec, rep: number, order: number, upstream:
       await sleep(300)
     }
     if (runs('W3')) {
-      const w3 = await step(row, 'W3', () => download(target, durations))
+      const w3 = await step(row, 'W3', () => measuredDownload(target, durations))
       if (w3) row.w3 = w3
       await sleep(300)
     }
     if (runs('W4')) {
-      const w4 = await step(row, 'W4', () => upload(target, durations, uploadFile))
+      const w4 = await step(row, 'W4', () => measuredUpload(target, durations, uploadFile))
       if (w4) row.w4 = w4
       await sleep(300)
     }
