@@ -25,5 +25,5 @@ USER node
 EXPOSE 8066
 HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "dist/main.js", "healthcheck"]
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=64", "dist/main.js"]
 CMD ["serve"]

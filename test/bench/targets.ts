@@ -2,7 +2,7 @@
 // environment (a bearer token and an empty HOME, nothing inherited from the shell or npm).
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdirSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -70,17 +70,33 @@ const targetEnv = (ctx: TargetContext): NodeJS.ProcessEnv => ({
   CLOUD66_ACCESS_TOKEN: TOKEN,
 })
 
+/**
+ * The Node flags the product is launched with (the first line of dist/main.js: `#!/usr/bin/env -S
+ * node <flags>`; npm start and the Docker image use the same, see test/ops/launchers-agree). Every
+ * Node target gets them, node-pipe included, so the comparison is of code on the same runtime.
+ */
+export function productNodeFlags(): string[] {
+  let first: string
+  try {
+    first = readFileSync(path.join(REPO_ROOT, 'dist/main.js'), 'utf8').split('\n', 1)[0] ?? ''
+  } catch {
+    return []
+  }
+  const m = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first)
+  return m?.[1]?.split(/\s+/).filter(Boolean) ?? []
+}
+
 /** Starts `node <args>` on the target core and waits for its port; explains an early death. */
 async function startNode(name: string, ctx: TargetContext, scriptArgs: (port: number) => string[], stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<RunningTarget> {
   const port = await freePort()
-  const args = ['-c', TARGET_CORE, process.execPath, ...(ctx.nodeFlags ?? []), ...scriptArgs(port)]
+  const args = ['-c', TARGET_CORE, process.execPath, ...productNodeFlags(), ...(ctx.nodeFlags ?? []), ...scriptArgs(port)]
   const child: ChildProcess = spawnTracked('taskset', args, { cwd: REPO_ROOT, env: targetEnv(ctx), stdio: 'ignore' })
   try {
     await waitForPort(port, 15_000, child)
   } catch (err) {
     await stopChild(child, 'SIGKILL')
     // stdout/stderr go to /dev/null in the measured run; run it once more briefly to say why it died.
-    const probe = await runCommand(process.execPath, scriptArgs(port), { timeoutMs: 3_000, cwd: REPO_ROOT, env: targetEnv(ctx) })
+    const probe = await runCommand(process.execPath, [...productNodeFlags(), ...scriptArgs(port)], { timeoutMs: 3_000, cwd: REPO_ROOT, env: targetEnv(ctx) })
     const why = (probe.stderr || probe.stdout).trim().split('\n').slice(-6).join('\n')
     throw new Error(`${name} did not start: ${(err as Error).message}${why ? `\n${why}` : ''}`, { cause: err })
   }
@@ -100,7 +116,7 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     name: 'c66-proxy',
-    description: 'the product: node dist/main.js serve --log-level info (one JSON log line per request, to /dev/null)',
+    description: 'the product: node <its flags> dist/main.js serve --log-level info (one JSON log line per request, to /dev/null)',
     needsBuild: true,
     start: (ctx) => startNode('c66-proxy', ctx, (port) => [
       'dist/main.js', 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`, '--log-level', 'info',
@@ -116,7 +132,7 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     name: 'node-pipe',
-    description: 'plain Node http.createServer + http.request pipe, keep-alive agent, injects Authorization (the Node ceiling)',
+    description: 'plain Node http.createServer + http.request pipe, keep-alive agent, injects Authorization (the Node ceiling), on the product\'s Node flags',
     needsBuild: false,
     start: (ctx) => startNode('node-pipe', ctx, (port) => [
       `${BENCH_DIR}node-pipe.mjs`, '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`,

@@ -36,7 +36,7 @@ test('the Dockerfile is multi-stage on a Node LTS slim image, non-root, producti
   t.not(user, '0')
   t.regex(last, /^EXPOSE 8066$/m)
   t.regex(last, /^HEALTHCHECK [\s\S]*?CMD \["node", "dist\/main\.js", "healthcheck"\]/m)
-  t.regex(last, /^ENTRYPOINT \["node", "dist\/main\.js"\]$/m)
+  t.regex(last, /^ENTRYPOINT \["node", "--initial-old-space-size=64", "dist\/main\.js"\]$/m)
   t.regex(last, /^CMD \["serve"\]$/m)
 })
 
