@@ -100,7 +100,7 @@ function stopOnSignal(app: App, sim: Simulator): void {
       .close()
       .then(() => sim.close())
       .then(() => {
-        // log.ts writes what stdout still holds, synchronously, on exit
+        // pino's exit hook writes what the buffered stdout still holds (see log.ts)
         process.exit(0)
       })
   }

@@ -39,7 +39,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true
     log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down')
     void app.close().then(() => {
-      // log.ts writes what stdout still holds, synchronously, on exit
+      // pino's exit hook writes what the buffered stdout still holds (see log.ts)
       process.exit(0)
     })
   }
