@@ -11,7 +11,6 @@ import { fromTrustedProxy, identifyGatewayCaller, loginRequiredFor, takeIdentity
 import { checkKeyPolicy, stackIdOf } from './gateway/key-policy.js'
 import { createMemberRateLimiter } from './gateway/rate-limit.js'
 import { sessionKeyFrom } from './gateway/session-key.js'
-import type { GatewayStore } from './gateway/types.js'
 import { csrfTokenFor } from './http/csrf.js'
 import { gatewayApi } from './http/gateway/api.js'
 import { GATEWAY_JS } from './http/gateway/assets.js'
@@ -26,7 +25,7 @@ import type { Metrics } from './metrics.js'
 import type { OAuthClient } from './oauth/client.js'
 import type { CallerInfo } from './proxy/handler.js'
 import { compileRules, firstMatch, type PolicyInput } from './proxy/policy.js'
-import type { StoredToken } from './store/types.js'
+import type { StoredToken, TokenStore } from './store/types.js'
 import type { TokenService } from './tokens/token-service.js'
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -51,7 +50,7 @@ export interface GatewayParts {
 
 interface GatewayInputs {
   readonly config: Config
-  readonly store: GatewayStore
+  readonly store: TokenStore
   readonly tokens: TokenService
   readonly oauth: OAuthClient | undefined
   readonly clock: Clock

@@ -2,7 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import { StoreError } from '../store/types.js'
 import { hashKey, newKey, newKeyId } from './key-format.js'
-import type { Caller, GatewayStore, KeyPolicy, KeyRecord, Member, Session } from './types.js'
+import type { TokenStore } from '../store/types.js'
+import type { Caller, KeyPolicy, KeyRecord, Member, Session } from './types.js'
 
 const NS = { member: 'member', key: 'key', keyHash: 'keyhash', keyUsed: 'keyused', session: 'session' } as const
 const CHANNEL = 'c66p-invalidate'
@@ -46,7 +47,7 @@ export class Directory {
   readonly #freshMs: number
 
   constructor(
-    private readonly store: GatewayStore,
+    private readonly store: TokenStore,
     private readonly clock: Clock,
     private readonly graceMs: number,
     /** Called when a member's cached state must go (their token cache, for instance). */

@@ -1,18 +1,3 @@
-import type { TokenStore } from '../store/types.js'
-
-/**
- * What the gateway needs from the shared store: the token contract plus documents and
- * invalidation messages (implemented by the file, memory and Redis stores).
- */
-export type GatewayStore = TokenStore & {
-  putDoc(namespace: string, id: string, value: string, ttlMs?: number): Promise<void>
-  getDoc(namespace: string, id: string): Promise<string | undefined>
-  deleteDoc(namespace: string, id: string): Promise<boolean>
-  listDocs(namespace: string): Promise<Array<{ id: string; value: string }>>
-  publish(channel: string, message: string): Promise<void>
-  subscribe(channel: string, onMessage: (message: string) => void): () => void
-}
-
 /** A person (logged in with Cloud 66, or named by the SSO proxy's header) or a named bot. */
 export interface Member {
   /** `cloud66:<resource_owner_id>`, the identity header's value, or `service:<name>` for bots. */

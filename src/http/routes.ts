@@ -2,7 +2,7 @@ import Router from 'koa-router'
 import type Koa from 'koa'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/types.js'
-import { ProxyError } from '../errors.js'
+import { routerMiddleware } from './router.js'
 import type { Metrics } from '../metrics.js'
 import type { OAuthClient } from '../oauth/client.js'
 import type { TokenStore } from '../store/types.js'
@@ -104,17 +104,10 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
 
   deps.gateway?.extra(router)
 
-  // @types/koa-router types the context more narrowly than Koa's own Middleware; the runtime is the same.
-  const routes = router.routes() as unknown as Koa.Middleware
-  const allowed = router.allowedMethods({
-    throw: true,
-    notImplemented: () => new ProxyError('method_not_allowed', 405, 'Method not allowed on this endpoint'),
-    methodNotAllowed: () => new ProxyError('method_not_allowed', 405, 'Method not allowed on this endpoint'),
-  }) as unknown as Koa.Middleware
+  const routes = routerMiddleware(router, 'No such endpoint of the proxy')
   return async function own(ctx, next) {
     ;(ctx.state as RequestState).route = '/-/other'
-    await routes(ctx, () => allowed(ctx, next))
-    if (ctx.status === 404 && ctx.body === undefined) throw new ProxyError('not_found', 404, 'No such endpoint of the proxy')
+    await routes(ctx, next)
   }
 }
 

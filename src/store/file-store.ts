@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js'
 import { parseDocument, recordKey, serializeDocument, type Records, type SealedRecord } from './document.js'
 import { assertPrivateDirectory, errnoCode, makePrivateDirectory, removeLeftoverTemps, writeFileAtomically } from './fs-safety.js'
 import type { KeyRing } from './keys.js'
-import { busForFile, Subscriptions, type LocalBus } from './local-bus.js'
+import { busForFile, StoreChannels } from './local-bus.js'
 import { withFileLock, type FileLockOptions } from './lock-file.js'
 import { open, seal } from './sealer.js'
 import { decodeDoc, decodeOnce, decodeToken, encodeDoc, encodeOnce, encodeToken } from './token-codec.js'
@@ -47,8 +47,7 @@ export class FileTokenStore implements TokenStore {
   readonly #keys: KeyRing
   readonly #clock: Clock
   readonly #lock: FileLockOptions
-  readonly #bus: LocalBus
-  readonly #subscriptions = new Subscriptions()
+  readonly #channels: StoreChannels
   #ready: Promise<void> | undefined
   #closed = false
 
@@ -59,7 +58,7 @@ export class FileTokenStore implements TokenStore {
     this.#keys = options.keys
     this.#clock = options.clock
     this.#lock = { timeoutMs: options.lockTimeoutMs ?? 15_000, staleMs: options.staleLockMs ?? 10_000 }
-    this.#bus = busForFile(this.location)
+    this.#channels = new StoreChannels(busForFile(this.location))
   }
 
   async check(): Promise<void> {
@@ -180,17 +179,17 @@ export class FileTokenStore implements TokenStore {
 
   async publish(channel: string, message: string): Promise<void> {
     this.#assertOpen()
-    this.#bus.publish(channel, message)
+    this.#channels.publish(channel, message)
   }
 
   subscribe(channel: string, onMessage: (message: string) => void): () => void {
     this.#assertOpen()
-    return this.#subscriptions.add(this.#bus.subscribe(channel, onMessage))
+    return this.#channels.subscribe(channel, onMessage)
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    this.#subscriptions.stopAll()
+    this.#channels.close()
   }
 
   /** A document's value, or undefined once its sealed expiry has passed by the store's clock. */

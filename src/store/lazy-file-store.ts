@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import type { FileTokenStore } from './file-store.js'
 import { openFileTokenStore, type EmbeddedStoreSettings } from './embedded.js'
-import { busForFile, Subscriptions, type LocalBus } from './local-bus.js'
+import { busForFile, StoreChannels } from './local-bus.js'
 import { StoreError, type StoredToken, type TokenStore } from './types.js'
 
 /**
@@ -16,13 +16,12 @@ export class LazyFileStore implements TokenStore {
   readonly kind = 'file'
   readonly location: string
   #opened: Promise<FileTokenStore> | undefined
-  readonly #bus: LocalBus
-  readonly #subscriptions = new Subscriptions()
+  readonly #channels: StoreChannels
   #closed = false
 
   constructor(private readonly settings: EmbeddedStoreSettings) {
     this.location = settings.path
-    this.#bus = busForFile(settings.path)
+    this.#channels = new StoreChannels(busForFile(settings.path))
   }
 
   async #store(create: boolean): Promise<FileTokenStore | undefined> {
@@ -80,16 +79,16 @@ export class LazyFileStore implements TokenStore {
   }
   async publish(channel: string, message: string): Promise<void> {
     this.#assertOpen()
-    this.#bus.publish(channel, message)
+    this.#channels.publish(channel, message)
   }
   subscribe(channel: string, onMessage: (message: string) => void): () => void {
     this.#assertOpen()
-    return this.#subscriptions.add(this.#bus.subscribe(channel, onMessage))
+    return this.#channels.subscribe(channel, onMessage)
   }
   async close(): Promise<void> {
     // Closed means closed: without this, the next call would quietly open the file again.
     this.#closed = true
-    this.#subscriptions.stopAll()
+    this.#channels.close()
     const opened = this.#opened
     this.#opened = undefined
     await (await opened?.catch(() => undefined))?.close()

@@ -61,13 +61,20 @@ export function busForFile(path: string): LocalBus {
 }
 
 /**
- * Subscriptions a store made, so that closing the store ends them (as closing a Redis store quits
- * its subscriber connection).
+ * One store object's use of a bus: it publishes and subscribes through the bus, and closing the
+ * store ends the subscriptions it made (as closing a Redis store quits its subscriber connection).
  */
-export class Subscriptions {
+export class StoreChannels {
   readonly #stops = new Set<() => void>()
 
-  add(stop: () => void): () => void {
+  constructor(private readonly bus: LocalBus) {}
+
+  publish(channel: string, message: string): void {
+    this.bus.publish(channel, message)
+  }
+
+  subscribe(channel: string, onMessage: (message: string) => void): () => void {
+    const stop = this.bus.subscribe(channel, onMessage)
     const once = () => {
       if (this.#stops.delete(once)) stop()
     }
@@ -75,7 +82,8 @@ export class Subscriptions {
     return once
   }
 
-  stopAll(): void {
+  /** Ends every subscription this store object made. */
+  close(): void {
     for (const stop of [...this.#stops]) stop()
   }
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js'
-import { LocalBus, Subscriptions } from './local-bus.js'
+import { LocalBus, StoreChannels } from './local-bus.js'
 import { KeyedMutex, MutexTimeout } from './mutex.js'
 import { StoreError, type StoredToken, type TokenStore } from './types.js'
 
@@ -22,8 +22,7 @@ export class MemoryTokenStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>()
   readonly #once = new Map<string, { value: string; expiresAt: number }>()
   readonly #docs = new Map<string, { namespace: string; id: string; value: string; expiresAt: number | undefined }>()
-  readonly #bus = new LocalBus()
-  readonly #subscriptions = new Subscriptions()
+  readonly #channels = new StoreChannels(new LocalBus())
   readonly #locks = new KeyedMutex()
   readonly #clock: Clock
   readonly #lockTimeoutMs: number
@@ -128,17 +127,17 @@ export class MemoryTokenStore implements TokenStore {
 
   async publish(channel: string, message: string): Promise<void> {
     this.#assertOpen()
-    this.#bus.publish(channel, message)
+    this.#channels.publish(channel, message)
   }
 
   subscribe(channel: string, onMessage: (message: string) => void): () => void {
     this.#assertOpen()
-    return this.#subscriptions.add(this.#bus.subscribe(channel, onMessage))
+    return this.#channels.subscribe(channel, onMessage)
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    this.#subscriptions.stopAll()
+    this.#channels.close()
   }
 
   #live(expiresAt: number | undefined): boolean {

@@ -3,17 +3,12 @@
 // very port the browser talks to.
 import { constants } from 'node:fs'
 import { access, mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { ExecutionContext } from 'ava'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { createApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load.js'
-import { createLogger } from '../../src/log.js'
-import { createMetrics } from '../../src/metrics.js'
-import type { ProxyOptions, StartedProxy } from './proxy.js'
+import { startOnChosenPort, type ProxyOptions, type StartedProxy } from './proxy.js'
 
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
@@ -79,17 +74,6 @@ document.addEventListener('securitypolicyviolation', (e) => window.__cspViolatio
   }
 }
 
-/** A port the kernel just handed out and that is free again; the caller must cope with losing a race for it. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /**
  * Like `startProxy`, but listening on a port chosen beforehand so that `publicUrl` can be
@@ -99,29 +83,10 @@ async function freePort(): Promise<number> {
 export async function startProxyAtPublicUrl(t: ExecutionContext, options: ProxyOptions): Promise<StartedProxy> {
   const dataDir = await mkdtemp(join(tmpdir(), 'c66-proxy-browser-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort()
-    const url = `http://127.0.0.1:${port}`
-    const config = loadConfig({
-      flags: { logLevel: 'debug', upstream: String(options.upstream).replace(/\/$/, ''), dataDir, ...options.flags, listen: `127.0.0.1:${port}`, publicUrl: url },
+  const started = await startOnChosenPort(t, (port) =>
+    loadConfig({
+      flags: { logLevel: 'debug', upstream: String(options.upstream).replace(/\/$/, ''), dataDir, ...options.flags, listen: `127.0.0.1:${port}`, publicUrl: `http://127.0.0.1:${port}` },
       env: { HOME: '/nonexistent-c66-proxy-test-home', ...options.env },
-    })
-    const logs: string[] = []
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-        done()
-      },
-    })
-    const app = await createApp(config, { log: createLogger(config.logLevel, sink), metrics: createMetrics(), ...options.io })
-    try {
-      await app.listen()
-    } catch (err) {
-      await app.close()
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue
-      throw err
-    }
-    t.teardown(() => app.close())
-    return { app, config, url, port, logs }
-  }
+    }), options.io)
+  return { ...started, url: `http://127.0.0.1:${started.port}` }
 }

@@ -10,63 +10,15 @@ import { systemClock } from '../../src/clock.js'
 import { openFileTokenStore } from '../../src/store/embedded.js'
 import type { StoredToken } from '../../src/store/types.js'
 import { LOCAL_CALLER } from '../../src/tokens/token-service.js'
-import { CLI } from './cli.js'
+import { CLI, watchProcess, type RunningCli } from './cli.js'
 
-export interface CliSession {
-  readonly child: ChildProcessWithoutNullStreams
-  readonly stdout: () => string
-  readonly stderr: () => string
-  /** Resolves with the first match of `re` in stdout + stderr, printed already or still to come. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
+export type CliSession = RunningCli & { readonly child: ChildProcessWithoutNullStreams }
 
 /** Spawns `dist/main.js <args>` with a writable stdin; killed when the test ends if still running. */
 export function cliSession(t: ExecutionContext, args: readonly string[], env: NodeJS.ProcessEnv): CliSession {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  const waiters = new Set<() => void>()
-  const poke = () => [...waiters].forEach((w) => w())
-  child.stdout.on('data', (c: Buffer) => ((out += c.toString()), poke()))
-  child.stderr.on('data', (c: Buffer) => ((err += c.toString()), poke()))
   child.stdin.on('error', () => undefined) // the process may exit before reading what we wrote
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      resolve({ code, signal })
-      poke()
-    }),
-  )
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitFor(re, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const stop = () => {
-          clearTimeout(timer)
-          waiters.delete(check)
-        }
-        const timer = setTimeout(() => (stop(), reject(new Error(`timed out waiting for ${re}; stdout=${out} stderr=${err}`))), timeoutMs)
-        const check = () => {
-          const m = re.exec(out + err)
-          if (m) {
-            stop()
-            resolve(m)
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            stop()
-            reject(new Error(`process exited before ${re}; stdout=${out} stderr=${err}`))
-          }
-        }
-        waiters.add(check)
-        check()
-      })
-    },
-  }
+  return watchProcess(t, child)
 }
 
 /** An empty directory for --data-dir, removed when the test ends. */

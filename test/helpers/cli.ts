@@ -41,15 +41,25 @@ export interface RunningCli {
 
 /** Starts a long-running CLI command (serve, simulate); it is killed when the test ends. */
 export function startCli(t: ExecutionContext, args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  return watchProcess(t, spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
+}
+
+/**
+ * What a test needs of a process it started: its output so far, a wait for a line of it, its
+ * exit. The process is killed when the test ends if it is still running.
+ */
+export function watchProcess<C extends ChildProcess>(t: ExecutionContext, child: C): RunningCli & { readonly child: C } {
   let out = ''
   let err = ''
-  const waiters: Array<() => void> = []
-  const poke = () => waiters.splice(0).forEach((w) => w())
-  child.stdout.on('data', (c: Buffer) => ((out += c.toString()), poke()))
-  child.stderr.on('data', (c: Buffer) => ((err += c.toString()), poke()))
+  const waiters = new Set<() => void>()
+  const poke = () => [...waiters].forEach((w) => w())
+  child.stdout?.on('data', (c: Buffer) => ((out += c.toString()), poke()))
+  child.stderr?.on('data', (c: Buffer) => ((err += c.toString()), poke()))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => (resolve({ code, signal }), poke())),
+    child.on('close', (code, signal) => {
+      resolve({ code, signal })
+      poke()
+    }),
   )
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -61,17 +71,22 @@ export function startCli(t: ExecutionContext, args: readonly string[], env: Node
     exited,
     waitFor(re, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; stdout=${out} stderr=${err}`)), timeoutMs)
+        const stop = () => {
+          clearTimeout(timer)
+          waiters.delete(check)
+        }
+        const timer = setTimeout(() => (stop(), reject(new Error(`timed out waiting for ${re}; stdout=${out} stderr=${err}`))), timeoutMs)
         const check = () => {
           const m = re.exec(out + err)
           if (m) {
-            clearTimeout(timer)
+            stop()
             resolve(m)
           } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer)
+            stop()
             reject(new Error(`process exited before ${re}; stdout=${out} stderr=${err}`))
-          } else waiters.push(check)
+          }
         }
+        waiters.add(check)
         check()
       })
     },

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import https from 'node:https'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
@@ -17,6 +16,7 @@ import { SAFETY_TIMEOUT_MS, SELF_SIGNED, within } from './forwarding.js'
 import { answerConsent } from './oauth-login.js'
 import { CLIENT_ID, CLIENT_SECRET, startSim } from './oauth-sim.js'
 import { until } from './wait.js'
+import { freePort } from './ports.js'
 
 export interface TlsFiles {
   readonly dir: string
@@ -72,17 +72,6 @@ export interface GatewayOptions {
   readonly env?: Record<string, string>
 }
 
-/** Lets the kernel pick a port, then frees it; a process that loses the race for it is started again. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /**
  * Starts one gateway replica and resolves once it answers `/-/readyz` with 200. The process is

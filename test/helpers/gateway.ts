@@ -7,22 +7,19 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import https from 'node:https'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { ExecutionContext } from 'ava'
-import { createApp, type App, type AppIO } from '../../src/app.js'
+import type { App, AppIO } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
-import type { GatewayStore } from '../../src/gateway/types.js'
-import { createLogger } from '../../src/log.js'
-import { createMetrics } from '../../src/metrics.js'
+import type { TokenStore } from '../../src/store/types.js'
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js'
 import { cleanEnv } from './cli.js'
 import { SELF_SIGNED, within } from './forwarding.js'
 import { answerConsent } from './oauth-login.js'
 import { CLIENT_ID, CLIENT_SECRET, startSim } from './oauth-sim.js'
+import { startOnChosenPort } from './proxy.js'
 
 /**
  * The simulator for a gateway: its default client takes loopback `http://` redirect URIs only, so
@@ -64,24 +61,13 @@ export interface StartedGateway {
   /** This gateway's C66_PROXY_SECRET (hex): a canary that must never be shown anywhere. */
   readonly secret: string
   /** The store as the gateway sees it (members, keys, sessions, tokens). */
-  readonly store: GatewayStore
+  readonly store: TokenStore
   /** Environment for the built CLI to work on this gateway's store (`--data-dir` in `cliArgs`). */
   cliEnv(extra?: Record<string, string | undefined>): NodeJS.ProcessEnv
   /** `--data-dir DIR` for CLI commands on the same store. */
   readonly cliArgs: readonly string[]
 }
 
-/** A port the kernel just handed out and that is free again; the caller copes with losing a race for it. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 async function tempDir(t: ExecutionContext, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
@@ -110,10 +96,8 @@ export async function startGateway(t: ExecutionContext, options: GatewayOptions)
   const tls = await tlsFiles(t)
   const secret = options.secret ?? randomBytes(32).toString('hex')
   const env = gatewayEnv(secret, options.env)
-  for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort()
-    const url = `https://127.0.0.1:${port}`
-    const config = loadConfig({
+  const { app, config, port, logs } = await startOnChosenPort(t, (port) =>
+    loadConfig({
       flags: {
         mode: 'gateway',
         logLevel: 'debug',
@@ -125,33 +109,16 @@ export async function startGateway(t: ExecutionContext, options: GatewayOptions)
         replicaId: 'gw-test',
         ...options.flags,
         listen: `127.0.0.1:${port}`,
-        publicUrl: url,
+        publicUrl: `https://127.0.0.1:${port}`,
       },
       env,
-    })
-    const logs: string[] = []
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-        done()
-      },
-    })
-    const app = await createApp(config, { log: createLogger(config.logLevel, sink), metrics: createMetrics(), ...options.io })
-    try {
-      await app.listen()
-    } catch (err) {
-      await app.close()
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue
-      throw err
-    }
-    t.teardown(() => app.close())
-    const cliArgs = ['--data-dir', dataDir]
-    return {
-      app, config, url, port, logs, dataDir, secret, cliArgs,
-      auditLog: config.gateway.auditLog,
-      store: app.store as GatewayStore,
-      cliEnv: (extra = {}) => cleanEnv({ C66_PROXY_SECRET: secret, ...extra }),
-    }
+    }), options.io)
+  return {
+    app, config, url: `https://127.0.0.1:${port}`, port, logs, dataDir, secret,
+    cliArgs: ['--data-dir', dataDir],
+    auditLog: config.gateway.auditLog,
+    store: app.store,
+    cliEnv: (extra = {}) => cleanEnv({ C66_PROXY_SECRET: secret, ...extra }),
   }
 }
 

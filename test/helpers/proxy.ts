@@ -6,8 +6,9 @@ import type { ExecutionContext } from 'ava'
 import { createApp, type App, type AppIO } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/types.js'
-import { createLogger } from '../../src/log.js'
+import { createLogger, type Logger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics.js'
+import { freePort } from './ports.js'
 
 export interface StartedProxy {
   readonly app: App
@@ -39,6 +40,15 @@ export async function startProxy(t: ExecutionContext, options: ProxyOptions): Pr
     flags: { listen: '127.0.0.1:0', logLevel: 'debug', upstream: String(options.upstream).replace(/\/$/, ''), dataDir, ...options.flags },
     env: { HOME: '/nonexistent-c66-proxy-test-home', ...options.env },
   })
+  const { log, logs } = memoryLog(config.logLevel)
+  const app = await createApp(config, { log, metrics: createMetrics(), ...options.io })
+  const address = await app.listen()
+  t.teardown(() => app.close())
+  return { app, config, url: `http://127.0.0.1:${address.port}`, port: address.port, logs }
+}
+
+/** The product's own logger (with its redaction), writing its lines to memory instead of stdout. */
+export function memoryLog(level: Config['logLevel']): { log: Logger; logs: string[] } {
   const logs: string[] = []
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -46,10 +56,32 @@ export async function startProxy(t: ExecutionContext, options: ProxyOptions): Pr
       done()
     },
   })
-  // The product's own logger (with its redaction), writing to memory instead of stdout.
-  const log = createLogger(config.logLevel, sink)
-  const app = await createApp(config, { log, metrics: createMetrics(), ...options.io })
-  const address = await app.listen()
-  t.teardown(() => app.close())
-  return { app, config, url: `http://127.0.0.1:${address.port}`, port: address.port, logs }
+  return { log: createLogger(level, sink), logs }
+}
+
+/**
+ * Starts the real app in-process on a port chosen beforehand, so that its config (a public URL)
+ * can name the port. Another test may take the port between choosing and binding it: then a new
+ * one is chosen. Stopped when the test ends.
+ */
+export async function startOnChosenPort(
+  t: ExecutionContext,
+  configFor: (port: number) => Config,
+  io: Partial<AppIO> = {},
+): Promise<{ app: App; config: Config; port: number; logs: string[] }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort()
+    const config = configFor(port)
+    const { log, logs } = memoryLog(config.logLevel)
+    const app = await createApp(config, { log, metrics: createMetrics(), ...io })
+    try {
+      await app.listen()
+    } catch (err) {
+      await app.close()
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue
+      throw err
+    }
+    t.teardown(() => app.close())
+    return { app, config, port, logs }
+  }
 }

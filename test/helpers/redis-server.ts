@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePort } from './ports.js'
 
 /** What a test needs of ava's ExecutionContext (a file-level `test.before` can pass its own collector). */
 export interface Teardowns {
@@ -127,17 +127,6 @@ async function kill(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer)
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export interface RedisCluster {
   /** `redis://127.0.0.1:<port>` of the first master: where a client discovers the cluster. */

@@ -3,11 +3,11 @@
 // production-only install (`npm ci --omit=dev`) of exactly the files the image copies.
 import { execFile, spawn } from 'node:child_process'
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import test from 'ava'
+import { freePort } from '../helpers/ports.js'
 
 const run = promisify(execFile)
 const root = new URL('../../', import.meta.url).pathname
@@ -40,14 +40,6 @@ test('the Dockerfile is multi-stage on a Node LTS slim image, non-root, producti
   t.regex(last, /^CMD \["serve"\]$/m)
 })
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 test("the image's command serves, and its health check passes, from a clean npm ci --omit=dev install", async (t) => {
   t.timeout(180_000)

@@ -2,7 +2,7 @@
 // caller while Cloud 66 is still sending; the first chunk of an upload reaches Cloud 66 while the
 // caller is still sending; 200 MB each way arrive complete. All proofs are event-driven: a proxy
 // that buffered would deadlock the gated exchanges below and fail them by the safety timeout.
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { EventEmitter } from 'node:events'
 import { startProxy } from '../helpers/proxy.js'
@@ -76,18 +76,7 @@ test('an answer whose rest the upstream sends only after the caller saw its star
 test('an upload reaches the upstream while the caller is still sending it', async (t) => {
   // The caller sends the first part of a large upload and holds the rest until the upstream has
   // seen the first part. A proxy that collected the body first would wait forever.
-  const seen = new EventEmitter()
-  let upstreamBytes = 0
-  const upstream = await listenForTest(
-    t,
-    http.createServer((req, res) => {
-      req.on('data', (c: Buffer) => {
-        upstreamBytes += c.length
-        seen.emit('bytes', upstreamBytes)
-      })
-      req.once('end', () => res.end(String(upstreamBytes)))
-    }),
-  )
+  const { upstream, seen } = await countingUpstream(t)
   // Content-Length larger than the replay buffer: this body must stream.
   const proxy = await startProxy(t, { upstream: `http://127.0.0.1:${upstream.port}`, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, flags: { replayBodyLimit: 1024 } })
   const part = Buffer.alloc(64 * 1024, 'a')
@@ -108,18 +97,7 @@ test('an upload reaches the upstream while the caller is still sending it', asyn
 })
 
 test('a chunked upload reaches the upstream while the caller is still sending it', async (t) => {
-  const seen = new EventEmitter()
-  let upstreamBytes = 0
-  const upstream = await listenForTest(
-    t,
-    http.createServer((req, res) => {
-      req.on('data', (c: Buffer) => {
-        upstreamBytes += c.length
-        seen.emit('bytes', upstreamBytes)
-      })
-      req.once('end', () => res.end(String(upstreamBytes)))
-    }),
-  )
+  const { upstream, seen } = await countingUpstream(t)
   const proxy = await startProxy(t, { upstream: `http://127.0.0.1:${upstream.port}`, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   const answer = within(
     new Promise<string>((resolve, reject) => {
@@ -213,3 +191,20 @@ test('a 200 MB upload arrives complete at the upstream through the proxy', async
   t.is(record?.bodyBytes, total)
   t.is(record?.headers['content-length'], String(total))
 })
+
+/** An upstream that reports every byte of a request body as it arrives ('bytes' on `seen`) and answers with the total. */
+async function countingUpstream(t: ExecutionContext) {
+  const seen = new EventEmitter()
+  let upstreamBytes = 0
+  const upstream = await listenForTest(
+    t,
+    http.createServer((req, res) => {
+      req.on('data', (c: Buffer) => {
+        upstreamBytes += c.length
+        seen.emit('bytes', upstreamBytes)
+      })
+      req.once('end', () => res.end(String(upstreamBytes)))
+    }),
+  )
+  return { upstream, seen }
+}

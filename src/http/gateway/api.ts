@@ -2,6 +2,7 @@ import Router from 'koa-router'
 import type Koa from 'koa'
 import type { Clock } from '../../clock.js'
 import { ProxyError } from '../../errors.js'
+import { routerMiddleware } from '../router.js'
 import type { Directory } from '../../gateway/directory.js'
 import { readJson } from './json-body.js'
 import { keyOptions } from '../../gateway/key-request.js'
@@ -132,17 +133,7 @@ export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
     ctx.body = { removed: ctx.params['id'] }
   })
 
-  // @types/koa-router types the context more narrowly than Koa's own Middleware; the runtime is the same.
-  const routes = router.routes() as unknown as Koa.Middleware
-  const allowed = router.allowedMethods({
-    throw: true,
-    notImplemented: () => new ProxyError('method_not_allowed', 405, 'Method not allowed on this endpoint'),
-    methodNotAllowed: () => new ProxyError('method_not_allowed', 405, 'Method not allowed on this endpoint'),
-  }) as unknown as Koa.Middleware
-  return async (ctx, next) => {
-    await routes(ctx, () => allowed(ctx, next))
-    if (ctx.status === 404 && ctx.body === undefined) throw new ProxyError('not_found', 404, 'No such API endpoint')
-  }
+  return routerMiddleware(router, 'No such API endpoint')
 }
 
 function routeName(path: string): string {
