@@ -27,6 +27,7 @@ import type { CallerInfo } from './proxy/handler.js'
 import { compileRules, firstMatch, type PolicyInput } from './proxy/policy.js'
 import type { StoredToken, TokenStore } from './store/types.js'
 import type { TokenService } from './tokens/token-service.js'
+import { requestIdOf } from './http/request-id.js'
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
@@ -204,7 +205,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
         ...(stackId !== undefined ? { stack_id: stackId } : {}),
         status,
         duration_ms: seconds * 1000,
-        request_id: state.requestId,
+        request_id: requestIdOf(ctx),
       })
     },
     async close() {

@@ -13,7 +13,7 @@ import { createLoginHandlers } from './http/login.js'
 import { createObserver } from './http/observe.js'
 import { ownRoutes } from './http/routes.js'
 import { createHttpServer, expectsContinue } from './http/server.js'
-import { createLogger, type Logger } from './log.js'
+import { createLogger, createRequestLog, type Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import type { OAuthClient } from './oauth/client.js'
 import { createForwarder } from './proxy/forward.js'
@@ -150,7 +150,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const api = gw?.api
   const isOwnPath = (url: string) => url.startsWith('/-/') || url === '/-' || url.startsWith('/-?')
   const noNext = () => Promise.resolve()
-  const observer = createObserver(metrics, log, isShuttingDown, gw?.done)
+  const observer = createObserver(metrics, createRequestLog(log), isShuttingDown, gw?.done)
   koa.use(
     edgeMiddleware({
       observer,

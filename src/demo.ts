@@ -100,7 +100,6 @@ function stopOnSignal(app: App, sim: Simulator): void {
       .close()
       .then(() => sim.close())
       .then(() => {
-        // pino's exit hook writes what the buffered stdout still holds (see log.ts)
         process.exit(0)
       })
   }

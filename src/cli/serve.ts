@@ -39,7 +39,6 @@ export async function serve(config: Config): Promise<void> {
     stopping = true
     log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down')
     void app.close().then(() => {
-      // pino's exit hook writes what the buffered stdout still holds (see log.ts)
       process.exit(0)
     })
   }

@@ -2,6 +2,7 @@ import type Koa from 'koa'
 import { ProxyError, toProxyError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Rejection } from './guards.js'
+import { requestIdOf } from './request-id.js'
 
 export function rejectionError(r: Rejection): ProxyError {
   return new ProxyError(r.code, r.status, r.message)
@@ -18,7 +19,7 @@ export type ErrorResponder = (ctx: Koa.Context, err: unknown) => void
 export function errorResponder(log: Logger, authenticate = 'Bearer realm="c66-proxy"'): ErrorResponder {
   return function answerError(ctx, err) {
     const e = toProxyError(err)
-    if (e.code === 'internal') log.error({ err: e.cause, request_id: ctx.state['requestId'] }, 'internal error')
+    if (e.code === 'internal') log.error({ err: e.cause, request_id: requestIdOf(ctx) }, 'internal error')
     if (ctx.res.headersSent) {
       ctx.res.destroy()
       return
@@ -29,6 +30,6 @@ export function errorResponder(log: Logger, authenticate = 'Bearer realm="c66-pr
     ctx.set('X-Content-Type-Options', 'nosniff')
     if (e.status === 401) ctx.set('WWW-Authenticate', authenticate)
     for (const [name, value] of Object.entries(e.headers)) ctx.set(name, value)
-    ctx.body = { error: e.code, message: e.message, request_id: ctx.state['requestId'] }
+    ctx.body = { error: e.code, message: e.message, request_id: requestIdOf(ctx) }
   }
 }

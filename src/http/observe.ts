@@ -1,13 +1,15 @@
 import type Koa from 'koa'
-import type { Logger } from '../log.js'
+import type { RequestLog } from '../log.js'
 import { methodLabel, type Metrics } from '../metrics.js'
 import type { ForwardResult } from '../proxy/forward.js'
 import type { CallerInfo } from '../proxy/handler.js'
-import { requestIdFor } from './request-id.js'
+import { randomUUID } from 'node:crypto'
+import { givenRequestId } from './request-id.js'
 
 /** What the handlers tell the observer about a request. */
 export interface RequestState {
-  requestId: string
+  /** Made on first use: requestIdOf(). */
+  requestId?: string
   route: string
   result?: ForwardResult
   /** Set once the caller is identified (gateway: the member and key). */
@@ -33,7 +35,8 @@ export const RECORD_BATCH_MS = 10
 
 /** What one request leaves behind: its log line's fields, also the input of its metric updates. */
 interface RequestRecord {
-  readonly request_id: string
+  /** Undefined until the batch is written: new UUIDs are made there, together. */
+  request_id: string | undefined
   readonly method: string
   readonly route: string
   readonly status: number
@@ -54,7 +57,7 @@ interface RequestRecord {
  * they cost much less (bench, W1). Off the request's path, they also stop delaying the next
  * request on a keep-alive connection (W2 latency). A scrape of /-/metrics takes the batch first.
  */
-export function createObserver(metrics: Metrics, log: Logger, isShuttingDown: () => boolean, done?: RequestDone): Observer {
+export function createObserver(metrics: Metrics, requestLog: RequestLog, isShuttingDown: () => boolean, done?: RequestDone): Observer {
   // prom-client hashes the label object on every observe, even through a bound child; the
   // children are still kept so each route's series is only looked up once per request.
   const histograms = new Map<string, { observe(v: number): void }>()
@@ -73,16 +76,16 @@ export function createObserver(metrics: Metrics, log: Logger, isShuttingDown: ()
     const batch = pending
     pending = []
     for (const r of batch) {
+      r.request_id ??= randomUUID()
       metrics.requestCounts.add(r.method, r.route, r.status)
       observeDuration(r.route, r.duration_ms / 1000)
-      log.info(r, 'request')
     }
+    requestLog.write(batch)
   }
   return {
     flush,
     begin(ctx) {
       const state = ctx.state as RequestState
-      state.requestId = requestIdFor(ctx.req.headers)
       state.route = 'other'
       if (isShuttingDown()) ctx.res.shouldKeepAlive = false
       inFlight.begin()
@@ -97,7 +100,8 @@ export function createObserver(metrics: Metrics, log: Logger, isShuttingDown: ()
       done?.(ctx, state, status, seconds)
       timer ??= setTimeout(flush, RECORD_BATCH_MS)
       pending.push({
-        request_id: state.requestId,
+        // Read after done(): an error answer or an audit record may already have given it an id.
+        request_id: state.requestId ?? givenRequestId(ctx.req.headers),
         method: methodLabel(ctx.req.method),
         route: state.route,
         status,
