@@ -95,6 +95,38 @@ test('an upstream that accepts but never answers gives 504 upstream_timeout afte
   t.true(upstreamReq.socket.destroyed)
 })
 
+test('a request still waiting for a pooled connection gets 504 after the response timeout, and never reaches the upstream', async (t) => {
+  const sim = await startSim(t)
+  const proxy = await startProxy(t, {
+    upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, flags: { responseTimeout: '300ms', upstreamMaxSockets: 1 },
+  })
+  // A slow download holds the pool's only connection for ~2 s; its own response timeout ended
+  // when its headers arrived.
+  const download = within(
+    new Promise<string>((resolve, reject) => {
+      http.get(`${proxy.url}/api/3/slow?chunks=20&interval_ms=100`, { agent: false }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.once('end', () => resolve(body))
+        res.once('error', reject)
+      }).once('error', reject)
+    }),
+    'the slow download',
+  )
+  await nextEvent(sim.events, 'request', 'the slow download at the upstream', () => sim.requests.length === 1)
+  const asked = performance.now()
+  const reply = await send(`${proxy.url}/api/3/stacks.json`)
+  const waited = performance.now() - asked
+  assertProxyError(t, reply, 504, 'upstream_timeout')
+  t.true(waited >= 300, `answered after the response timeout (${Math.round(waited)} ms)`)
+  const body = await download
+  t.is((JSON.parse(body) as unknown[]).length, 20, 'the download holding the connection is not disturbed')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.deepEqual(sim.requests.map((r) => r.url.split('?')[0]), ['/api/3/slow'], 'the timed-out request was never sent on the freed connection')
+  t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_errors_total', { reason: 'response_timeout' }), 1)
+})
+
 test('an upstream whose listen queue is full gives 504 upstream_timeout after the connect timeout', async (t) => {
   // A listener nobody accepts from: a worker thread listens with a backlog of 1 and then blocks
   // its own event loop. Once the accept queue is full the kernel drops further SYNs, so the
