@@ -44,40 +44,58 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   )
 }
 
+/** The fields of one request's log line (observe.ts): no header, query or token can be one. */
+export interface RequestLine {
+  /** Set by the observer when the batch is written (new UUIDs are made there, together). */
+  request_id: string | undefined
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly duration_ms: number
+  readonly bytes_in: number | undefined
+  readonly bytes_out: number | undefined
+  readonly outcome: string | undefined
+}
+
 /** Writes the per-request lines, a batch at a time. */
 export interface RequestLog {
-  write(records: readonly object[]): void
+  write(lines: readonly RequestLine[]): void
 }
 
 /**
- * The per-request line, made by pino with the same level, fields and destination as `log`, but
- * written as one block per batch: one write(2) per batch instead of one per line (pino hands each
- * line to its stream as it is made; microbenchmark: ~5 µs per line against ~7). The records are
- * built from fixed fields (method, route template, status, numbers, request id), never headers or
- * tokens, so the redaction pass, another ~1.5 µs per line, has nothing to find and is not run.
+ * The per-request line: the same JSON, field for field and in the same order, that
+ * `log.info(line, 'request')` writes (a test compares the two), written to the logger's own
+ * destination as one block per batch. Not through pino's call: for this one fixed shape, pino's
+ * generic serialiser cost ~7 µs per request inside the proxy (bench W1, with and without the
+ * line) against ~0.5 µs for building the line directly (microbenchmark: 1.5 µs vs 0.5 µs per
+ * line). Every string goes through JSON.stringify; the fields never hold a header or token, so
+ * there is nothing to redact.
  */
 export function createRequestLog(log: Logger): RequestLog {
   const destination = (log as unknown as Record<symbol, DestinationStream | undefined>)[pino.symbols.streamSym]
   if (!destination) throw new Error('the logger has no destination stream')
-  let block: string[] | undefined
-  const gather: DestinationStream = {
-    write(line: string) {
-      if (block) block.push(line)
-      else destination.write(line)
-    },
-  }
-  const lines = pino({ ...common, level: log.level }, gather)
+  const level = pino.levels.values['info'] ?? 30
+  const bindings = JSON.stringify(common.base).slice(1, -1)
   return {
-    write(records) {
-      if (!lines.isLevelEnabled('info') || records.length === 0) return
-      block = []
-      try {
-        for (const r of records) lines.info(r, 'request')
-      } finally {
-        const out = block.join('')
-        block = undefined
-        destination.write(out)
+    write(lines) {
+      if (lines.length === 0 || !log.isLevelEnabled('info')) return
+      const head = `{"level":${level},"time":${Date.now()},${bindings}`
+      let block = ''
+      for (const r of lines) {
+        // Fields pino would leave out (undefined) are left out; a number pino would write as null is null.
+        block +=
+          head +
+          (r.request_id === undefined ? '' : `,"request_id":${JSON.stringify(r.request_id)}`) +
+          `,"method":${JSON.stringify(r.method)},"route":${JSON.stringify(r.route)},"status":${num(r.status)},"duration_ms":${num(r.duration_ms)}` +
+          (r.bytes_in === undefined ? '' : `,"bytes_in":${num(r.bytes_in)}`) +
+          (r.bytes_out === undefined ? '' : `,"bytes_out":${num(r.bytes_out)}`) +
+          (r.outcome === undefined ? '' : `,"outcome":${JSON.stringify(r.outcome)}`) +
+          ',"msg":"request"}\n'
       }
+      destination.write(block)
     },
   }
 }
+
+/** A number as pino writes it: JSON has no NaN or Infinity. */
+const num = (n: number): number | null => (Number.isFinite(n) ? n : null)

@@ -1,5 +1,5 @@
 import type Koa from 'koa'
-import type { RequestLog } from '../log.js'
+import type { RequestLine, RequestLog } from '../log.js'
 import { methodLabel, type Metrics } from '../metrics.js'
 import type { ForwardResult } from '../proxy/forward.js'
 import type { CallerInfo } from '../proxy/handler.js'
@@ -33,19 +33,6 @@ export interface Observer {
 /** How long a finished request's log line and metric updates may wait to be made with others. */
 export const RECORD_BATCH_MS = 10
 
-/** What one request leaves behind: its log line's fields, also the input of its metric updates. */
-interface RequestRecord {
-  /** Undefined until the batch is written: new UUIDs are made there, together. */
-  request_id: string | undefined
-  readonly method: string
-  readonly route: string
-  readonly status: number
-  readonly duration_ms: number
-  readonly bytes_in: number | undefined
-  readonly bytes_out: number | undefined
-  readonly outcome: string | undefined
-}
-
 /**
  * One JSON log line and one set of metric updates per request, whatever the outcome. The log
  * holds method, route template, status, duration, bytes and request id: never a header, query
@@ -67,7 +54,7 @@ export function createObserver(metrics: Metrics, requestLog: RequestLog, isShutt
     child.observe(seconds)
   }
   const inFlight = metrics.inFlightRequests
-  let pending: RequestRecord[] = []
+  let pending: RequestLine[] = []
   let timer: NodeJS.Timeout | undefined
   metrics.beforeScrape.add(() => flush())
   const flush = () => {
