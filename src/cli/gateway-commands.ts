@@ -5,7 +5,6 @@ import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { ConfigError, ProxyError } from '../errors.js'
 import { Directory } from '../gateway/directory.js'
-import { keyOptions } from '../gateway/key-request.js'
 import type { KeyRecord } from '../gateway/types.js'
 import { Secret } from '../secret.js'
 import { StoreError, type TokenStore } from '../store/types.js'
@@ -110,6 +109,7 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
       await withDirectory(configOrExit(opts, env), async (d) => {
         if (!(await d.member(id))) exitWith(`no member ${id} (members are created by logging in, or with members add-token)`)
         const request = { label: opts['label'], read_only: opts['readOnly'] === true, ...(opts['expires'] !== undefined ? { expires: opts['expires'] } : {}) }
+        const { keyOptions } = await import('../gateway/key-request.js') // zod: loaded when used
         const { record, key } = await d.createKey(id, keyOptions(request, systemClock))
         print(opts['json'] === true, { id: record.id, key }, `${key}\n(key id ${record.id} for ${id}; this is the only time the key is shown)`)
       })

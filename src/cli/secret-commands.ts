@@ -3,7 +3,6 @@ import { localStore } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { generateSecret } from '../store/keys.js'
-import { rotateGeneratedKey } from '../store/embedded.js'
 import { checkStoreOrExit } from './context.js'
 
 export function secretGenerate(): void {
@@ -18,6 +17,7 @@ export function secretGenerate(): void {
 export async function secretRotate(config: Config): Promise<void> {
   const env = config.secretEnv()
   if (env['C66_PROXY_SECRET'] === undefined && env['C66_PROXY_SECRET_FILE'] === undefined) {
+    const { rotateGeneratedKey } = await import('../store/embedded.js')
     const { resealed, kid } = await rotateGeneratedKey(join(config.dataDir, 'store.json'), systemClock)
     process.stdout.write(`generated a new store key (kid ${kid}) and re-sealed ${resealed} record(s)\n`)
     return

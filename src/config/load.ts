@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isIP } from 'node:net'
-import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from '../errors.js'
 import { Secret } from '../secret.js'
 import { compileRule } from '../proxy/policy.js'
@@ -27,7 +26,12 @@ interface RawValue {
   readonly origin: Origin
 }
 
-const fileSchema = z.record(z.string(), z.unknown())
+/**
+ * A config file must hold a JSON object. Checked by hand, as is each value below: the whole
+ * configuration is a flat set of strings, numbers and booleans, and zod (used for the store's
+ * records and the gateway's key requests, loaded when those are) costs ~7 MiB of idle RSS.
+ */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * Builds the configuration with precedence flags > environment > config file > defaults,
@@ -152,7 +156,11 @@ function describe(s: Setting, origin: Origin, configPath: string | undefined): s
 
 type Converted = { ok: true; value: unknown } | { ok: false; message: string }
 
-const intSchema = z.coerce.number().int().min(1).max(2 ** 31)
+/** A positive integer, given as a number or a decimal string (flags and variables are strings). */
+function positiveInt(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN
+  return Number.isInteger(n) && n >= 1 && n <= 2 ** 31 ? n : undefined
+}
 const boolWords: Readonly<Record<string, boolean>> = { '1': true, true: true, yes: true, on: true, '0': false, false: false, no: false, off: false }
 
 function convert(s: Setting, value: unknown): Converted {
@@ -166,8 +174,8 @@ function convert(s: Setting, value: unknown): Converted {
       return b === undefined ? { ok: false, message: `${shown} is not a boolean (use true/false, 1/0, yes/no)` } : { ok: true, value: b }
     }
     case 'int': {
-      const r = intSchema.safeParse(value)
-      return r.success ? { ok: true, value: r.data } : { ok: false, message: `${shown} is not a positive integer` }
+      const n = positiveInt(value)
+      return n !== undefined ? { ok: true, value: n } : { ok: false, message: `${shown} is not a positive integer` }
     }
     case 'duration': {
       const ms = typeof value === 'string' || typeof value === 'number' ? parseDuration(value) : undefined
@@ -263,8 +271,8 @@ function readJsonObject(path: URL | string, name: string, problems: ConfigProble
     return {}
   }
   try {
-    const parsed = fileSchema.safeParse(JSON.parse(text))
-    if (parsed.success) return parsed.data
+    const parsed: unknown = JSON.parse(text)
+    if (isObject(parsed)) return parsed
     problems.push({ setting: name, message: 'must hold a JSON object' })
   } catch {
     problems.push({ setting: name, message: `${String(path)} is not valid JSON` })

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
+import type { EmbeddedStoreSettings } from './embedded.js'
 import type { FileTokenStore } from './file-store.js'
-import { openFileTokenStore, type EmbeddedStoreSettings } from './embedded.js'
 import { busForFile, StoreChannels } from './local-bus.js'
 import { StoreError, type StoredToken, type TokenStore } from './types.js'
 
@@ -28,7 +28,9 @@ export class LazyFileStore implements TokenStore {
     this.#assertOpen()
     if (this.#opened) return this.#opened
     if (!create && !(await exists(this.settings.path))) return undefined
-    const opening = openFileTokenStore(this.settings)
+    // The store's code (and zod, which checks its records) is loaded with the first store: a proxy
+    // whose token comes from the environment or a file never loads it (~7 MiB of idle RSS).
+    const opening = import('./embedded.js').then(({ openFileTokenStore }) => openFileTokenStore(this.settings))
     this.#opened = opening
     // A failed open is not remembered: the next call reports the (maybe fixed) state again.
     opening.catch(() => {
