@@ -68,35 +68,39 @@ const targetEnv = (ctx: TargetContext): NodeJS.ProcessEnv => ({
   PATH: process.env['PATH'] ?? '/usr/bin:/bin',
   HOME: ctx.home,
   CLOUD66_ACCESS_TOKEN: TOKEN,
+  ...productLaunch().env,
 })
 
 /**
- * The Node flags the product is launched with (the first line of dist/main.js: `#!/usr/bin/env -S
- * node <flags>`; npm start and the Docker image use the same, see test/ops/launchers-agree). Every
- * Node target gets them, node-pipe included, so the comparison is of code on the same runtime.
+ * How the product is launched: the first line of dist/main.js, `#!/usr/bin/env -S [NAME=VALUE …]
+ * node <flags>` (npm start and the Docker image use the same, see test/ops/launchers-agree).
+ * Every Node target gets the same settings and flags, node-pipe included, so the comparison is
+ * of code on the same runtime.
  */
-export function productNodeFlags(): string[] {
+export function productLaunch(): { env: Record<string, string>; flags: string[] } {
   let first: string
   try {
     first = readFileSync(path.join(REPO_ROOT, 'dist/main.js'), 'utf8').split('\n', 1)[0] ?? ''
   } catch {
-    return []
+    return { env: {}, flags: [] }
   }
-  const m = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first)
-  return m?.[1]?.split(/\s+/).filter(Boolean) ?? []
+  const m = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node(.*)$/.exec(first)
+  const words = (s: string | undefined) => (s ?? '').trim().split(/\s+/).filter(Boolean)
+  const env = Object.fromEntries(words(m?.[1]).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))
+  return { env, flags: words(m?.[2]) }
 }
 
 /** Starts `node <args>` on the target core and waits for its port; explains an early death. */
 async function startNode(name: string, ctx: TargetContext, scriptArgs: (port: number) => string[], stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<RunningTarget> {
   const port = await freePort()
-  const args = ['-c', TARGET_CORE, process.execPath, ...productNodeFlags(), ...(ctx.nodeFlags ?? []), ...scriptArgs(port)]
+  const args = ['-c', TARGET_CORE, process.execPath, ...productLaunch().flags, ...(ctx.nodeFlags ?? []), ...scriptArgs(port)]
   const child: ChildProcess = spawnTracked('taskset', args, { cwd: REPO_ROOT, env: targetEnv(ctx), stdio: 'ignore' })
   try {
     await waitForPort(port, 15_000, child)
   } catch (err) {
     await stopChild(child, 'SIGKILL')
     // stdout/stderr go to /dev/null in the measured run; run it once more briefly to say why it died.
-    const probe = await runCommand(process.execPath, [...productNodeFlags(), ...scriptArgs(port)], { timeoutMs: 3_000, cwd: REPO_ROOT, env: targetEnv(ctx) })
+    const probe = await runCommand(process.execPath, [...productLaunch().flags, ...scriptArgs(port)], { timeoutMs: 3_000, cwd: REPO_ROOT, env: targetEnv(ctx) })
     const why = (probe.stderr || probe.stdout).trim().split('\n').slice(-6).join('\n')
     throw new Error(`${name} did not start: ${(err as Error).message}${why ? `\n${why}` : ''}`, { cause: err })
   }

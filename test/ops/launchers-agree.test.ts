@@ -1,7 +1,7 @@
-// The product runs with one set of Node flags (see src/main.ts's first line). Each way of
-// launching it must pass the same ones: the bin's shebang (npx c66-proxy), `npm start`, the
-// Docker image's ENTRYPOINT. The bench reads them from the shebang too, so what it measures is
-// what users run.
+// The product runs with one set of Node flags and environment settings (see src/main.ts's first
+// line). Each way of launching it must use the same: the bin's shebang (npx c66-proxy), `npm
+// start`, the Docker image's ENV and ENTRYPOINT. The bench reads them from the shebang too, so
+// what it measures is what users run.
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
@@ -11,25 +11,30 @@ import { CLI } from '../helpers/cli.js'
 const root = new URL('../../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
 
-function shebangFlags(): string[] {
+function shebang(): { env: string[]; flags: string[] } {
   const first = read('src/main.ts').split('\n', 1)[0] ?? ''
-  const m = /^#!\/usr\/bin\/env -S node((?: --[a-z-]+=\S+)*)$/.exec(first)
+  const m = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[a-z-]+=\S+)*)$/.exec(first)
   if (!m) throw new Error(`unexpected first line of src/main.ts: ${first}`)
-  return (m[1] ?? '').trim().split(/\s+/).filter(Boolean)
+  const words = (s: string | undefined) => (s ?? '').trim().split(/\s+/).filter(Boolean)
+  return { env: words(m[1]), flags: words(m[2]) }
 }
 
-test('the shebang, npm start and the Dockerfile ENTRYPOINT pass the same Node flags', (t) => {
-  const flags = shebangFlags()
+test('the shebang, npm start and the Dockerfile set the same environment and pass the same Node flags', (t) => {
+  const { env, flags } = shebang()
+  t.deepEqual(env, ['MALLOC_TRIM_THRESHOLD_=134217728'])
   t.deepEqual(flags, ['--initial-old-space-size=64'])
   const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start']
-  t.is(start, `node ${flags.join(' ')} dist/main.js serve`)
-  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(read('Dockerfile'))?.[1]
+  t.is(start, `${env.join(' ')} node ${flags.join(' ')} dist/main.js serve`)
+  const dockerfile = read('Dockerfile')
+  const runtime = dockerfile.slice(dockerfile.indexOf(' AS runtime'))
+  for (const setting of env) t.regex(runtime, new RegExp(`^(ENV |\\s+)${setting}( \\\\)?$`, 'm'), `the runtime image sets ${setting}`)
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1]
   t.deepEqual(JSON.parse(entrypoint ?? '[]'), ['node', ...flags, 'dist/main.js'])
   t.is(read('dist/main.js').split('\n', 1)[0], read('src/main.ts').split('\n', 1)[0], 'the build keeps the shebang')
 })
 
 test('the built bin\'s shebang line starts the CLI with its flags, as the kernel would run it', async (t) => {
-  // What the kernel does with the first line: `/usr/bin/env -S node <flags>` then the file.
+  // What the kernel does with the first line: `/usr/bin/env -S <settings> node <flags>` then the file.
   // Linux passes everything after the interpreter's path as one argument.
   const line = (read('dist/main.js').split('\n', 1)[0] ?? '').slice(2)
   const space = line.indexOf(' ')
@@ -37,4 +42,9 @@ test('the built bin\'s shebang line starts the CLI with its flags, as the kernel
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent' },
   })
   t.regex(stdout, /ok|valid/i)
+  // The same line, with a script that reports what the process got.
+  const probe = await promisify(execFile)(line.slice(0, space), [line.slice(space + 1), '-p', 'JSON.stringify([process.env.MALLOC_TRIM_THRESHOLD_, process.execArgv[0]])'], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+  })
+  t.deepEqual(JSON.parse(probe.stdout) as unknown, ['134217728', '--initial-old-space-size=64'])
 })
