@@ -4,12 +4,14 @@
 // - --initial-old-space-size=64 keeps V8 from collecting the old generation over and over while a
 //   big transfer runs after a burst of small requests: there, uploads cost 2x the CPU per MiB (~30
 //   full collections per 600 MiB) and with it none (bench W4).
-// - MALLOC_TRIM_THRESHOLD_ (glibc): each young-generation collection frees the ~15 MiB of 64 KiB
-//   socket buffers a transfer went through since the last one; with glibc's default 128 KiB
-//   threshold that memory was handed back to the kernel and faulted in again page by page,
-//   ~270,000 page faults and ~45 % more CPU per 600 MiB downloaded, depending on heap layout
-//   (the "bimodal" transfers in bench W3/W4). Kept up to 32 MiB, it is reused: ~10,000 faults.
-//   It commits no memory; freed memory beyond 32 MiB is still returned. Ignored by other libcs.
+// - MALLOC_TRIM_THRESHOLD_ (glibc): a transfer allocates two 64 KiB buffers per chunk (the socket
+//   read and the HTTP parser's copy of the body), freed together, tens of MiB at a time, by each
+//   young-generation collection. With glibc's default 128 KiB threshold that memory went back to
+//   the kernel and was faulted in again page by page: ~270,000 page faults and ~45 % more CPU per
+//   600 MiB downloaded, in some processes and not others, depending on heap layout (the "bimodal"
+//   transfers of bench W3/W4). At 32 MiB it still happened in 3 runs of 4; at 128 MiB in none
+//   (~10,000 faults). It commits no memory, but what start-up frees stays mapped: ~7 MB more idle
+//   RSS (measured). Other libcs ignore it.
 import { buildProgram } from './cli/commands.js'
 
 // The only module that touches process.argv and process.env.
