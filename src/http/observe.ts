@@ -1,9 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import type Koa from 'koa'
 import type { RequestLine, RequestLog } from '../log.js'
 import { methodLabel, type Metrics } from '../metrics.js'
 import type { ForwardResult } from '../proxy/forward.js'
 import type { CallerInfo } from '../proxy/handler.js'
-import { randomUUID } from 'node:crypto'
 import { givenRequestId } from './request-id.js'
 
 /** What the handlers tell the observer about a request. */
