@@ -82,7 +82,11 @@ test('a config file that is missing, not JSON, or not an object is reported unde
   writeFileSync(notJson, '{ "listen": ')
   const notObject = join(dir, 'array.json')
   writeFileSync(notObject, '["listen"]')
-  for (const [file, message] of [[join(dir, 'absent.json'), /cannot read .*ENOENT/], [notJson, /is not valid JSON/], [notObject, /must hold a JSON object/]] as const) {
+  const nullFile = join(dir, 'null.json')
+  writeFileSync(nullFile, 'null')
+  for (const [file, message] of [
+    [join(dir, 'absent.json'), /cannot read .*ENOENT/], [notJson, /is not valid JSON/], [notObject, /must hold a JSON object/], [nullFile, /must hold a JSON object/],
+  ] as const) {
     const error = problemsOf(t, { flags: { config: file }, env: { HOME: dir } })
     t.is(error.problems[0]?.setting, '--config / C66_PROXY_CONFIG', file)
     t.regex(error.problems[0]?.message ?? '', message, file)
@@ -129,4 +133,21 @@ test('durations that are not durations are refused with examples of the format',
     const error = problemsOf(t, { flags: { responseTimeout: value }, env: { HOME: dir } })
     t.regex(error.message, /--response-timeout \/ C66_PROXY_RESPONSE_TIMEOUT: .* is not a duration \(e\.g\. 500ms, 5s, 2m\)/, value)
   }
+})
+
+test('counts that are not positive integers are refused, from a flag, a variable or the config file', (t) => {
+  const dir = tempDir(t)
+  for (const value of ['0', '-1', '1.5', 'ten', '0x10', '1e3', '2147483649']) {
+    const error = problemsOf(t, { flags: { upstreamMaxSockets: value }, env: { HOME: dir } })
+    t.regex(error.message, /--upstream-max-sockets \/ C66_PROXY_UPSTREAM_MAX_SOCKETS: .* is not a positive integer/, value)
+    const fromEnv = problemsOf(t, { flags: {}, env: { HOME: dir, C66_PROXY_UPSTREAM_MAX_SOCKETS: value } })
+    t.regex(fromEnv.message, /is not a positive integer/, `env ${value}`)
+  }
+  const file = join(dir, 'config.json')
+  for (const value of [0, 2.5, true, [4], { n: 4 }]) {
+    writeFileSync(file, JSON.stringify({ upstreamMaxSockets: value }))
+    const error = problemsOf(t, { flags: { config: file }, env: { HOME: dir } })
+    t.regex(error.message, /is not a positive integer/, JSON.stringify(value))
+  }
+  t.is(loadConfig({ flags: { upstreamMaxSockets: ' 12 ' }, env: { HOME: dir } }).upstreamMaxSockets, 12)
 })
