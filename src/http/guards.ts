@@ -47,6 +47,16 @@ export function checkRequestTarget(method: string, rawUrl: string): Rejection | 
   return undefined
 }
 
+const MISSING_HOST = reject(400, 'bad_request', 'missing_host', 'HTTP/1.1 requests must carry a Host header')
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request without Host is malformed (400). HTTP/1.0 ones pass here and
+ * meet the Host allowlist instead.
+ */
+export function checkHostPresent(host: string | undefined, httpVersion: string): Rejection | undefined {
+  return host === undefined && httpVersion === '1.1' ? MISSING_HOST : undefined
+}
+
 /** The path of an origin-form request target: everything before the query. */
 export function pathOf(rawUrl: string): string {
   const q = rawUrl.indexOf('?')

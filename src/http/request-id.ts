@@ -10,11 +10,6 @@ export function givenRequestId(headers: IncomingHttpHeaders): string | undefined
   return typeof given === 'string' && SAFE_ID.test(given) ? given : undefined
 }
 
-/** The caller's request id when it is safe to echo; a new UUID otherwise. */
-export function requestIdFor(headers: IncomingHttpHeaders): string {
-  return givenRequestId(headers) ?? randomUUID()
-}
-
 /**
  * The request's id, made on first use: by an error response or the gateway's audit record. A
  * request that needs neither gets its UUID only when its log line is written (the observer):
@@ -22,5 +17,5 @@ export function requestIdFor(headers: IncomingHttpHeaders): string {
  */
 export function requestIdOf(ctx: Koa.Context): string {
   const state = ctx.state as { requestId?: string }
-  return (state.requestId ??= requestIdFor(ctx.req.headers))
+  return (state.requestId ??= givenRequestId(ctx.req.headers) ?? randomUUID())
 }

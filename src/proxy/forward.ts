@@ -125,7 +125,6 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       // takes to upload: a streamed body (a 1 GB upload may take minutes) starts it once sent.
       // Until then only a stalled upload is cut, by the idle timeout, as stalled downloads are.
       awaitingResponse.disarm(flight)
-      clearTimeout(flight.timer)
       const idle = setTimeout(() => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)), config.idleTimeoutMs)
       flight.timer = idle
       const onData = () => idle.refresh()
@@ -209,15 +208,13 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     }
     const { headers, contentLength } = filterResponseHeaders(proxyRes.rawHeaders, upstream.origin, flight.job.publicOrigin)
     res.writeHead(status, proxyRes.statusMessage, headers)
-    // A stalled transfer is cut after idleTimeout. The socket's own inactivity timer does it: libuv
+    // A stalled transfer is cut after idleTimeout. The socket's own inactivity timer does it: Node
     // re-arms it on every read and write, where a JS timer refreshed per chunk cost ~5 % of the
     // streaming CPU (bench profile). Node clears it when the socket goes back to the pool.
     // A small body with a known length arrives with (or right after) its headers: arming and
     // disarming a socket timer for it was measurable per-request work (bench profile), so only
     // bodies that can stall for long get one.
     const small = contentLength !== undefined && contentLength <= SMALL_BODY_BYTES
-    const proxyReq = flight.proxyReq
-    if (!small) proxyReq?.setTimeout(config.idleTimeoutMs, () => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)))
     if (small) {
       // A small body of known length is all there, or (the caller or upstream gone) counted as
       // unknown: no byte counting. It is passed on without pipe(): pipe's set-up and tear-down
@@ -227,6 +224,8 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       proxyRes.on('data', (chunk: Buffer) => res.write(chunk))
       proxyRes.once('end', () => res.end())
     } else {
+      const proxyReq = flight.proxyReq
+      proxyReq?.setTimeout(config.idleTimeoutMs, () => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)))
       proxyRes.on('data', (chunk: Buffer) => {
         flight.bytesOut += chunk.length
       })

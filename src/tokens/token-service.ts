@@ -83,10 +83,6 @@ export class TokenService {
   }
 
   /**
-   * The token to send for this caller, or undefined when there is none. Throws a 401
-   * `login_required` ProxyError when the stored login is no longer usable and nothing replaces it.
-   */
-  /**
    * The hot path's shortcut: the cached token when it can be used as it is (no load, no refresh),
    * without the promise and microtasks of tokenFor(). undefined means "ask tokenFor()".
    */
@@ -98,6 +94,10 @@ export class TokenService {
     return active
   }
 
+  /**
+   * The token to send for this caller, or undefined when there is none. Throws a 401
+   * `login_required` ProxyError when the stored login is no longer usable and nothing replaces it.
+   */
   async tokenFor(caller: string = LOCAL_CALLER): Promise<ActiveToken | undefined> {
     let cached = this.#cache.get(caller)
     // lru-cache times entries on the monotonic clock, which stands still while a laptop sleeps,

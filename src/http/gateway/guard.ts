@@ -1,10 +1,9 @@
 import type { BlockList } from 'node:net'
 import type { Config } from '../../config/types.js'
 import { fromTrustedProxy } from '../../gateway/identify.js'
-import { checkBrowserRules, checkRequestTarget, isNavigationToOwnPage, pathOf, type Rejection } from '../guards.js'
+import { checkBrowserRules, checkHostPresent, checkRequestTarget, isNavigationToOwnPage, pathOf } from '../guards.js'
 import type { RequestGuard } from '../local-guard.js'
 
-const MISSING_HOST: Rejection = { status: 400, code: 'bad_request', reason: 'missing_host', message: 'HTTP/1.1 requests must carry a Host header' }
 /** Probes (load balancers, Kubernetes) address a replica by its own IP: they are exempt from the Host rule. */
 const PROBES = new Set(['/-/healthz', '/-/readyz'])
 
@@ -22,7 +21,7 @@ export function gatewayGuard(config: Config, trusted: BlockList): RequestGuard {
     const url = req.url ?? ''
     const forwardedHost = fromTrustedProxy(req, trusted) ? firstValue(req.headers['x-forwarded-host']) : undefined
     return (
-      (req.headers.host === undefined && req.httpVersion === '1.1' ? MISSING_HOST : undefined) ??
+      checkHostPresent(req.headers.host, req.httpVersion) ??
       checkRequestTarget(method, url) ??
       (PROBES.has(pathOf(url)) ? undefined : checkBrowserRules(req.headers, hosts, scheme, forwardedHost ?? req.headers.host, isNavigationToOwnPage(method, () => pathOf(url), req.headers)))
     )
