@@ -1,5 +1,6 @@
 import type Koa from 'koa'
 import type { Config } from '../config/types.js'
+import { checkFraming } from './framing.js'
 import { allowedHostHeaders, checkBrowserRules, checkHostPresent, checkRemoteAddress, checkRequestTarget, isNavigationToOwnPage, pathOf, type Rejection } from './guards.js'
 
 /** A check every request passes before it is dispatched: a Rejection refuses it. */
@@ -27,6 +28,7 @@ export function localGuard(config: Config, port: () => number): RequestGuard {
     return (
       (config.unsafeListenAny ? undefined : checkRemoteAddress(req.socket.remoteAddress)) ??
       checkHostPresent(req.headers.host, req.httpVersion) ??
+      checkFraming(req) ??
       checkRequestTarget(method, url) ??
       checkBrowserRules(req.headers, allowedHosts(), 'http', req.headers.host, isNavigationToOwnPage(method, () => pathOf(url), req.headers))
     )

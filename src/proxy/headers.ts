@@ -1,16 +1,28 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
 /**
- * Request headers the caller may not send to Cloud 66: credentials (the proxy brings its own),
- * forwarding headers (they would lie about who is calling) and hop-by-hop headers (RFC 9110 §7.6.1).
- * `expect` is answered by the proxy itself. `transfer-encoding` stays: Node re-frames the body
- * on the upstream hop only when it sees that header.
+ * Request headers the caller may not send to Cloud 66, by why:
+ * - credentials: the proxy brings its own;
+ * - hop-by-hop fields (RFC 9110 §7.6.1); `expect` is answered by the proxy itself. The framing
+ *   fields `content-length` and `transfer-encoding` are never dropped: Node frames the upstream
+ *   request's body by them, and a body sent without them is read by Cloud 66 as the next request;
+ * - method overrides: refused before this (errors: method_override), listed here as well so
+ *   that no spelling of one can ever reach Rails' Rack::MethodOverride;
+ * - who-is-calling headers, which would let a caller lie to whoever reads them:
+ *   `x-forwarded-*` (any name with that prefix) and `forwarded` are read by Rails
+ *   (ActionDispatch::RemoteIp, request.host, request.ssl?); `client-ip` by Rails' RemoteIp (it
+ *   raises IpSpoofAttackError on a mismatch); `x-real-ip` by nginx's realip module and many Rack
+ *   middlewares; `true-client-ip` by Akamai and Cloudflare set-ups; `x-client-ip` and
+ *   `x-cluster-client-ip` by IP-detection libraries; `cf-connecting-ip` and `fastly-client-ip` by
+ *   CDN-aware apps; `x-original-url` and `x-rewrite-url` by IIS and Symfony-style routers, which
+ *   route by them instead of the request line (a path no deny rule saw).
  */
 const DROPPED_REQUEST = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'forwarded', 'x-real-ip', 'x-client-ip',
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect',
-  // Rails honours method overrides; a POST must not become the DELETE a deny rule refused.
+  'authorization', 'proxy-authorization', 'cookie',
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect',
   'x-http-method-override', 'x-http-method', 'x-method-override',
+  'forwarded', 'client-ip', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip',
+  'cf-connecting-ip', 'fastly-client-ip', 'x-original-url', 'x-rewrite-url',
 ])
 
 /** Response headers that never reach the caller: hop-by-hop ones, and cookies Cloud 66 sets. */
@@ -21,17 +33,17 @@ const DROPPED_RESPONSE = new Set([
 
 /**
  * Deletes from `headers`, in place, everything that must not reach the upstream. Names are
- * compared case-insensitively with `_` folded to `-` (the lesson of oauth2-proxy CVE-2025-64484),
- * and headers the caller lists in `Connection` go too.
+ * compared case-insensitively with `_` folded to `-` (the lesson of oauth2-proxy CVE-2025-64484).
+ * Fields the caller names in `Connection` are not looked up here: the guard (checkFraming) only
+ * lets through Connection options that name hop-by-hop fields, all of which are in the list.
  */
 export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
   // `host` is not deleted: the forwarder always replaces it with the upstream's (http-proxy's
   // changeOrigin), and deleting a key that every request has would turn each request's headers
   // object into a slow dictionary-mode object before it is copied for the upstream request.
-  const listed = typeof headers.connection === 'string' ? connectionTokens(headers.connection) : undefined
   for (const name of Object.keys(headers)) {
     const folded = name.includes('_') ? name.replace(/_/g, '-') : name
-    if (DROPPED_REQUEST.has(folded) || folded.startsWith('x-forwarded-') || listed?.has(folded)) delete headers[name]
+    if (DROPPED_REQUEST.has(folded) || folded.startsWith('x-forwarded-')) delete headers[name]
   }
 }
 

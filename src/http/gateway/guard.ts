@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net'
 import type { Config } from '../../config/types.js'
 import { fromTrustedProxy } from '../../gateway/identify.js'
+import { checkFraming } from '../framing.js'
 import { checkBrowserRules, checkHostPresent, checkRequestTarget, isNavigationToOwnPage, pathOf } from '../guards.js'
 import type { RequestGuard } from '../local-guard.js'
 
@@ -22,6 +23,7 @@ export function gatewayGuard(config: Config, trusted: BlockList): RequestGuard {
     const forwardedHost = fromTrustedProxy(req, trusted) ? firstValue(req.headers['x-forwarded-host']) : undefined
     return (
       checkHostPresent(req.headers.host, req.httpVersion) ??
+      checkFraming(req) ??
       checkRequestTarget(method, url) ??
       (PROBES.has(pathOf(url)) ? undefined : checkBrowserRules(req.headers, hosts, scheme, forwardedHost ?? req.headers.host, isNavigationToOwnPage(method, () => pathOf(url), req.headers)))
     )
