@@ -2,12 +2,17 @@ import { z } from 'zod'
 import type { Clock } from '../clock.js'
 import { parseDuration } from '../config/duration.js'
 import { ProxyError } from '../errors.js'
-import { compileRule } from '../proxy/policy.js'
+import { compileRule, type RuleLimits } from '../proxy/policy.js'
 import type { NewKeyOptions } from './directory.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
 const rules = z.array(z.string().min(1).max(300)).max(50)
+/**
+ * Members write these rules, and every request of their key is matched against them: bounded
+ * so that no key can make matching costly (the matcher is linear, these keep it small too).
+ */
+export const MEMBER_RULE_LIMITS: RuleLimits = { maxLength: 300, maxSegments: 32, maxDoubleStars: 4 }
 /** The body of POST /-/api/keys (and the options of `keys create`). */
 export const keyRequestSchema = z.strictObject({
   label: z.string().trim().min(1).max(100).default('key'),
@@ -31,7 +36,7 @@ export function keyOptions(input: unknown, clock: Clock): NewKeyOptions {
   }
   const r = parsed.data
   for (const rule of [...(r.allow_paths ?? []), ...(r.deny_paths ?? [])]) {
-    const compiled = compileRule(rule)
+    const compiled = compileRule(rule, MEMBER_RULE_LIMITS)
     if (typeof compiled === 'string') throw new ProxyError('bad_request', 400, `Invalid path rule ${compiled}`)
   }
   return {

@@ -13,6 +13,7 @@ import { installCleanup, killAllNow, loggedCommands } from './procs.js'
 import { renderAreaComparison, renderProfile, summarizeProfile, type ComparedProfile } from './profile.js'
 import { computeFloors, renderMarkdown, type RunInfo, type TargetRep } from './report.js'
 import { renderGatewayLoad, runGatewayLoad } from './gateway-load.js'
+import { renderMicro, runMicro } from './micro.js'
 import { fmt } from './stats.js'
 import { waitForQuiet } from './sys.js'
 import { buildFingerprint, LOAD_CORE, REPO_ROOT, startUpstream, TARGETS, type TargetSpec, type Upstream } from './targets.js'
@@ -32,6 +33,7 @@ const { values: opts } = parseArgs({
     render: { type: 'string' },
     only: { type: 'string' },
     'no-gateway': { type: 'boolean', default: false },
+    micro: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -43,9 +45,16 @@ if (opts.render) {
   process.exit(0)
 }
 
+if (opts.micro) {
+  const results = runMicro()
+  process.stdout.write(`${renderMicro(results)}\n`)
+  process.exit(opts.check && results.some((r) => !r.pass) ? 2 : 0)
+}
+
 if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--reps N] [--quick] [--targets ${TARGETS.map((t) => t.name).join(',')}] [--profile] [--check]
   --reps N     interleaved repetitions (default 3; --quick defaults to 1)
+  --micro      only the in-process micro-measures (rule matching, body inspection); no wrk needed
   --no-gateway skip the gateway load run (50 members at 1,000 connections; part of every full run)
   --quick      short runs and ${QUICK.transferMiB} MiB transfers, to check the harness
   --targets    comma-separated subset (default: all)
@@ -219,6 +228,7 @@ async function runTarget(spec: TargetSpec, rep: number, order: number, upstream:
 
 async function benchmark(): Promise<number> {
   const started = performance.now()
+  const micro = runMicro()
   const uploadFile = runs('W4') ? makeUploadFile(durations.transferMiB) : ''
   const upstream = await startUpstream()
   log(`upstream on 127.0.0.1:${upstream.port} (pid ${upstream.pid}); ${reps} rep(s) of ${selected.map((t) => t.name).join(', ')}`)
@@ -243,15 +253,15 @@ async function benchmark(): Promise<number> {
     timestamp, reps, quick: opts.quick, only: [...only], targets: selected.map((t) => t.name), durations,
     machine: machineInfo(), commands: loggedCommands(), elapsedS: (performance.now() - started) / 1000,
   }
-  const md = renderMarkdown(info, rows) + (gatewayMd ? `\n${gatewayMd}` : '')
+  const md = renderMarkdown(info, rows) + `\n${renderMicro(micro)}` + (gatewayMd ? `\n${gatewayMd}` : '')
   const floors = computeFloors(rows)
   mkdirSync(outDir, { recursive: true })
   const base = path.join(outDir, `results-${timestamp}${opts.quick ? '-quick' : ''}`)
   writeFileSync(`${base}.md`, `${md}\n`)
-  writeFileSync(`${base}.json`, `${JSON.stringify({ info, floors, rows }, null, 2)}\n`)
+  writeFileSync(`${base}.json`, `${JSON.stringify({ info, floors, micro, rows }, null, 2)}\n`)
   process.stdout.write(`${md}\n`)
   log(`\nwritten: ${path.relative(REPO_ROOT, base)}.md and .json`)
-  return opts.check && floors.some((f) => f.pass === false) ? 2 : 0
+  return opts.check && (floors.some((f) => f.pass === false) || micro.some((m) => !m.pass)) ? 2 : 0
 }
 
 /**
