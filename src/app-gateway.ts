@@ -7,9 +7,10 @@ import { trustedProxyList } from './config/gateway.js'
 import type { Config } from './config/types.js'
 import { ProxyError } from './errors.js'
 import { Directory } from './gateway/directory.js'
-import { fromTrustedProxy, identifyGatewayCaller, loginRequiredFor, takeIdentityHeader } from './gateway/identify.js'
-import { checkKeyPolicy, stackIdOf } from './gateway/key-policy.js'
+import { fromTrustedProxy, identifyGatewayCaller, invalidIdentity, loginRequiredFor, takeIdentityHeader } from './gateway/identify.js'
+import { checkKeyPolicy, keyJudgesParams, stackIdOf } from './gateway/key-policy.js'
 import { createMemberRateLimiter } from './gateway/rate-limit.js'
+import { memberIdOf } from './gateway/member-id.js'
 import { sessionKeyFrom } from './gateway/session-key.js'
 import { csrfTokenFor } from './http/csrf.js'
 import { gatewayApi } from './http/gateway/api.js'
@@ -24,7 +25,8 @@ import type { Logger } from './log.js'
 import type { Metrics } from './metrics.js'
 import type { OAuthClient } from './oauth/client.js'
 import type { CallerInfo } from './proxy/handler.js'
-import { compileRules, firstMatch, type PolicyInput } from './proxy/policy.js'
+import { compileRules, firstMatch, hasParamRule, type PolicyInput } from './proxy/policy.js'
+import type { Rejection } from './http/guards.js'
 import type { StoredToken, TokenStore } from './store/types.js'
 import type { TokenService } from './tokens/token-service.js'
 import { requestIdOf } from './http/request-id.js'
@@ -36,7 +38,9 @@ export interface GatewayParts {
   readonly guard: RequestGuard
   readonly api: Koa.Middleware
   readonly identify: (ctx: Koa.Context) => Promise<CallerInfo>
-  readonly admit: (caller: CallerInfo, input: PolicyInput) => Promise<void>
+  readonly judge: (caller: CallerInfo, input: PolicyInput) => Rejection | undefined
+  readonly judgesParams: (caller: CallerInfo) => boolean
+  readonly admit: (caller: CallerInfo) => Promise<void>
   readonly noToken: () => ProxyError
   readonly completeLogin: (ctx: Koa.Context, token: StoredToken) => Promise<void>
   readonly routes: {
@@ -69,12 +73,14 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
   const loginUrl = `${publicOrigin}/-/login`
   const trusted = trustedProxyList(g.trustedProxies) as BlockList
   const directory = new Directory(store, clock, g.storeOutageGraceMs, (memberId) => tokens.evict(memberId), sessionKeyFrom(config.secretEnv()))
-  const sessions: SessionDeps = { directory, admins: new Set(g.admins), sessionTtlMs: g.sessionTtlMs }
+  // `--admins alice@example.com` names the SSO member sso:alice@example.com.
+  const sessions: SessionDeps = { directory, admins: new Set(g.admins.map(memberIdOf)), sessionTtlMs: g.sessionTtlMs }
   const limiter = createMemberRateLimiter(g.memberRate, i.redis)
   // Gateway-wide deny rules (--gateway-deny-paths, on by default for endpoints that turn an API
   // token into something bigger). They were validated with the configuration but never checked,
   // so every key could reach /accounts/otp, /jwt/fetch and the rest; they bind every caller.
   const gatewayDeny = compileRules(g.denyPaths)
+  const gatewayReadsParams = hasParamRule(gatewayDeny)
   const audit = await AuditLog.open({
     destination: g.auditLog,
     replica: g.replicaId,
@@ -125,19 +131,13 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
       })
       return { id: caller.member.id, ...(caller.key ? { keyId: caller.key.id, keyLabel: caller.key.label, policy: caller.key.policy } : {}) }
     },
-    async admit(caller, input) {
+    judge(caller, input) {
       const denied = firstMatch(gatewayDeny, input)
-      if (denied) {
-        metrics.rejected.inc({ reason: 'policy' })
-        throw new ProxyError('denied_by_policy', 403, `Refused by the gateway's deny rule "${denied.source}"`)
-      }
-      if (caller.policy) {
-        const refused = checkKeyPolicy(caller.policy, input)
-        if (refused) {
-          metrics.rejected.inc({ reason: refused.reason })
-          throw new ProxyError(refused.code, refused.status, refused.message)
-        }
-      }
+      if (denied) return { status: 403, code: 'denied_by_policy', reason: 'policy', message: `Refused by the gateway's deny rule "${denied.source}"` }
+      return caller.policy ? checkKeyPolicy(caller.policy, input) : undefined
+    },
+    judgesParams: (caller) => gatewayReadsParams || (caller.policy !== undefined && keyJudgesParams(caller.policy)),
+    async admit(caller) {
       try {
         await limiter.consume(caller.id)
       } catch (err) {
@@ -149,7 +149,8 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
     async completeLogin(ctx, token) {
       // Behind an SSO proxy the member is who the proxy says; otherwise Cloud 66's resource owner.
       const identity = takeIdentityHeader(ctx.req, g.trustedIdentityHeader, fromTrustedProxy(ctx.req, trusted))
-      let memberId = identity
+      if (identity !== undefined && 'invalid' in identity) throw invalidIdentity()
+      let memberId = identity?.memberId
       if (memberId === undefined) {
         if (!i.oauth) throw new ProxyError('internal', 500, 'OAuth is not configured')
         const info = await i.oauth.tokenInfo(token.accessToken)

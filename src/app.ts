@@ -18,7 +18,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import type { OAuthClient } from './oauth/client.js'
 import { createForwarder } from './proxy/forward.js'
 import { createProxyHandler, noLocalToken } from './proxy/handler.js'
-import { compileRule, createPolicy, type PathRule } from './proxy/policy.js'
+import { compileRules, createPolicy } from './proxy/policy.js'
 import { LazyFileStore } from './store/lazy-file-store.js'
 import type { TokenStore } from './store/types.js'
 import { LocalTokenSources } from './tokens/local-sources.js'
@@ -117,8 +117,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
     gw = await gatewayParts({ config, store, tokens, oauth, clock, metrics, log, redis })
   }
   const forwarder = createForwarder(config, metrics, log)
-  const rules = config.denyPaths.map(compileRule).filter((r): r is PathRule => typeof r !== 'string')
-  const policy = createPolicy(config.readOnly, rules)
+  const policy = createPolicy(config.readOnly, compileRules(config.denyPaths))
 
   let shuttingDown = false
   const isShuttingDown = () => shuttingDown
@@ -142,7 +141,10 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const proxy = createProxyHandler({
     tokens, forwarder, policy, metrics, expectsContinue,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
+    inspectBodyLimitBytes: config.inspectBodyLimitBytes,
     identify: gw?.identify ?? (() => ({ id: LOCAL_CALLER })),
+    judge: gw?.judge ?? (() => undefined),
+    judgesParams: gw?.judgesParams ?? (() => false),
     admit: gw?.admit ?? (() => undefined),
     noToken: gw?.noToken ?? noLocalToken,
     publicOrigin: gw ? () => config.publicUrl.origin : (ctx) => `http://${ctx.req.headers.host ?? ''}`,

@@ -8,6 +8,7 @@ export type ProxyErrorCode =
   | 'oauth_unavailable'
   | 'store_unavailable'
   | 'bad_request'
+  | 'method_override'
   | 'invalid_path'
   | 'invalid_request_target'
   | 'method_not_allowed'

@@ -127,6 +127,7 @@ export function loadConfig(input: LoadInput): Config {
     unsafeHttpUpstream,
     maxHeaderBytes: get('maxHeaderBytes', 16_384),
     replayBodyLimitBytes: get('replayBodyLimit', 1_048_576),
+    inspectBodyLimitBytes: get('inspectBodyLimit', 1_048_576),
     upstreamMaxSockets: get('upstreamMaxSockets', 64),
     envTokens,
     oauth: Object.freeze({

@@ -48,7 +48,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'tlsKey', flag: '--tls-key', env: 'C66_PROXY_TLS_KEY', kind: 'string', description: 'Gateway: PEM private key file for --tls-cert.' },
   { key: 'trustedProxies', flag: '--trusted-proxies', env: 'C66_PROXY_TRUSTED_PROXIES', kind: 'list', description: 'Gateway: CIDRs of the TLS-terminating front / SSO proxy whose X-Forwarded-* (and identity header) are believed.' },
   { key: 'trustedIdentityHeader', flag: '--trusted-identity-header', env: 'C66_PROXY_TRUSTED_IDENTITY_HEADER', kind: 'string', description: 'Gateway: a header set by a single-sign-on proxy (e.g. X-Forwarded-Email) naming the member; believed only from --trusted-proxies.' },
-  { key: 'admins', flag: '--admins', env: 'C66_PROXY_ADMINS', kind: 'list', description: 'Gateway: member identities (cloud66:<id> or identity-header values) who may manage every member and key.' },
+  { key: 'admins', flag: '--admins', env: 'C66_PROXY_ADMINS', kind: 'list', description: 'Gateway: member identities (cloud66:<id>, or the e-mail address an SSO identity header gives, i.e. sso:<e-mail>) who may manage every member and key.' },
   { key: 'memberRate', flag: '--member-rate', env: 'C66_PROXY_MEMBER_RATE', kind: 'string', description: 'Gateway: API requests allowed per member, COUNT/UNIT with UNIT s, m, h or d (Cloud 66 allows 3,000/h per user).' },
   { key: 'gatewayDenyPaths', flag: '--gateway-deny-paths', env: 'C66_PROXY_GATEWAY_DENY_PATHS', kind: 'list', description: 'Gateway: deny rules for every key, on by default for endpoints that turn an API token into something bigger.' },
   { key: 'auditLog', flag: '--audit-log', env: 'C66_PROXY_AUDIT_LOG', kind: 'string', description: 'Gateway: audit log file (JSON lines, hash-chained), or - for standard output. Default: <data-dir>/audit.log.' },
@@ -57,6 +57,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sessionTtl', flag: '--session-ttl', env: 'C66_PROXY_SESSION_TTL', kind: 'duration', description: 'Gateway: how long a browser session lasts.' },
   { key: 'maxHeaderBytes', flag: '--max-header-bytes', env: 'C66_PROXY_MAX_HEADER_BYTES', kind: 'int', description: 'Largest request header block accepted; bigger gets 431.' },
   { key: 'replayBodyLimit', flag: '--replay-body-limit', env: 'C66_PROXY_REPLAY_BODY_LIMIT', kind: 'int', description: 'Request bodies up to this many bytes are buffered so a request can be replayed once after a 401.' },
+  { key: 'inspectBodyLimit', flag: '--inspect-body-limit', env: 'C66_PROXY_INSPECT_BODY_LIMIT', kind: 'int', description: 'When a ?param rule applies (or a POST is a form), the body is read, up to this many bytes, to check its parameter names; a bigger one gets 413.' },
   { key: 'upstreamMaxSockets', flag: '--upstream-max-sockets', env: 'C66_PROXY_UPSTREAM_MAX_SOCKETS', kind: 'int', description: 'Size of the keep-alive connection pool to Cloud 66.' },
 ]
 

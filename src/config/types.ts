@@ -29,6 +29,7 @@ export interface Config {
   readonly unsafeHttpUpstream: boolean
   readonly maxHeaderBytes: number
   readonly replayBodyLimitBytes: number
+  readonly inspectBodyLimitBytes: number
   readonly upstreamMaxSockets: number
   readonly oauth: OAuthConfig
   /** The base URL users reach the proxy at (the OAuth redirect URI is `<publicUrl>/-/callback`). */

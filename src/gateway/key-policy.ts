@@ -1,11 +1,12 @@
 import type { Rejection } from '../http/guards.js'
-import { compileRules, decodedSegments, firstMatch, type PathRule, type PolicyInput } from '../proxy/policy.js'
+import { compileRules, decodedSegments, firstMatch, hasParamRule, type PathRule, type PolicyInput } from '../proxy/policy.js'
 import type { KeyPolicy } from './types.js'
 
 interface Compiled {
   readonly policy: KeyPolicy
   readonly allow: readonly PathRule[] | undefined
   readonly deny: readonly PathRule[]
+  readonly readsParams: boolean
 }
 
 const cache = new WeakMap<KeyPolicy, Compiled>()
@@ -13,7 +14,9 @@ const cache = new WeakMap<KeyPolicy, Compiled>()
 function compiled(policy: KeyPolicy): Compiled {
   let c = cache.get(policy)
   if (!c) {
-    c = { policy, allow: policy.allowPaths && compileRules(policy.allowPaths), deny: compileRules(policy.denyPaths ?? []) }
+    const allow = policy.allowPaths && compileRules(policy.allowPaths)
+    const deny = compileRules(policy.denyPaths ?? [])
+    c = { policy, allow, deny, readsParams: hasParamRule(deny) || (allow !== undefined && hasParamRule(allow)) }
     cache.set(policy, c)
   }
   return c
@@ -26,6 +29,9 @@ export function stackIdOf(apiPath: string): string | undefined {
 }
 
 const refuse = (code: 'read_only_key' | 'denied_by_policy', message: string): Rejection => ({ status: 403, code, reason: code === 'read_only_key' ? 'read_only_key' : 'key_policy', message })
+
+/** True when the key's rules name a `?param`: its requests' bodies must be read to judge them. */
+export const keyJudgesParams = (policy: KeyPolicy): boolean => compiled(policy).readsParams
 
 /** A key's own limits (issue 4 "Policy"): read-only, methods, allow/deny paths, stack ids. */
 export function checkKeyPolicy(policy: KeyPolicy, input: PolicyInput): Rejection | undefined {

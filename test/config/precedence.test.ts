@@ -45,6 +45,7 @@ const ROWS: readonly Row[] = [
   { key: 'unsafeHttpUpstream', layers: [false, true, '0', true], expected: [false, true, false, true], read: (c) => c.unsafeHttpUpstream },
   { key: 'maxHeaderBytes', layers: [1000, 2000, '3000', 4000], expected: [1000, 2000, 3000, 4000], read: (c) => c.maxHeaderBytes },
   { key: 'replayBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.replayBodyLimitBytes },
+  { key: 'inspectBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.inspectBodyLimitBytes },
   { key: 'upstreamMaxSockets', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.upstreamMaxSockets },
   { key: 'clientId', layers: ['d-id', 'f-id', 'e-id', 'flag-id'], expected: ['d-id', 'f-id', 'e-id', 'flag-id'], read: (c) => c.oauth.clientId },
   { key: 'clientAuth', layers: ['body', 'basic', 'body', 'basic'], expected: ['body', 'basic', 'body', 'basic'], read: (c) => c.oauth.clientAuth },

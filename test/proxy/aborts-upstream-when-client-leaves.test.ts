@@ -96,7 +96,7 @@ test('a caller that leaves in the middle of a large download closes the upstream
 test('a caller that leaves in the middle of an upload closes the upstream socket', async (t) => {
   const { sim, proxy } = await setup(t)
   const arrived = upstreamReceives(sim, '/api/3/upload')
-  const req = http.request(`${proxy.url}/api/3/upload`, { method: 'POST', agent: false, headers: { 'content-length': 100 * 1024 * 1024 } })
+  const req = http.request(`${proxy.url}/api/3/upload`, { method: 'POST', agent: false, headers: { 'content-length': 100 * 1024 * 1024, 'content-type': 'application/octet-stream' } })
   req.once('error', () => {}) // the test destroys it
   req.write(Buffer.alloc(256 * 1024, 'u'))
   const upstream = await arrived

@@ -305,7 +305,7 @@ test('an upload that stalls is cut by the idle timeout and its upstream request 
   const seenAtUpstream = nextEvent<[IncomingMessage]>(upstream.server, 'request', 'the upload at the upstream')
   const reply = within(
     new Promise<{ status: number; body: string }>((resolve) => {
-      const req = http.request(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      const req = http.request(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' } }, (res) => {
         let body = ''
         res.on('data', (c: Buffer) => (body += c.toString()))
         res.once('end', () => resolve({ status: res.statusCode ?? 0, body }))

@@ -82,7 +82,7 @@ test('an upload reaches the upstream while the caller is still sending it', asyn
   const part = Buffer.alloc(64 * 1024, 'a')
   const answer = within(
     new Promise<string>((resolve, reject) => {
-      const req = http.request(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'content-length': part.length * 2 } }, (res) => {
+      const req = http.request(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'content-length': part.length * 2, 'content-type': 'application/octet-stream' } }, (res) => {
         let text = ''
         res.on('data', (c: Buffer) => (text += c.toString()))
         res.once('end', () => resolve(text))
