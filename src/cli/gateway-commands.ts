@@ -5,6 +5,7 @@ import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { ConfigError, ProxyError } from '../errors.js'
 import { Directory } from '../gateway/directory.js'
+import { memberIdOf } from '../gateway/member-id.js'
 import type { KeyRecord } from '../gateway/types.js'
 import { Secret } from '../secret.js'
 import { StoreError, type TokenStore } from '../store/types.js'
@@ -14,11 +15,6 @@ import { addSettingOptions } from './options.js'
 import { whenJson } from '../time-format.js'
 import { readStdin } from './stdin.js'
 
-
-/** `NAME` without a kind is a bot: `service:NAME`. Full ids (`cloud66:42`, an SSO e-mail) pass as they are. */
-export function memberIdOf(name: string): string {
-  return name.includes(':') || name.includes('@') ? name : `service:${name}`
-}
 
 function keyRow(k: KeyRecord) {
   return {

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { ProxyError } from '../errors.js'
 import type { Directory } from './directory.js'
 import { presentedCredential } from './key-format.js'
+import { ssoMemberId } from './member-id.js'
 import type { Caller, Member } from './types.js'
 
 export interface IdentifyDeps {
@@ -21,13 +22,16 @@ export function fromTrustedProxy(req: IncomingMessage, trusted: BlockList): bool
   return mapped ? trusted.check(mapped[1] as string, 'ipv4') : trusted.check(remote, remote.includes(':') ? 'ipv6' : 'ipv4')
 }
 
+/** What the identity header said: nothing (absent, or not from a trusted proxy), a member, or a value that names nobody. */
+export type HeaderIdentity = { readonly memberId: string } | { readonly invalid: true } | undefined
+
 /**
  * Reads and removes the SSO identity header. It is believed only from a trusted proxy and only
  * under its exact hyphenated name; every spelling (any case, `_` for `-`) is stripped from every
  * request, so `X_Forwarded_Email` can never reach a backend that folds underscores (the lesson of
  * oauth2-proxy CVE-2025-64484).
  */
-export function takeIdentityHeader(req: IncomingMessage, header: string | undefined, trusted: boolean): string | undefined {
+export function takeIdentityHeader(req: IncomingMessage, header: string | undefined, trusted: boolean): HeaderIdentity {
   if (header === undefined) return undefined
   let value: string | undefined
   for (const name of Object.keys(req.headers)) {
@@ -36,8 +40,14 @@ export function takeIdentityHeader(req: IncomingMessage, header: string | undefi
     if (trusted && name === header && typeof raw === 'string') value = raw.trim()
     delete req.headers[name]
   }
-  return value !== undefined && value !== '' && value.length <= 256 ? value : undefined
+  if (value === undefined || value === '') return undefined
+  const memberId = ssoMemberId(value)
+  return memberId === undefined ? { invalid: true } : { memberId }
 }
+
+/** The identity header was there, from a trusted proxy, but its value is not an e-mail address. */
+export const invalidIdentity = () =>
+  new ProxyError('unidentified', 401, 'The single-sign-on identity header does not hold an e-mail address, so it names no member')
 
 const unidentified = () =>
   new ProxyError('unidentified', 401, 'Every request to the gateway must carry a gateway key: Authorization: Bearer c66p_… or HTTP Basic with the key as password (curl -u me:c66p_…). Create one on the gateway\'s /-/ page.')
@@ -61,7 +71,8 @@ export async function identifyGatewayCaller(req: IncomingMessage, deps: Identify
     throw new ProxyError('invalid_key', 401, 'This is not a gateway key (gateway keys start with c66p_); a Cloud 66 token is not accepted here')
   }
   if (identity !== undefined) {
-    const member: Member = (await deps.directory.member(identity)) ?? { id: identity, kind: 'person', createdAt: 0, lastLoginAt: undefined }
+    if ('invalid' in identity) throw invalidIdentity()
+    const member: Member = (await deps.directory.member(identity.memberId)) ?? { id: identity.memberId, kind: 'person', createdAt: 0, lastLoginAt: undefined }
     return { member, key: undefined }
   }
   throw unidentified()

@@ -1,6 +1,6 @@
 /** A person (logged in with Cloud 66, or named by the SSO proxy's header) or a named bot. */
 export interface Member {
-  /** `cloud66:<resource_owner_id>`, the identity header's value, or `service:<name>` for bots. */
+  /** `cloud66:<resource_owner_id>`, `sso:<e-mail>` named by the SSO proxy's identity header, or `service:<name>` for bots. */
   readonly id: string
   readonly kind: 'person' | 'service'
   readonly createdAt: number

@@ -112,8 +112,14 @@ export function checkBrowserRules(
     return reject(403, 'forbidden_origin', 'origin', 'Requests from web pages of other origins are refused')
   }
   const site = headers['sec-fetch-site']
-  if ((site === 'cross-site' || site === 'same-site') && !navigationToOwnPage) {
-    return reject(403, 'forbidden_origin', 'sec_fetch_site', 'Cross-site requests from browsers are refused')
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    // Browsers send exactly one lower-case token; anything else (another case, a list made of
+    // two headers, an unknown value) is not a browser telling the truth, so it is refused too.
+    const token = site.trim().toLowerCase()
+    const ownSite = token === 'same-origin' || token === 'none'
+    if (!ownSite && !(navigationToOwnPage && (site === 'cross-site' || site === 'same-site'))) {
+      return reject(403, 'forbidden_origin', 'sec_fetch_site', 'Cross-site requests from browsers are refused')
+    }
   }
   return undefined
 }

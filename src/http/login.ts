@@ -80,9 +80,15 @@ export function createLoginHandlers(deps: LoginDeps) {
       errorPage(ctx, 400, 'Login is not configured', 'Set C66_CLIENT_ID and C66_CLIENT_SECRET (an OAuth application registered in Cloud 66) and restart the proxy.')
       return
     }
+    const returnTo = ctx.query['return_to']
+    if (Array.isArray(returnTo)) {
+      // Two values would be checked as one joined string and one of them used: refuse instead.
+      errorPage(ctx, 400, 'Login failed', 'Give return_to at most once.')
+      return
+    }
     const { url, pending } = await deps.oauth.startLogin(redirectUriFor(ctx))
     const binding = randomBytes(32).toString('base64url')
-    const record: PendingRecord = { ...pending, binding: sha256(binding), returnTo: safeReturnTo(ctx.query['return_to'] as string | undefined) }
+    const record: PendingRecord = { ...pending, binding: sha256(binding), returnTo: safeReturnTo(returnTo) }
     await deps.store.putOnce(PENDING_NAMESPACE, pending.state, JSON.stringify(record), LOGIN_TTL_MS)
     ctx.set('Set-Cookie', serializeCookie(LOGIN_COOKIE, binding, { path: '/-/', maxAgeSeconds: LOGIN_TTL_MS / 1000, secure }))
     count('started')

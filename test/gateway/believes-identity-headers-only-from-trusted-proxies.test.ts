@@ -9,6 +9,7 @@ import { createKey, errorCode, gwRequest, loginMember, memberToken, startGateway
 
 const HEADER = 'X-Forwarded-Email'
 const GRACE = 'grace@example.com'
+// Members named by the header are `sso:<e-mail>` (issue 9, finding 5).
 
 /** Names of every header the simulator received since `from`, lower-cased with `_` folded to `-`. */
 function upstreamHeaderNames(sim: Simulator, from: number): string[] {
@@ -33,12 +34,12 @@ test('from a trusted proxy, a member named by the header who has not logged in g
 test('from a trusted proxy, after logging in with the header set, the member works without a key and as themselves', async (t) => {
   const { sim, gw } = await ssoGateway(t, '127.0.0.1/32')
   const login = await loginMember(t, gw, sim, 2, { [HEADER]: GRACE })
-  const token = await memberToken(gw, GRACE)
+  const token = await memberToken(gw, `sso:${GRACE}`)
   t.truthy(token)
   t.is(sim.userOf(token ?? ''), 2)
   t.is(await gw.store.getToken('cloud66:2'), undefined, 'the member is the SSO identity, not the Cloud 66 user id')
   const me = await gwRequest(gw, '/-/api/me', { cookie: login.cookie })
-  t.like(me.json(), { member: { id: GRACE } })
+  t.like(me.json(), { member: { id: `sso:${GRACE}` } })
 
   const before = sim.requests.length
   const res = await gwRequest(gw, '/stacks.json', { headers: { [HEADER]: GRACE } })
@@ -68,7 +69,7 @@ test('from a trusted proxy, a gateway key wins over the identity header', async 
   const { key } = await createKey(gw, ada.cookie)
   const before = sim.requests.length
   t.is((await gwRequest(gw, '/stacks.json', { bearer: key, headers: { [HEADER]: GRACE } })).status, 200)
-  t.deepEqual(sim.requests.slice(before).map((r) => r.token), [await memberToken(gw, 'ada@example.com')])
+  t.deepEqual(sim.requests.slice(before).map((r) => r.token), [await memberToken(gw, 'sso:ada@example.com')])
 })
 
 test('gateway-wide deny rules bind members identified by the header too', async (t) => {
