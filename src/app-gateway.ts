@@ -9,18 +9,20 @@ import { ProxyError } from './errors.js'
 import { Directory } from './gateway/directory.js'
 import { fromTrustedProxy, identifyGatewayCaller, invalidIdentity, loginRequiredFor, takeIdentityHeader } from './gateway/identify.js'
 import { checkKeyPolicy, keyJudgesParams, stackIdOf } from './gateway/key-policy.js'
-import { createMemberRateLimiter } from './gateway/rate-limit.js'
+import { MemberSlots } from './gateway/concurrency.js'
+import { createLoginRateLimiter, createMemberRateLimiter } from './gateway/rate-limit.js'
+import { isTrustedAddress } from './net/client-address.js'
 import { memberIdOf } from './gateway/member-id.js'
 import { sessionKeyFrom } from './gateway/session-key.js'
 import { csrfTokenFor } from './http/csrf.js'
-import { gatewayApi } from './http/gateway/api.js'
+import { gatewayApi, type ManagementAction } from './http/gateway/api.js'
 import { GATEWAY_JS } from './http/gateway/assets.js'
 import { gatewayGuard } from './http/gateway/guard.js'
 import type { RequestGuard } from './http/local-guard.js'
 import { adminPage, gatewayCsp, memberPage, signedOutPage } from './http/gateway/pages.js'
 import { endSession, requireAdmin, signedIn, startSession, type SessionDeps } from './http/gateway/session.js'
 import { PAGE_CSP } from './http/html.js'
-import type { RequestDone } from './http/observe.js'
+import type { RequestDone, RequestState } from './http/observe.js'
 import type { Logger } from './log.js'
 import type { Metrics } from './metrics.js'
 import type { OAuthClient } from './oauth/client.js'
@@ -41,8 +43,13 @@ export interface GatewayParts {
   readonly judge: (caller: CallerInfo, input: PolicyInput) => Rejection | undefined
   readonly judgesParams: (caller: CallerInfo) => boolean
   readonly admit: (caller: CallerInfo) => Promise<void>
+  readonly slot: (caller: CallerInfo) => (() => void) | ProxyError
   readonly noToken: () => ProxyError
   readonly completeLogin: (ctx: Koa.Context, token: StoredToken) => Promise<void>
+  /** Refuses a login a client address may not start now (per-address rate limit). */
+  readonly beforeLogin: (ctx: Koa.Context) => Promise<void>
+  /** Whether a connection's peer is exempt from the per-address connection cap (a trusted front). */
+  readonly trustedPeer: (address: string | undefined) => boolean
   readonly routes: {
     home: (ctx: Koa.Context) => Promise<void>
     logout: (ctx: Koa.Context) => Promise<void>
@@ -76,6 +83,8 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
   // `--admins alice@example.com` names the SSO member sso:alice@example.com.
   const sessions: SessionDeps = { directory, admins: new Set(g.admins.map(memberIdOf)), sessionTtlMs: g.sessionTtlMs }
   const limiter = createMemberRateLimiter(g.memberRate, i.redis)
+  const slots = new MemberSlots(g.memberConcurrency)
+  const loginLimiter = createLoginRateLimiter(g.loginRate, i.redis)
   // Gateway-wide deny rules (--gateway-deny-paths, on by default for endpoints that turn an API
   // token into something bigger). They were validated with the configuration but never checked,
   // so every key could reach /accounts/otp, /jwt/fetch and the rest; they bind every caller.
@@ -102,6 +111,10 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
     }
   }
 
+  const bodyPace = { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate }
+  // PENDING(audit merge): management actions become audit records.
+  const recordAction = (_ctx: Koa.Context, _action: ManagementAction): void => undefined
+
   const home = async (ctx: Koa.Context) => {
     ctx.set('Content-Security-Policy', gatewayCsp(PAGE_CSP))
     ctx.set('X-Frame-Options', 'DENY')
@@ -120,7 +133,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
   return {
     directory,
     guard: gatewayGuard(config, trusted),
-    api: withStore(gatewayApi({ ...sessions, tokens, store, clock, publicOrigin })),
+    api: withStore(gatewayApi({ ...sessions, tokens, store, clock, publicOrigin, bodyPace, onAction: (ctx, action) => recordAction(ctx, action) })),
     async identify(ctx) {
       const caller = await identifyGatewayCaller(ctx.req, { directory, trustedProxies: trusted, identityHeader: g.trustedIdentityHeader, loginUrl }).catch((err: unknown) => {
         if (err instanceof ProxyError) {
@@ -145,7 +158,19 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
         throw err
       }
     },
+    slot: (caller) =>
+      slots.take(caller.id) ??
+      new ProxyError('too_many_concurrent', 429, `This member already has ${g.memberConcurrency} requests in flight to Cloud 66 (--member-concurrency); wait for one to finish`, { headers: { 'Retry-After': '1' } }),
     noToken: () => loginRequiredFor(loginUrl),
+    async beforeLogin(ctx) {
+      try {
+        await loginLimiter.consume((ctx.state as RequestState).client ?? ctx.req.socket.remoteAddress ?? '')
+      } catch (err) {
+        metrics.rejected.inc({ reason: 'login_rate' })
+        throw err
+      }
+    },
+    trustedPeer: (address) => isTrustedAddress(address, trusted),
     async completeLogin(ctx, token) {
       // Behind an SSO proxy the member is who the proxy says; otherwise Cloud 66's resource owner.
       const identity = takeIdentityHeader(ctx.req, g.trustedIdentityHeader, fromTrustedProxy(ctx.req, trusted))

@@ -47,13 +47,16 @@ export interface App {
 }
 
 /** The embedded store of local mode: `<dataDir>/store.json`, created on first write. */
-export function localStore(config: Config, clock: Clock): TokenStore {
+/** What opening the store needs: a full Config, or the admin commands' StoreConfig. */
+export type StoreSettings = Pick<Config, 'store' | 'dataDir' | 'secretEnv' | 'mode'>
+
+export function localStore(config: StoreSettings, clock: Clock): TokenStore {
   // A generated key file is for one user's machine; a shared gateway must be given its secret.
   return new LazyFileStore({ path: join(config.dataDir, 'store.json'), env: config.secretEnv(), allowGeneratedKey: config.mode === 'local', clock })
 }
 
 /** The configured store: the embedded file store, or Redis shared by every gateway replica. */
-export async function openStore(config: Config, clock: Clock): Promise<TokenStore> {
+export async function openStore(config: StoreSettings, clock: Clock): Promise<TokenStore> {
   if (config.store.kind === 'redis') {
     // Loaded only when used: local mode never pays for ioredis (idle memory is a budget, issue #2).
     const { openRedisStore } = await import('./store/redis-store.js')
@@ -117,6 +120,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
     gw = await gatewayParts({ config, store, tokens, oauth, clock, metrics, log, redis })
   }
   const forwarder = createForwarder(config, metrics, log)
+  const bodyPace = { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate }
   const policy = createPolicy(config.readOnly, compileRules(config.denyPaths))
 
   let shuttingDown = false
@@ -127,6 +131,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const login = createLoginHandlers({
     oauth, store, metrics, log,
     publicUrl: config.publicUrl,
+    ...(gw ? { beforeLogin: gw.beforeLogin } : {}),
     completeLogin:
       gw?.completeLogin ??
       (async (_ctx, token) => {
@@ -137,15 +142,17 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const inFlight = metrics.inFlightRequests
   const koa = new Koa({ proxy: false })
   koa.silent = true
-  const own = ownRoutes({ config, metrics, tokens, store, oauth, login, caller, isShuttingDown, clock, ...(gw ? { gateway: gw.routes } : {}) })
+  const own = ownRoutes({ config, metrics, tokens, store, oauth, login, caller, isShuttingDown, clock, bodyPace, ...(gw ? { gateway: gw.routes } : {}) })
   const proxy = createProxyHandler({
     tokens, forwarder, policy, metrics, expectsContinue,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
     inspectBodyLimitBytes: config.inspectBodyLimitBytes,
+    bodyPace,
     identify: gw?.identify ?? (() => ({ id: LOCAL_CALLER })),
     judge: gw?.judge ?? (() => undefined),
     judgesParams: gw?.judgesParams ?? (() => false),
     admit: gw?.admit ?? (() => undefined),
+    ...(gw ? { slot: gw.slot } : {}),
     noToken: gw?.noToken ?? noLocalToken,
     publicOrigin: gw ? () => config.publicUrl.origin : (ctx) => `http://${ctx.req.headers.host ?? ''}`,
   })
@@ -171,6 +178,7 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const server = createHttpServer(koa.callback(), {
     maxHeaderBytes: config.maxHeaderBytes,
     metrics,
+    ...(gw ? { perClient: { max: config.gateway.maxClientConnections, exempt: gw.trustedPeer } } : {}),
     ...(gatewayMode && tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   })
 

@@ -31,6 +31,9 @@ export type ProxyErrorCode =
   | 'upstream_reset'
   | 'upstream_timeout'
   | 'payload_too_large'
+  | 'body_timeout'
+  | 'too_many_concurrent'
+  | 'too_many_connections'
   | 'shutting_down'
   | 'internal'
 

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js'
 import type { Secret } from '../secret.js'
 import { compileRule } from '../proxy/policy.js'
 import { parseSecret } from '../store/keys.js'
+import { parseRate } from './rate.js'
 import { settingName, SETTINGS } from './settings.js'
 import type { GatewayConfig } from './types.js'
 
@@ -13,17 +14,6 @@ type Get = <T>(key: string, fallback: T) => T
 const named = (key: string) => {
   const s = SETTINGS.find((x) => x.key === key)
   return s ? settingName(s) : key
-}
-
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 }
-
-/** `2700/h` → 2,700 points per 3,600 s. */
-export function parseRate(text: string): GatewayConfig['memberRate'] | undefined {
-  const m = /^(\d+)\s*\/\s*(s|m|h|d)$/.exec(text.trim())
-  if (!m) return undefined
-  const points = Number(m[1])
-  if (!Number.isSafeInteger(points) || points < 1) return undefined
-  return { points, durationSeconds: UNIT_SECONDS[m[2] ?? 'h'] ?? 3_600, text: text.trim() }
 }
 
 /** `file`, or a redis:// / rediss:// URL. */
@@ -87,6 +77,9 @@ export function readGateway(
   const rateText = get('memberRate', '2700/h')
   const memberRate = parseRate(rateText)
   if (!memberRate) problems.push({ setting: named('memberRate'), message: `${JSON.stringify(rateText)} is not COUNT/UNIT (e.g. 2700/h, 5/m)` })
+  const loginRateText = get('loginRate', '20/m')
+  const loginRate = parseRate(loginRateText)
+  if (!loginRate) problems.push({ setting: named('loginRate'), message: `${JSON.stringify(loginRateText)} is not COUNT/UNIT (e.g. 20/m)` })
   const invalidCidr = trustedProxyList(trustedProxies)
   if (typeof invalidCidr === 'string') problems.push({ setting: named('trustedProxies'), message: `${JSON.stringify(invalidCidr)} is not an IP address or CIDR` })
   const denyPaths = get<string[]>('gatewayDenyPaths', [])
@@ -136,6 +129,10 @@ export function readGateway(
     trustedIdentityHeader: identityHeader,
     admins: get<string[]>('admins', []),
     memberRate: memberRate ?? { points: 2700, durationSeconds: 3600, text: '2700/h' },
+    loginRate: loginRate ?? { points: 20, durationSeconds: 60, text: '20/m' },
+    // A quarter of the pool: one member holding slow requests leaves the rest to everyone else.
+    memberConcurrency: get<number | undefined>('memberConcurrency', undefined) ?? Math.max(1, Math.floor(get('upstreamMaxSockets', 64) / 4)),
+    maxClientConnections: get('maxClientConnections', 64),
     denyPaths,
     auditLog: get<string>('auditLog', ''),
     auditAll: get('auditAll', false),

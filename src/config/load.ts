@@ -33,11 +33,13 @@ interface RawValue {
  */
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+type Get = <T>(key: string, fallback: T) => T
+
 /**
- * Builds the configuration with precedence flags > environment > config file > defaults,
- * collecting every problem before failing once. Secrets are never echoed in a message.
+ * Reads `settings` with precedence flags > environment > config file > defaults, converting each
+ * value and collecting every problem (a config file's unknown keys included).
  */
-export function loadConfig(input: LoadInput): Config {
+function readSettings(input: LoadInput, settings: readonly Setting[]): { get: Get; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = []
   const defaults = readJsonObject(input.defaultsFile ?? DEFAULTS_FILE, 'config/default.json', problems)
   const configPath = stringOrUndefined(input.flags['config']) ?? nonEmpty(input.env[CONFIG_FILE_SETTING.env])
@@ -56,14 +58,69 @@ export function loadConfig(input: LoadInput): Config {
     return undefined
   }
   const values = new Map<string, unknown>()
-  for (const s of SETTINGS) {
+  for (const s of settings) {
     const r = raw(s)
     if (r === undefined) continue
     const converted = convert(s, r.value)
     if (converted.ok) values.set(s.key, converted.value)
     else problems.push({ setting: describe(s, r.origin, configPath), message: converted.message })
   }
-  const get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback)
+  const get: Get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback)
+  return { get, problems }
+}
+
+/** What the admin commands (members, keys) need: where the store is, how it is keyed, where they audit. */
+export interface StoreConfig {
+  readonly mode: Config['mode']
+  readonly store: Config['store']
+  readonly dataDir: string
+  readonly secretEnv: Config['secretEnv']
+  readonly auditLog: string
+  readonly storeOutageGraceMs: number
+}
+
+/** The settings StoreConfig is read from (and the only flags the admin commands offer). */
+export const STORE_SETTING_KEYS = ['mode', 'store', 'redisOptions', 'dataDir', 'auditLog', 'storeOutageGrace'] as const
+
+/**
+ * Only the store's settings, for operators' commands run where the gateway's other settings
+ * (OAuth client, TLS, trusted proxies) are neither known nor needed, e.g. on a bastion host.
+ */
+export function loadStoreConfig(input: LoadInput): StoreConfig {
+  const { get, problems } = readSettings(input, SETTINGS.filter((s) => (STORE_SETTING_KEYS as readonly string[]).includes(s.key)))
+  const store = parseStore(get('store', 'file'), get<string | undefined>('redisOptions', undefined), problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  const dataDir = dataDirOf(get, input.env)
+  const secretEnv = secretEnvOf(input.env)
+  return Object.freeze({
+    mode: get<'local' | 'gateway'>('mode', 'local'),
+    store,
+    dataDir,
+    secretEnv: () => secretEnv,
+    auditLog: get<string>('auditLog', '') || join(dataDir, 'audit.log'),
+    storeOutageGraceMs: get('storeOutageGrace', 60_000),
+  })
+}
+
+function dataDirOf(get: Get, env: LoadInput['env']): string {
+  const home = nonEmpty(env['HOME']) ?? homedir()
+  return get<string | undefined>('dataDir', undefined) ?? join(nonEmpty(env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy')
+}
+
+function secretEnvOf(env: LoadInput['env']) {
+  return Object.freeze({
+    C66_PROXY_SECRET: env['C66_PROXY_SECRET'],
+    C66_PROXY_SECRET_FILE: env['C66_PROXY_SECRET_FILE'],
+    C66_PROXY_PREVIOUS_SECRETS: env['C66_PROXY_PREVIOUS_SECRETS'],
+  })
+}
+
+/**
+ * Builds the configuration with precedence flags > environment > config file > defaults,
+ * collecting every problem before failing once. Secrets are never echoed in a message.
+ */
+export function loadConfig(input: LoadInput): Config {
+  const { get, problems } = readSettings(input, SETTINGS)
 
   const listen = get<ListenAddress>('listen', { host: '127.0.0.1', port: 8066 })
   const upstream = get<URL>('upstream', new URL('https://app.cloud66.com'))
@@ -100,12 +157,8 @@ export function loadConfig(input: LoadInput): Config {
   if (problems.length > 0) throw new ConfigError(problems)
 
   const home = nonEmpty(input.env['HOME']) ?? homedir()
-  const dataDir = get<string | undefined>('dataDir', undefined) ?? join(nonEmpty(input.env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy')
-  const secretEnv = Object.freeze({
-    C66_PROXY_SECRET: input.env['C66_PROXY_SECRET'],
-    C66_PROXY_SECRET_FILE: input.env['C66_PROXY_SECRET_FILE'],
-    C66_PROXY_PREVIOUS_SECRETS: input.env['C66_PROXY_PREVIOUS_SECRETS'],
-  })
+  const dataDir = dataDirOf(get, input.env)
+  const secretEnv = secretEnvOf(input.env)
   return Object.freeze({
     mode,
     store,
@@ -128,6 +181,8 @@ export function loadConfig(input: LoadInput): Config {
     maxHeaderBytes: get('maxHeaderBytes', 16_384),
     replayBodyLimitBytes: get('replayBodyLimit', 1_048_576),
     inspectBodyLimitBytes: get('inspectBodyLimit', 1_048_576),
+    requestBodyTimeoutMs: get('requestBodyTimeout', 60_000),
+    minUploadRate: get('minUploadRate', 16_384),
     upstreamMaxSockets: get('upstreamMaxSockets', 64),
     envTokens,
     oauth: Object.freeze({
@@ -137,7 +192,9 @@ export function loadConfig(input: LoadInput): Config {
       scopes,
       timeoutMs: get('oauthTimeout', 10_000),
     }),
-    publicUrl: get<URL>('publicUrl', new URL(`http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`)),
+    // The scheme actually served: a gateway with its own certificate is reached over https, and
+    // its OAuth redirect URI must say so (the registered callback is https).
+    publicUrl: get<URL>('publicUrl', new URL(`${mode === 'gateway' && gateway.tls ? 'https' : 'http'}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`)),
     dataDir,
     refreshSkewMs: get('refreshSkew', 60_000),
     secretEnv: () => secretEnv,

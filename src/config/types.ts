@@ -2,6 +2,13 @@ import type { Secret } from '../secret.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
+/** COUNT per UNIT, e.g. `2700/h`. */
+export interface Rate {
+  readonly points: number
+  readonly durationSeconds: number
+  readonly text: string
+}
+
 export interface ListenAddress {
   readonly host: string
   readonly port: number
@@ -30,6 +37,9 @@ export interface Config {
   readonly maxHeaderBytes: number
   readonly replayBodyLimitBytes: number
   readonly inspectBodyLimitBytes: number
+  /** A request body's allowance: this long, plus a second per `minUploadRate` bytes received. */
+  readonly requestBodyTimeoutMs: number
+  readonly minUploadRate: number
   readonly upstreamMaxSockets: number
   readonly oauth: OAuthConfig
   /** The base URL users reach the proxy at (the OAuth redirect URI is `<publicUrl>/-/callback`). */
@@ -69,7 +79,13 @@ export interface GatewayConfig {
   /** Lower-case header name, or undefined. */
   readonly trustedIdentityHeader: string | undefined
   readonly admins: readonly string[]
-  readonly memberRate: { readonly points: number; readonly durationSeconds: number; readonly text: string }
+  readonly memberRate: Rate
+  /** Logins one client address may start (`/-/login`). */
+  readonly loginRate: Rate
+  /** Upstream requests one member may have in flight at once. */
+  readonly memberConcurrency: number
+  /** Open connections one client address may hold (trusted proxies exempt). */
+  readonly maxClientConnections: number
   readonly denyPaths: readonly string[]
   /** A file path, `-` for standard output. */
   readonly auditLog: string

@@ -1,54 +1,110 @@
 import type { IncomingMessage } from 'node:http'
 import { ProxyError } from '../errors.js'
 
-/** Reads a body of known, small length. Node's parser guarantees no more than Content-Length arrives. */
-export function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.allocUnsafe(length)
-    let offset = 0
-    req.on('data', (chunk: Buffer) => {
-      chunk.copy(buf, offset)
-      offset += chunk.length
-    })
-    req.once('end', () => resolve(offset === length ? buf : buf.subarray(0, offset)))
-    req.once('error', () => reject(new ProxyError('bad_request', 400, 'The request body ended early')))
-    req.once('close', () => {
-      if (!req.complete) reject(new ProxyError('bad_request', 400, 'The request body ended early'))
-    })
-  })
+/**
+ * How fast a request body must arrive (the model of Apache's mod_reqtimeout `body=…,MinRate=…`):
+ * within `timeoutMs` of the request, plus one second for every `minRate` bytes received. A steady
+ * upload of any size keeps earning time; a body that trickles (one byte every 25 s, to hold an
+ * upstream connection) is cut once its allowance runs out, whatever its idle gaps.
+ */
+export interface BodyPace {
+  readonly timeoutMs: number
+  readonly minRate: number
+}
+
+/** The 408 for a body that ran out of time, with Connection: close so the rest is never read. */
+export function bodyTimeout(): ProxyError {
+  return new ProxyError('body_timeout', 408, 'The request body arrived too slowly (see --request-body-timeout and --min-upload-rate)', { headers: { Connection: 'close' } })
+}
+
+/**
+ * Calls `onExpire` once when `req`'s body falls behind `pace`; returns a function that stops
+ * watching (it also stops by itself when the body ends). Progress is read from the socket's byte
+ * count when the timer fires, so watching costs one timer and no per-chunk work.
+ */
+export function watchPace(req: IncomingMessage, pace: BodyPace, onExpire: () => void): () => void {
+  const socket = req.socket
+  const started = Date.now()
+  const base = socket.bytesRead
+  let timer: NodeJS.Timeout | undefined
+  const check = () => {
+    const earnedMs = ((socket.bytesRead - base) / pace.minRate) * 1000
+    const left = started + pace.timeoutMs + earnedMs - Date.now()
+    if (left <= 0) {
+      stop()
+      onExpire()
+    } else timer = setTimeout(check, Math.max(left, 250))
+  }
+  const stop = () => {
+    clearTimeout(timer)
+    req.off('end', stop)
+    req.off('close', stop)
+  }
+  timer = setTimeout(check, pace.timeoutMs)
+  req.once('end', stop)
+  req.once('close', stop)
+  return stop
+}
+
+export interface ReadLimits {
+  /** The most bytes read; more is refused with `tooLarge()`. */
+  readonly limit: number
+  readonly tooLarge: () => ProxyError
+  readonly pace: BodyPace
 }
 
 /**
  * Reads a whole body of any framing (Content-Length or chunked) into memory, as long as it is no
- * bigger than `limit`: a bigger one is refused with 413 as soon as that is known (from its
- * Content-Length, or when the bytes read pass the limit) and the rest is never read.
+ * bigger than the limit (a bigger one is refused as soon as that is known: from its
+ * Content-Length, or when the bytes read pass the limit; the rest is never read) and arrives at
+ * the pace asked for (408 otherwise).
  */
-export function readBodyUpTo(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readWhole(req: IncomingMessage, limits: ReadLimits): Promise<Buffer> {
   const declared = req.headers['content-length']
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit))
+  if (declared !== undefined && Number(declared) > limits.limit) return Promise.reject(limits.tooLarge())
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    let settled = false
+    const fail = (err: ProxyError) => {
+      if (settled) return
+      settled = true
+      stopPace()
+      req.off('data', onData)
+      req.pause()
+      reject(err)
+    }
     const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > limit) {
-        req.off('data', onData)
-        req.pause()
-        reject(tooLarge(limit))
-        return
-      }
+      if (size > limits.limit) return fail(limits.tooLarge())
       chunks.push(chunk)
     }
+    const stopPace = watchPace(req, limits.pace, () => fail(bodyTimeout()))
     req.on('data', onData)
-    req.once('end', () => resolve(Buffer.concat(chunks, size)))
-    req.once('error', () => reject(new ProxyError('bad_request', 400, 'The request body ended early')))
+    req.once('end', () => {
+      if (settled) return
+      settled = true
+      stopPace()
+      resolve(Buffer.concat(chunks, size))
+    })
+    req.once('error', () => fail(new ProxyError('bad_request', 400, 'The request body ended early')))
     req.once('close', () => {
-      if (!req.complete) reject(new ProxyError('bad_request', 400, 'The request body ended early'))
+      if (!req.complete) fail(new ProxyError('bad_request', 400, 'The request body ended early'))
     })
   })
 }
 
-function tooLarge(limit: number): ProxyError {
-  // Connection: close, so Node does not read (and throw away) the rest of a huge body to keep the connection.
-  return new ProxyError('payload_too_large', 413, `The request body is larger than the ${limit} bytes the proxy reads to check it against the parameter rules`, { headers: { Connection: 'close' } })
+/** A body of known, small length (buffered for a replay after a 401). */
+export function readBody(req: IncomingMessage, length: number, pace: BodyPace): Promise<Buffer> {
+  return readWhole(req, { limit: length, pace, tooLarge: () => new ProxyError('bad_request', 400, 'The request body is longer than its Content-Length') })
+}
+
+/** A body a parameter rule must read, up to `limit` bytes (413 beyond). */
+export function readBodyUpTo(req: IncomingMessage, limit: number, pace: BodyPace): Promise<Buffer> {
+  return readWhole(req, {
+    limit,
+    pace,
+    // Connection: close, so Node does not read (and throw away) the rest of a huge body to keep the connection.
+    tooLarge: () => new ProxyError('payload_too_large', 413, `The request body is larger than the ${limit} bytes the proxy reads to check it against the parameter rules`, { headers: { Connection: 'close' } }),
+  })
 }

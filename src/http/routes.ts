@@ -10,6 +10,7 @@ import { logout } from '../tokens/logout.js'
 import type { TokenService } from '../tokens/token-service.js'
 import { checkCsrf, csrfTokenFor } from './csrf.js'
 import { readForm } from './form.js'
+import type { BodyPace } from './body.js'
 import { PAGE_CSP } from './html.js'
 import type { createLoginHandlers } from './login.js'
 import type { RequestState } from './observe.js'
@@ -25,6 +26,7 @@ export interface OwnRoutesDeps {
   readonly caller: () => string
   readonly isShuttingDown: () => boolean
   readonly clock: Clock
+  readonly bodyPace: BodyPace
   /** Gateway mode replaces the status page, the log-out and readiness, and adds its own pages. */
   readonly gateway?: {
     readonly home: (ctx: Koa.Context) => Promise<void>
@@ -92,7 +94,7 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
   router.get('/callback', label('/-/callback'), (ctx) => deps.login.callback(ctx))
 
   router.post('/logout', label('/-/logout'), async (ctx) => {
-    checkCsrf(ctx, (await readForm(ctx.req)).get('csrf'))
+    checkCsrf(ctx, (await readForm(ctx.req, deps.bodyPace)).get('csrf'))
     if (deps.gateway) return deps.gateway.logout(ctx)
     const caller = deps.caller()
     await logout(caller, deps.store, deps.oauth)

@@ -10,7 +10,9 @@ import type { Metrics } from '../metrics.js'
 import type { Secret } from '../secret.js'
 import { Deadlines } from './deadlines.js'
 import { filterResponseHeaders } from './headers.js'
+import { watchPace } from '../http/body.js'
 import {
+  BODY_TIMEOUT,
   CONNECT_TIMEOUT,
   IDLE_TIMEOUT,
   RESPONSE_TIMEOUT,
@@ -106,6 +108,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
   server.webPasses = server.webPasses.filter((pass) => pass.name === 'stream')
 
   const countError = (reason: string) => metrics.upstreamErrors.inc({ reason })
+  const pace = { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate }
   // The response timeout: from the request sent (a streamed body: fully sent) to the headers.
   const awaitingResponse = new Deadlines<Flight>(config.responseTimeoutMs, (flight) => {
     if (flight.proxyReq) flight.proxyReq.destroy(timeoutError(RESPONSE_TIMEOUT))
@@ -128,9 +131,13 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       const idle = setTimeout(() => proxyReq.destroy(timeoutError(IDLE_TIMEOUT)), config.idleTimeoutMs)
       flight.timer = idle
       const onData = () => idle.refresh()
+      // The idle timer alone lets a body that sends a byte every minute hold a pooled connection
+      // for ever; the pace watch cuts any body that falls behind its allowance (408).
+      const stopPace = watchPace(req, pace, () => proxyReq.destroy(timeoutError(BODY_TIMEOUT)))
       const stop = () => {
         req.off('data', onData)
         clearTimeout(idle)
+        stopPace()
       }
       req.on('data', onData)
       proxyReq.once('close', stop)
@@ -293,7 +300,9 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     flight.abandoned = true
     flight.proxyReq?.destroy()
     const { error, reason } = classifyUpstreamError(err)
-    countError(reason)
+    // A caller's slow body is the caller's fault, not Cloud 66's.
+    if (err.code === BODY_TIMEOUT) metrics.rejected.inc({ reason })
+    else countError(reason)
     if (res.headersSent) {
       flight.upstreamBroken = true
       res.destroy()

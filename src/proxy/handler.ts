@@ -8,6 +8,7 @@ import type { TokenService } from '../tokens/token-service.js'
 import type { Forwarder } from './forward.js'
 import type { Policy, PolicyInput } from './policy.js'
 import type { Rejection } from '../http/guards.js'
+import type { BodyPace } from '../http/body.js'
 import { mapTarget } from './target.js'
 import { stripRequestHeaders } from './headers.js'
 import { METHOD_OVERRIDE, overrideHeader, overridesMethod, planBody, queryParamNames } from './request-body.js'
@@ -31,6 +32,8 @@ export interface ProxyHandlerDeps {
   readonly replayBodyLimitBytes: number
   /** Bodies read to check them against `?param` rules may be at most this big. */
   readonly inspectBodyLimitBytes: number
+  /** How fast a request body must arrive (408 otherwise). */
+  readonly bodyPace: BodyPace
   /** Set on requests that arrived with `Expect: 100-continue`; answered only once the token is known. */
   readonly expectsContinue: (req: Koa.Context['req']) => boolean
   /** Identifies the caller, or throws a 401 ProxyError. */
@@ -44,6 +47,11 @@ export interface ProxyHandlerDeps {
   readonly judgesParams: (caller: CallerInfo) => boolean
   /** The caller's budget (gateway: the member's rate limit); throws a ProxyError to refuse. */
   readonly admit: (caller: CallerInfo) => Promise<void> | void
+  /**
+   * A share of the upstream pool for one request (gateway: a member's concurrency cap): a
+   * function that gives it back, or a ProxyError to refuse with. Undefined: no cap.
+   */
+  readonly slot?: (caller: CallerInfo) => (() => void) | ProxyError
   /** The error for a caller with no token: local `no_token`, gateway `login_required`. */
   readonly noToken: (caller: CallerInfo) => ProxyError
   /** The proxy's origin as callers see it, for Location rewriting. */
@@ -64,7 +72,7 @@ export const noLocalToken = (): ProxyError => new ProxyError('no_token', 401, NO
  */
 export function createProxyHandler(deps: ProxyHandlerDeps): Koa.Middleware {
   const { tokens, forwarder, policy, metrics } = deps
-  const limits = { replayBytes: deps.replayBodyLimitBytes, inspectBytes: deps.inspectBodyLimitBytes }
+  const limits = { replayBytes: deps.replayBodyLimitBytes, inspectBytes: deps.inspectBodyLimitBytes, pace: deps.bodyPace }
   const refuse = (r: Rejection): ProxyError => {
     metrics.rejected.inc({ reason: r.reason })
     return rejectionError(r)
@@ -113,14 +121,23 @@ export function createProxyHandler(deps: ProxyHandlerDeps): Koa.Middleware {
       if (req.headers['transfer-encoding'] !== undefined) delete req.headers['transfer-encoding']
       req.headers['content-length'] = String(planned.body.length)
     }
+    const release = deps.slot?.(caller)
+    if (release instanceof ProxyError) {
+      metrics.rejected.inc({ reason: release.code })
+      throw release
+    }
     ctx.respond = false
-    state.result = await forwarder.forward(req, ctx.res, {
-      upstreamPath: target.upstreamPath,
-      token: active.token,
-      body: planned.body,
-      replayable: planned.replayable,
-      publicOrigin,
-      onUnauthorized: (used) => tokens.onUnauthorized(caller.id, used),
-    })
+    try {
+      state.result = await forwarder.forward(req, ctx.res, {
+        upstreamPath: target.upstreamPath,
+        token: active.token,
+        body: planned.body,
+        replayable: planned.replayable,
+        publicOrigin,
+        onUnauthorized: (used) => tokens.onUnauthorized(caller.id, used),
+      })
+    } finally {
+      release?.()
+    }
   }
 }

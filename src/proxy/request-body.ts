@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { ProxyError } from '../errors.js'
-import { readBody, readBodyUpTo } from '../http/body.js'
+import { readBody, readBodyUpTo, type BodyPace } from '../http/body.js'
 import type { Rejection } from '../http/guards.js'
 import { bodyKind, bodyParamNames, mediaTypeOf } from './body-params.js'
 import { paramName } from './target.js'
@@ -22,6 +22,7 @@ export interface BodyLimits {
   readonly replayBytes: number
   /** Bodies read to check their parameters may be at most this big (413 otherwise). */
   readonly inspectBytes: number
+  readonly pace: BodyPace
 }
 
 /**
@@ -47,7 +48,7 @@ export async function planBody(req: IncomingMessage, method: string, paramRules:
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       throw new ProxyError('unsupported_media_type', 415, 'The proxy cannot check the parameters of a body with a Content-Encoding')
     }
-    const body = await readBodyUpTo(req, limits.inspectBytes)
+    const body = await readBodyUpTo(req, limits.inspectBytes, limits.pace)
     const names = bodyParamNames(kind, body)
     if (names === undefined) throw new ProxyError('bad_request', 400, 'The request body is not valid JSON')
     return { body, replayable: true, names }
@@ -55,7 +56,7 @@ export async function planBody(req: IncomingMessage, method: string, paramRules:
   if (te !== undefined) return { body: undefined, replayable: false, names: undefined }
   const length = Number(cl)
   if (length > limits.replayBytes) return { body: undefined, replayable: false, names: undefined }
-  return { body: await readBody(req, length), replayable: true, names: undefined }
+  return { body: await readBody(req, length, limits.pace), replayable: true, names: undefined }
 }
 
 /** The decoded names of a query string's parameters (`&` and Rack 2's `;` both separate). */

@@ -4,6 +4,8 @@ import { ProxyError, type ProxyErrorCode } from '../errors.js'
 export const CONNECT_TIMEOUT = 'C66_CONNECT_TIMEOUT'
 export const RESPONSE_TIMEOUT = 'C66_RESPONSE_TIMEOUT'
 export const IDLE_TIMEOUT = 'C66_IDLE_TIMEOUT'
+/** The caller's streamed body fell behind --request-body-timeout / --min-upload-rate: a 408, not an upstream fault. */
+export const BODY_TIMEOUT = 'C66_BODY_TIMEOUT'
 
 export function timeoutError(code: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(code)
@@ -19,11 +21,13 @@ const UNREACHABLE: Mapping = [502, 'upstream_unreachable', 'refused', 'Cloud 66 
 const DNS: Mapping = [502, 'upstream_dns', 'dns', 'The Cloud 66 host name could not be resolved']
 const TLS: Mapping = [502, 'upstream_tls', 'tls', 'The TLS connection to Cloud 66 failed']
 const RESET: Mapping = [502, 'upstream_reset', 'reset', 'Cloud 66 closed the connection before answering']
+const SLOW_BODY: Mapping = [408, 'body_timeout', 'body_timeout', 'The request body arrived too slowly (see --request-body-timeout and --min-upload-rate)']
 
 const BY_CODE: Readonly<Record<string, Mapping>> = {
   [CONNECT_TIMEOUT]: TIMEOUT_CONNECT,
   [RESPONSE_TIMEOUT]: TIMEOUT_RESPONSE,
   [IDLE_TIMEOUT]: TIMEOUT_RESPONSE,
+  [BODY_TIMEOUT]: SLOW_BODY,
   ETIMEDOUT: TIMEOUT_CONNECT,
   ECONNREFUSED: UNREACHABLE,
   EHOSTUNREACH: UNREACHABLE,
@@ -44,7 +48,9 @@ export function classifyUpstreamError(err: NodeJS.ErrnoException): { error: Prox
   const code = err.code ?? ''
   const mapping = BY_CODE[code] ?? (isTlsCode(code) ? TLS : RESET)
   const [status, errorCode, reason, message] = mapping
-  return { error: new ProxyError(errorCode, status, message, { cause: err }), reason }
+  // A slow body's connection is closed after the answer: the rest of the body is never read.
+  const headers = mapping === SLOW_BODY ? { Connection: 'close' } : undefined
+  return { error: new ProxyError(errorCode, status, message, { cause: err, ...(headers ? { headers } : {}) }), reason }
 }
 
 function isTlsCode(code: string): boolean {

@@ -81,6 +81,9 @@ export async function runGatewayLoad(options: { seconds: number; reps: number; u
       C66_PROXY_MODE: 'gateway', C66_PROXY_DATA_DIR: join(dir, 'data'), C66_PROXY_UPSTREAM: upstream,
       C66_PROXY_PUBLIC_URL: `https://127.0.0.1:${port}`, C66_PROXY_TRUSTED_PROXIES: '127.0.0.1/32', C66_CLIENT_ID: 'bench-client',
       C66_PROXY_LISTEN: `127.0.0.1:${port}`, C66_PROXY_MEMBER_RATE: '100000000/h', C66_PROXY_LOG_LEVEL: 'info', C66_PROXY_AUDIT_LOG: join(dir, 'audit.log'),
+      // 1,000 connections over 50 members is ~20 requests in flight per member: above the default
+      // fair share (16). This run measures the gateway's own cost; starvation.ts measures the share.
+      C66_PROXY_MEMBER_CONCURRENCY: '1000',
     }
     // 50 members with their own Cloud 66 token and gateway key, made with the operators' CLI.
     const keys: string[] = []

@@ -13,6 +13,7 @@ import { installCleanup, killAllNow, loggedCommands } from './procs.js'
 import { renderAreaComparison, renderProfile, summarizeProfile, type ComparedProfile } from './profile.js'
 import { computeFloors, renderMarkdown, type RunInfo, type TargetRep } from './report.js'
 import { renderGatewayLoad, runGatewayLoad } from './gateway-load.js'
+import { renderStarvation, runStarvation } from './starvation.js'
 import { renderMicro, runMicro } from './micro.js'
 import { fmt } from './stats.js'
 import { waitForQuiet } from './sys.js'
@@ -55,7 +56,7 @@ if (opts.help) {
   process.stdout.write(`usage: npm run bench -- [--reps N] [--quick] [--targets ${TARGETS.map((t) => t.name).join(',')}] [--profile] [--check]
   --reps N     interleaved repetitions (default 3; --quick defaults to 1)
   --micro      only the in-process micro-measures (rule matching, body inspection); no wrk needed
-  --no-gateway skip the gateway load run (50 members at 1,000 connections; part of every full run)
+  --no-gateway skip the gateway load and starvation runs (part of every full run)
   --quick      short runs and ${QUICK.transferMiB} MiB transfers, to check the harness
   --targets    comma-separated subset (default: all)
   --profile    instead of the workloads: run W1 on each Node target under node --cpu-prof and
@@ -245,6 +246,8 @@ async function benchmark(): Promise<number> {
     if (!opts['no-gateway'] && !opts.quick && !opts.only) {
       log('gateway load run: 50 members, 1,000 connections')
       gatewayMd = renderGatewayLoad(await runGatewayLoad({ seconds: durations === QUICK ? 3 : 10, reps: Math.min(reps, 3), upstreamPort: upstream.port }))
+      log('starvation run: one member holds 64 slow uploads, another member sends GETs')
+      gatewayMd += `\n${renderStarvation(await runStarvation({ upstreamPort: upstream.port }))}`
     }
   } finally {
     await upstream.stop()

@@ -45,6 +45,8 @@ const ROWS: readonly Row[] = [
   { key: 'unsafeHttpUpstream', layers: [false, true, '0', true], expected: [false, true, false, true], read: (c) => c.unsafeHttpUpstream },
   { key: 'maxHeaderBytes', layers: [1000, 2000, '3000', 4000], expected: [1000, 2000, 3000, 4000], read: (c) => c.maxHeaderBytes },
   { key: 'replayBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.replayBodyLimitBytes },
+  { key: 'requestBodyTimeout', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.requestBodyTimeoutMs },
+  { key: 'minUploadRate', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.minUploadRate },
   { key: 'inspectBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.inspectBodyLimitBytes },
   { key: 'upstreamMaxSockets', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.upstreamMaxSockets },
   { key: 'clientId', layers: ['d-id', 'f-id', 'e-id', 'flag-id'], expected: ['d-id', 'f-id', 'e-id', 'flag-id'], read: (c) => c.oauth.clientId },
@@ -78,6 +80,9 @@ const ROWS: readonly Row[] = [
   { key: 'auditAll', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.gateway.auditAll },
   { key: 'replicaId', layers: ['d', 'f', 'e', 'flag'], expected: ['d', 'f', 'e', 'flag'], read: (c) => c.gateway.replicaId },
   { key: 'sessionTtl', layers: ['1h', '2h', '3h', '4h'], expected: [3_600_000, 7_200_000, 10_800_000, 14_400_000], read: (c) => c.gateway.sessionTtlMs },
+  { key: 'loginRate', layers: ['1/s', '2/m', '3/h', '4/d'], expected: ['1/s', '2/m', '3/h', '4/d'], read: (c) => c.gateway.loginRate.text },
+  { key: 'memberConcurrency', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.gateway.memberConcurrency },
+  { key: 'maxClientConnections', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.gateway.maxClientConnections },
 ]
 
 // The client secret is read from a file named by a setting, so its precedence row reads the file's secret.

@@ -32,7 +32,9 @@ interface Setup {
 async function setUp(t: ExecutionContext): Promise<Setup> {
   const [sim, redis, tls] = await Promise.all([startGatewaySim(t, { issueRefreshTokens: true, accessTokenTtlSeconds: 3_600 }), startRedis(t), tlsFiles(t)])
   const secret = newSecret()
-  const replicas = await startReplicas(t, ['a', 'b', 'c'], { upstream: sim.url, store: redis.url, secret, tls })
+  // 300 requests of one member at once, from one address: lift the fairness caps (per-member
+  // concurrency, per-address connections), which are tested on their own; this is about refreshes.
+  const replicas = await startReplicas(t, ['a', 'b', 'c'], { upstream: sim.url, store: redis.url, secret, tls, args: ['--member-concurrency', '300', '--max-client-connections', '1000'] })
   const [a, b, c] = replicas as [GatewayProcess, GatewayProcess, GatewayProcess]
   const { session } = await logIn(sim, a, b, 1)
   const { key } = await createKey(c, session, 'burst')

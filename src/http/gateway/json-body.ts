@@ -1,24 +1,20 @@
 import type Koa from 'koa'
 import { ProxyError } from '../../errors.js'
+import { readWhole, type BodyPace } from '../body.js'
 
 const LIMIT = 16 * 1024
 
 /**
  * The JSON API's body: `Content-Type: application/json` is required for every state-changing
- * request (a cross-site HTML form cannot send it, so it doubles as a CSRF barrier), bounded size.
+ * request (a cross-site HTML form cannot send it, so it doubles as a CSRF barrier), bounded size
+ * and pace. Callers check the session first: nothing is read for someone not signed in.
  */
-export async function readJson(ctx: Koa.Context): Promise<Record<string, unknown>> {
+export async function readJson(ctx: Koa.Context, pace: BodyPace): Promise<Record<string, unknown>> {
   if (!/^application\/json\b/i.test(ctx.get('content-type'))) {
     throw new ProxyError('unsupported_media_type', 415, 'The gateway API requires Content-Type: application/json')
   }
-  let size = 0
-  const chunks: Buffer[] = []
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > LIMIT) throw new ProxyError('payload_too_large', 413, 'Request body too large')
-    chunks.push(chunk)
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
+  const raw = await readWhole(ctx.req, { limit: LIMIT, pace, tooLarge: () => new ProxyError('payload_too_large', 413, 'Request body too large', { headers: { Connection: 'close' } }) })
+  const text = raw.toString('utf8').trim()
   if (text === '') return {}
   let parsed: unknown
   try {
