@@ -48,6 +48,8 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 export interface RequestLine {
   /** Set by the observer when the batch is written (new UUIDs are made there, together). */
   request_id: string | undefined
+  /** The client's address, in gateway mode (see clientAddress). */
+  readonly client: string | undefined
   readonly method: string
   readonly route: string
   readonly status: number
@@ -86,6 +88,7 @@ export function createRequestLog(log: Logger): RequestLog {
         block +=
           head +
           (r.request_id === undefined ? '' : `,"request_id":${JSON.stringify(r.request_id)}`) +
+          (r.client === undefined ? '' : `,"client":${JSON.stringify(r.client)}`) +
           `,"method":${JSON.stringify(r.method)},"route":${JSON.stringify(r.route)},"status":${num(r.status)},"duration_ms":${num(r.duration_ms)}` +
           (r.bytes_in === undefined ? '' : `,"bytes_in":${num(r.bytes_in)}`) +
           (r.bytes_out === undefined ? '' : `,"bytes_out":${num(r.bytes_out)}`) +

@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import { ProxyError } from '../errors.js'
+import { isTrustedAddress } from '../net/client-address.js'
 import type { Directory } from './directory.js'
 import { presentedCredential } from './key-format.js'
 import { ssoMemberId } from './member-id.js'
@@ -16,10 +17,7 @@ export interface IdentifyDeps {
 
 /** True when the peer is one of --trusted-proxies (IPv4-mapped IPv6 addresses included). */
 export function fromTrustedProxy(req: IncomingMessage, trusted: BlockList): boolean {
-  const remote = req.socket.remoteAddress
-  if (remote === undefined) return false
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remote)
-  return mapped ? trusted.check(mapped[1] as string, 'ipv4') : trusted.check(remote, remote.includes(':') ? 'ipv6' : 'ipv4')
+  return isTrustedAddress(req.socket.remoteAddress, trusted)
 }
 
 /** What the identity header said: nothing (absent, or not from a trusted proxy), a member, or a value that names nobody. */

@@ -1,8 +1,11 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import type Koa from 'koa'
 import { ProxyError, toProxyError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Rejection } from './guards.js'
 import { requestIdOf } from './request-id.js'
+
+const hasBody = (h: IncomingHttpHeaders): boolean => h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')
 
 export function rejectionError(r: Rejection): ProxyError {
   return new ProxyError(r.code, r.status, r.message)
@@ -29,6 +32,9 @@ export function errorResponder(log: Logger, authenticate = 'Bearer realm="c66-pr
     ctx.set('Cache-Control', 'no-store')
     ctx.set('X-Content-Type-Options', 'nosniff')
     if (e.status === 401) ctx.set('WWW-Authenticate', authenticate)
+    // A refused request whose body has not all arrived: close the connection after the answer
+    // instead of reading (and throwing away) the rest, which a slow sender could drag out for ever.
+    if (!ctx.req.complete && hasBody(ctx.req.headers)) ctx.set('Connection', 'close')
     for (const [name, value] of Object.entries(e.headers)) ctx.set(name, value)
     ctx.body = { error: e.code, message: e.message, request_id: requestIdOf(ctx) }
   }

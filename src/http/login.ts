@@ -12,6 +12,8 @@ export const LOGIN_COOKIE = 'c66p_login'
 /** RFC 9700 §4.7: a pending login is one-time and short-lived. */
 export const LOGIN_TTL_MS = 10 * 60_000
 const PENDING_NAMESPACE = 'login'
+/** The longest `return_to` kept with a pending login. */
+export const MAX_RETURN_TO = 256
 
 export interface LoginDeps {
   readonly oauth: OAuthClient | undefined
@@ -25,6 +27,8 @@ export interface LoginDeps {
   readonly completeLogin: (ctx: Koa.Context, token: StoredToken) => Promise<void>
   readonly metrics: Metrics
   readonly log: Logger
+  /** Called before a login is started; throws a ProxyError to refuse it (gateway: a per-address rate limit). */
+  readonly beforeLogin?: (ctx: Koa.Context) => Promise<void>
 }
 
 interface PendingRecord extends PendingLogin {
@@ -86,6 +90,12 @@ export function createLoginHandlers(deps: LoginDeps) {
       errorPage(ctx, 400, 'Login failed', 'Give return_to at most once.')
       return
     }
+    // A stranger's pending login is stored for ten minutes: its size is bounded (about 1 KB sealed).
+    if (returnTo !== undefined && returnTo.length > MAX_RETURN_TO) {
+      errorPage(ctx, 400, 'Login failed', `return_to may be at most ${MAX_RETURN_TO} characters.`)
+      return
+    }
+    await deps.beforeLogin?.(ctx)
     const { url, pending } = await deps.oauth.startLogin(redirectUriFor(ctx))
     const binding = randomBytes(32).toString('base64url')
     const record: PendingRecord = { ...pending, binding: sha256(binding), returnTo: safeReturnTo(returnTo) }

@@ -16,6 +16,8 @@ export interface RequestState {
   caller?: CallerInfo
   /** The stack a request is about, for the audit log. */
   stackId?: string
+  /** The client's address (gateway): X-Forwarded-For from a trusted front, else the peer. */
+  client?: string
 }
 
 /** Called once per request after it ended (the gateway's audit log). */
@@ -89,6 +91,7 @@ export function createObserver(metrics: Metrics, requestLog: RequestLog, isShutt
       pending.push({
         // Read after done(): an error answer or an audit record may already have given it an id.
         request_id: state.requestId ?? givenRequestId(ctx.req.headers),
+        client: state.client,
         method: methodLabel(ctx.req.method),
         route: state.route,
         status,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import https from 'node:https'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Metrics } from '../metrics.js'
 
@@ -15,7 +16,13 @@ export const expectsContinue = (req: IncomingMessage): boolean => (req as Marked
  */
 export function createHttpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  options: { maxHeaderBytes: number; metrics: Metrics; tls?: { cert: Buffer; key: Buffer } },
+  options: {
+    maxHeaderBytes: number
+    metrics: Metrics
+    tls?: { cert: Buffer; key: Buffer }
+    /** A cap on open connections per peer address (the gateway); `exempt` peers (a trusted front) have none. */
+    perClient?: { max: number; exempt: (address: string | undefined) => boolean }
+  },
 ): http.Server {
   const serverOptions: http.ServerOptions = {
       maxHeaderSize: options.maxHeaderBytes,
@@ -32,6 +39,7 @@ export function createHttpServer(
   const server: http.Server = options.tls
     ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handler)
     : http.createServer(serverOptions, handler)
+  if (options.perClient) capConnections(server, options.perClient, options.metrics)
   // Answer `Expect: 100-continue` only after the token is known, so a refused upload is never sent.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     ;(req as MarkedRequest)[EXPECTS_CONTINUE] = true
@@ -56,6 +64,31 @@ export function createHttpServer(
     socket.end(rawJson(405, { error: 'method_not_allowed', message: 'CONNECT is not supported by this proxy' }))
   })
   return server
+}
+
+/**
+ * Closes a connection at once when its peer already holds `max` open ones: before TLS, before a
+ * request, before anything is read, so a stranger cannot hold hundreds of sockets open (slow
+ * headers, idle keep-alive, unfinished bodies) for the cost of a few bytes each.
+ */
+function capConnections(server: http.Server, cap: { max: number; exempt: (address: string | undefined) => boolean }, metrics: Metrics): void {
+  const open = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress
+    if (address === undefined || cap.exempt(address)) return
+    const count = (open.get(address) ?? 0) + 1
+    if (count > cap.max) {
+      metrics.rejected.inc({ reason: 'too_many_connections' })
+      socket.destroy()
+      return
+    }
+    open.set(address, count)
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1
+      if (left <= 0) open.delete(address)
+      else open.set(address, left)
+    })
+  })
 }
 
 /** Answers written before Koa sees a request still follow the error contract, request_id included. */

@@ -24,7 +24,7 @@ const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0')
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
 const line = (fields: Partial<RequestLine>): RequestLine => ({
-  request_id: '0b3b2a0e-9f41-4a57-8f7e-2d1c5e6a7b80', method: 'GET', route: '/stacks/:id/servers', status: 200,
+  request_id: '0b3b2a0e-9f41-4a57-8f7e-2d1c5e6a7b80', client: undefined, method: 'GET', route: '/stacks/:id/servers', status: 200,
   duration_ms: 1.23, bytes_in: undefined, bytes_out: 2083, outcome: 'ok', ...fields,
 })
 
@@ -39,6 +39,8 @@ const cases: Array<[string, RequestLine]> = [
   ['a duration with many digits, a zero and a large count', line({ duration_ms: 0.01, bytes_out: 0, bytes_in: 2 ** 40 })],
   ['numbers JSON cannot hold', line({ duration_ms: Number.NaN, bytes_out: Number.POSITIVE_INFINITY })],
   ['a client that left', line({ outcome: 'client_gone', bytes_out: undefined, status: 200 })],
+  ['a gateway line with the client\'s address', line({ client: '203.0.113.7' })],
+  ['a gateway line with an IPv6 client', line({ client: '2001:db8::1', request_id: undefined })],
 ]
 
 for (const [title, fields] of cases) {
