@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { openStore } from '../app.js'
 import { systemClock } from '../clock.js'
-import type { Config } from '../config/types.js'
+import { STORE_SETTING_KEYS, type StoreConfig } from '../config/load.js'
 import { ConfigError, ProxyError } from '../errors.js'
 import { Directory } from '../gateway/directory.js'
 import { memberIdOf } from '../gateway/member-id.js'
@@ -10,7 +10,7 @@ import type { KeyRecord } from '../gateway/types.js'
 import { Secret } from '../secret.js'
 import { StoreError, type TokenStore } from '../store/types.js'
 import { exitWith } from './context.js'
-import { configOrExit } from './load.js'
+import { storeConfigOrExit } from './load.js'
 import { addSettingOptions } from './options.js'
 import { whenJson } from '../time-format.js'
 import { readStdin } from './stdin.js'
@@ -28,7 +28,7 @@ function keyRow(k: KeyRecord) {
  * pages do, for scripts. Changes are announced on the store's invalidation channel, so running
  * Redis-backed replicas drop a revoked key or removed member at once.
  */
-async function withDirectory<T>(config: Config, work: (d: Directory, store: TokenStore) => Promise<T>): Promise<T> {
+async function withDirectory<T>(config: StoreConfig, work: (d: Directory, store: TokenStore) => Promise<T>): Promise<T> {
   let store: TokenStore
   try {
     store = await openStore(config, systemClock)
@@ -38,7 +38,7 @@ async function withDirectory<T>(config: Config, work: (d: Directory, store: Toke
     throw err
   }
   // Sessions are never made here; the signing key only has to exist.
-  const directory = new Directory(store, systemClock, config.gateway.storeOutageGraceMs, () => undefined, randomBytes(32))
+  const directory = new Directory(store, systemClock, config.storeOutageGraceMs, () => undefined, randomBytes(32))
   try {
     return await work(directory, store)
   } catch (err) {
@@ -50,15 +50,18 @@ async function withDirectory<T>(config: Config, work: (d: Directory, store: Toke
   }
 }
 
+/** The admin commands read only the store's settings (and C66_PROXY_SECRET): their --help lists only those. */
+const storeOptions = (cmd: Command): Command => addSettingOptions(cmd, STORE_SETTING_KEYS)
+
 const print = (json: boolean, data: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text}\n`)
 
 export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv): void {
   const members = program.command('members').description('gateway members (people and bots)')
-  addSettingOptions(members.command('list').description('list members (never their tokens)'))
+  storeOptions(members.command('list').description('list members (never their tokens)'))
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => {
       const json = opts['json'] === true
-      await withDirectory(configOrExit(opts, env), async (d, store) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d, store) => {
         const rows = await Promise.all(
           (await d.listMembers()).map(async (m) => {
             const t = await store.getToken(m.id)
@@ -68,10 +71,10 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
         print(json, rows, rows.length === 0 ? 'no members' : rows.map((r) => `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${r.last_login_at ?? 'never'}`).join('\n'))
       })
     })
-  addSettingOptions(members.command('add-token <name>').description('attach a personal access token (read from standard input) to a service member, for CI bots'))
+  storeOptions(members.command('add-token <name>').description('attach a personal access token (read from standard input) to a service member, for CI bots'))
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: Record<string, unknown>) => {
-      const config = configOrExit(opts, env)
+      const config = storeConfigOrExit(opts, env)
       const token = await readStdin(process.stdin)
       if (token === '' || /\s/.test(token)) exitWith('give exactly one personal access token on standard input', 2)
       const id = memberIdOf(name)
@@ -82,11 +85,11 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
         print(opts['json'] === true, { member: id, fingerprint: secret.fingerprint }, `stored a token for ${id} (fingerprint ${secret.fingerprint})`)
       })
     })
-  addSettingOptions(members.command('remove <name>').description('remove a member: revoke all their keys and delete their Cloud 66 token'))
+  storeOptions(members.command('remove <name>').description('remove a member: revoke all their keys and delete their Cloud 66 token'))
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: Record<string, unknown>) => {
       const id = memberIdOf(name)
-      await withDirectory(configOrExit(opts, env), async (d) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
         const removed = await d.removeMember(id)
         if (!removed) exitWith(`no member ${id}`)
         print(opts['json'] === true, { removed: id }, `removed ${id}`)
@@ -94,15 +97,18 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
     })
 
   const keys = program.command('keys').description('gateway keys')
-  addSettingOptions(keys.command('create').description('create a gateway key for a member; prints the key once, and its id'))
-    .requiredOption('--member <name>', 'the member the key acts as')
+  storeOptions(keys.command('create').description('create a gateway key for a member; prints the key once, and its id'))
+    .requiredOption('--member <name>', 'the bot the key acts as (service:NAME, or NAME)')
     .option('--label <label>', 'a name for the key', 'cli')
-    // --read-only comes with the settings flags (same attribute); for this command it makes the key read-only.
+    .option('--read-only', 'the key may only GET and HEAD')
     .option('--expires <duration>', 'e.g. 30d, 12h (default: never)')
     .option('--json', 'machine-readable output: {"id", "key"}')
     .action(async (opts: Record<string, unknown>) => {
       const id = memberIdOf(String(opts['member']))
-      await withDirectory(configOrExit(opts, env), async (d) => {
+      // A key acts with its member's own Cloud 66 token: people make their own keys on the
+      // gateway's /-/ page; operators issue keys for bots only.
+      if (!id.startsWith('service:')) exitWith(`${id} is a person: people create their own keys on the gateway's /-/ page; keys create issues keys for bots (service:NAME)`)
+      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
         if (!(await d.member(id))) exitWith(`no member ${id} (members are created by logging in, or with members add-token)`)
         const request = { label: opts['label'], read_only: opts['readOnly'] === true, ...(opts['expires'] !== undefined ? { expires: opts['expires'] } : {}) }
         const { keyOptions } = await import('../gateway/key-request.js') // zod: loaded when used
@@ -110,19 +116,19 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
         print(opts['json'] === true, { id: record.id, key }, `${key}\n(key id ${record.id} for ${id}; this is the only time the key is shown)`)
       })
     })
-  addSettingOptions(keys.command('list').description('list keys (never the keys themselves)'))
+  storeOptions(keys.command('list').description('list keys (never the keys themselves)'))
     .option('--member <name>', 'only this member')
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => {
-      await withDirectory(configOrExit(opts, env), async (d) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
         const rows = (await d.listKeys(opts['member'] === undefined ? undefined : memberIdOf(String(opts['member'])))).map(keyRow)
         print(opts['json'] === true, rows, rows.length === 0 ? 'no keys' : rows.map((r) => `${r.id}  ${r.member}  ${r.label}  ${r.revoked_at ? `revoked ${r.revoked_at}` : 'active'}  last used ${r.last_used_at ?? 'never'}`).join('\n'))
       })
     })
-  addSettingOptions(keys.command('revoke <id>').description('revoke a key (every replica refuses it at once with Redis)'))
+  storeOptions(keys.command('revoke <id>').description('revoke a key (every replica refuses it at once with Redis)'))
     .option('--json', 'machine-readable output')
     .action(async (keyId: string, opts: Record<string, unknown>) => {
-      await withDirectory(configOrExit(opts, env), async (d) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
         const revoked = await d.revokeKey(keyId)
         if (!revoked) exitWith(`no key ${keyId}`)
         print(opts['json'] === true, keyRow(revoked), `revoked ${keyId}`)

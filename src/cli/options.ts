@@ -5,12 +5,13 @@ const valueNameOf = (s: (typeof SETTINGS)[number]) =>
   s.kind === 'bool' ? '' : ` <${s.kind === 'listen' ? 'host:port' : s.kind === 'list' ? 'items' : s.kind === 'url' ? 'url' : 'value'}>`
 
 /**
- * Adds every setting's flag to a command, so each command reads the same configuration as
+ * Adds every setting's flag (or those in `only`) to a command, so each command reads the same configuration as
  * `serve` (flags > environment > config file > defaults). No defaults here: the loader owns them.
  */
-export function addSettingOptions(cmd: Command): Command {
+export function addSettingOptions(cmd: Command, only?: readonly string[]): Command {
   cmd.addOption(new Option(`${CONFIG_FILE_SETTING.flag} <file>`, `JSON config file (env ${CONFIG_FILE_SETTING.env})`))
-  for (const s of SETTINGS) {
+  // `only`: the settings this command reads; its --help lists those and no others.
+  for (const s of only === undefined ? SETTINGS : SETTINGS.filter((x) => only.includes(x.key))) {
     const option = new Option(`${s.flag}${valueNameOf(s)}`, `${s.description} (env ${s.env})`)
     if (s.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',')])
     cmd.addOption(option)

@@ -83,12 +83,15 @@ export class Directory {
     return member
   }
 
-  async addServiceMember(id: string): Promise<Member> {
+  /** Creates the bot `id` unless it exists; `created` says which (the audit log records additions). */
+  async addServiceMember(id: string): Promise<{ member: Member; created: boolean }> {
     const existing = await this.#readMember(id)
-    if (existing) return existing
+    if (existing) return { member: existing, created: false }
     const member: Member = { id, kind: 'service', createdAt: this.clock.now(), lastLoginAt: undefined }
     await this.store.putDoc(NS.member, id, JSON.stringify(member))
-    return member
+    // A lookup made before it existed may have cached "no such member".
+    this.#members.set(id, { value: member, fetchedAt: this.clock.now() })
+    return { member, created: true }
   }
 
   async member(id: string): Promise<Member | undefined> {

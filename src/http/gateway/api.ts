@@ -5,6 +5,7 @@ import { ProxyError } from '../../errors.js'
 import { routerMiddleware } from '../router.js'
 import type { Directory } from '../../gateway/directory.js'
 import { readJson } from './json-body.js'
+import type { BodyPace } from '../body.js'
 import { keyOptions } from '../../gateway/key-request.js'
 import type { KeyRecord, Member } from '../../gateway/types.js'
 import { Secret } from '../../secret.js'
@@ -20,6 +21,20 @@ export interface GatewayApiDeps extends SessionDeps {
   readonly clock: Clock
   /** Origin of --public-url: a request whose Origin is present and different is refused. */
   readonly publicOrigin: string
+  readonly bodyPace: BodyPace
+  /** Told about every change made through the API, once it succeeded (the audit log). */
+  readonly onAction: (ctx: Koa.Context, action: ManagementAction) => void
+}
+
+/** A change to members or keys, for the audit log: who did what to which member or key. */
+export interface ManagementAction {
+  readonly event: 'key_created' | 'key_revoked' | 'member_added' | 'member_removed' | 'token_attached'
+  /** The member who acted. */
+  readonly member: string
+  /** The member acted on (a key's owner, the member removed or given a token). */
+  readonly object: string
+  readonly key_id?: string
+  readonly key_label?: string
 }
 
 
@@ -68,21 +83,25 @@ export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
     ctx.body = (await d.listKeys(who.member.id)).map(keyJson)
   })
 
+  // Every handler checks the session (or admin) first and reads a body only then: nobody who is
+  // not signed in can make the gateway wait for, or buffer, a body.
   router.post('/keys', async (ctx) => {
-    const body = await readJson(ctx)
     const who = await requireSession(ctx, deps)
+    const body = await readJson(ctx, deps.bodyPace)
     const { record, key } = await d.createKey(who.member.id, keyOptions(body, deps.clock))
+    deps.onAction(ctx, { event: 'key_created', member: who.member.id, object: who.member.id, key_id: record.id, key_label: record.label })
     ctx.status = 201
     ctx.body = { ...keyJson(record), key } // the only time the key is ever shown
   })
 
   router.delete('/keys/:id', async (ctx) => {
-    await readJson(ctx)
     const who = await requireSession(ctx, deps)
+    await readJson(ctx, deps.bodyPace)
     const key = await d.getKey(ctx.params['id'] ?? '')
     // Someone else's key is "not found" to a non-admin: ids are not a way to probe other members.
     if (!key || (key.memberId !== who.member.id && !who.admin)) throw new ProxyError('not_found', 404, 'No such key')
     const revoked = await d.revokeKey(key.id)
+    if (revoked) deps.onAction(ctx, { event: 'key_revoked', member: who.member.id, object: key.memberId, key_id: key.id, key_label: key.label })
     ctx.body = revoked ? keyJson(revoked) : {}
   })
 
@@ -100,41 +119,56 @@ export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
     ctx.body = (await d.listKeys(ctx.params['id'] ?? '')).map(keyJson)
   })
 
+  /**
+   * Admins issue keys for bots only. A key acts with its member's own Cloud 66 token, so a key an
+   * admin made for a person would let the admin act as that person on Cloud 66: people make their
+   * own keys, on /-/.
+   */
   router.post('/members/:id/keys', async (ctx) => {
-    const body = await readJson(ctx)
-    await requireAdmin(ctx, deps)
+    const who = await requireAdmin(ctx, deps)
     const memberId = ctx.params['id'] ?? ''
+    if (!isServiceMember(memberId)) {
+      throw new ProxyError('denied_by_policy', 403, 'A key acts with its member\'s own Cloud 66 token: admins issue keys for bots (service:NAME) only; people create their own keys on /-/')
+    }
+    const body = await readJson(ctx, deps.bodyPace)
     if (!(await d.member(memberId))) throw new ProxyError('not_found', 404, 'No such member')
     const { record, key } = await d.createKey(memberId, keyOptions(body, deps.clock))
+    deps.onAction(ctx, { event: 'key_created', member: who.member.id, object: memberId, key_id: record.id, key_label: record.label })
     ctx.status = 201
     ctx.body = { ...keyJson(record), key } // the only time the key is ever shown
   })
 
   /** Bots: an admin attaches a personal access token to a named service member (`service:<name>`). */
   router.put('/members/:id/token', async (ctx) => {
-    const body = await readJson(ctx)
-    await requireAdmin(ctx, deps)
+    const who = await requireAdmin(ctx, deps)
     const memberId = ctx.params['id'] ?? ''
-    if (!/^service:[A-Za-z0-9._-]{1,64}$/.test(memberId)) throw new ProxyError('bad_request', 400, 'Service members are named service:<name> (letters, digits, . _ -)')
+    if (!isServiceMember(memberId)) throw new ProxyError('bad_request', 400, 'Service members are named service:<name> (letters, digits, . _ -)')
+    const body = await readJson(ctx, deps.bodyPace)
     const token = typeof body['token'] === 'string' ? body['token'].trim() : ''
     if (token === '' || /\s/.test(token)) throw new ProxyError('bad_request', 400, 'Give the personal access token as {"token": "…"}')
-    await d.addServiceMember(memberId)
+    const { created } = await d.addServiceMember(memberId)
+    if (created) deps.onAction(ctx, { event: 'member_added', member: who.member.id, object: memberId })
     await deps.store.putToken(memberId, { accessToken: new Secret(token), refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: deps.clock.now(), origin: 'personal' })
     deps.tokens.evict(memberId)
+    deps.onAction(ctx, { event: 'token_attached', member: who.member.id, object: memberId })
     ctx.body = { member: memberId, token: await tokenJson(deps, memberId) }
   })
 
   router.delete('/members/:id', async (ctx) => {
-    await readJson(ctx)
-    await requireAdmin(ctx, deps)
-    const removed = await d.removeMember(ctx.params['id'] ?? '')
+    const who = await requireAdmin(ctx, deps)
+    await readJson(ctx, deps.bodyPace)
+    const memberId = ctx.params['id'] ?? ''
+    const removed = await d.removeMember(memberId)
     if (!removed) throw new ProxyError('not_found', 404, 'No such member')
-    deps.tokens.evict(ctx.params['id'] ?? '')
-    ctx.body = { removed: ctx.params['id'] }
+    deps.tokens.evict(memberId)
+    deps.onAction(ctx, { event: 'member_removed', member: who.member.id, object: memberId })
+    ctx.body = { removed: memberId }
   })
 
   return routerMiddleware(router, 'No such API endpoint')
 }
+
+const isServiceMember = (id: string): boolean => /^service:[A-Za-z0-9._-]{1,64}$/.test(id)
 
 function routeName(path: string): string {
   const rest = path.slice('/-/api'.length)
