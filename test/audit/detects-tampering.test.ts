@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { verifyAuditFile } from '../../src/audit/verify.js'
-import { TWO_REPLICA_LAYOUT, auditEnv, layout, otherKeys, readLines, reforge, tempDir, testKeys, writeLines, writeTwoReplicaLog } from '../helpers/audit-files.js'
+import {
+  TWO_REPLICA_LAYOUT, auditEnv, forgeChain, forgerKey, layout, otherKeys, readLines, reforge, tempDir, testKeys, writeLines, writeTwoReplicaLog,
+} from '../helpers/audit-files.js'
 import { runCli } from '../helpers/cli.js'
 
 // Every case starts from the standard file (1-based line: replica:seq):
@@ -131,3 +133,32 @@ test(detects, 'a line reformatted with whitespace (line 10)', (lines) => {
 }, 10, /canonical form/)
 
 test(detects, 'an empty line inserted after line 6', (lines) => [...lines.slice(0, 6), '', ...lines.slice(6)], 7, /empty line/)
+
+// Forgeries the unkeyed (version 1) chain could not catch: each is well-formed and correctly
+// linked; only the MAC, under a key the forger does not have, gives it away.
+
+test(detects, 'a whole forged chain of a made-up replica inserted mid-file (z:1–3 at lines 7–9, the real kid, the forger’s key)', (lines) => [
+  ...lines.slice(0, 6),
+  ...forgeChain('z', 3),
+  ...lines.slice(6),
+], 7, /MAC does not match: the line was edited or forged/)
+
+test(detects, 'a whole forged chain of a made-up replica under the forger’s own kid (z:1–3 at lines 7–9)', (lines) => [
+  ...lines.slice(0, 6),
+  ...forgeChain('z', 3, otherKeys.current),
+  ...lines.slice(6),
+], 7, /unknown key id "[0-9a-f]{8}": written under another secret, or forged/)
+
+test(detects, 'a forged first line for a real replica (a:1 on line 1 replaced by one for another member)', (lines) => {
+  const forged = lines.slice()
+  forged[0] = reforge(at(lines, 1), (record) => {
+    record['member'] = 'cloud66:6666'
+  }, forgerKey)
+  return forged
+}, 1, /MAC does not match/)
+
+test(detects, 'a forged first line for a real replica inserted as a restart (a:1, prev null, at line 7)', (lines) => [
+  ...lines.slice(0, 6),
+  ...forgeChain('a', 1),
+  ...lines.slice(6),
+], 7, /MAC does not match/)

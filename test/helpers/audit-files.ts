@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import { auditKeysFromSecrets, type AuditKey, type AuditKeys } from '../../src/audit/audit-key.js'
 import { AuditLog, type AuditLogOptions } from '../../src/audit/audit-log.js'
-import type { AuditEntry } from '../../src/audit/record.js'
+import { serialize, toRecord, type AuditEntry, type ChainHead } from '../../src/audit/record.js'
 import type { Clock } from '../../src/clock.js'
 import { cleanEnv } from './cli.js'
 
@@ -18,6 +18,25 @@ export const OTHER_SECRET = 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b
 export const testKeys: AuditKeys = auditKeysFromSecrets(Buffer.from(TEST_SECRET, 'hex'))
 /** The audit keys derived from OTHER_SECRET. */
 export const otherKeys: AuditKeys = auditKeysFromSecrets(Buffer.from(OTHER_SECRET, 'hex'))
+
+/** A forger without the secret: names the real kid, but can only MAC under a key of their own. */
+export const forgerKey: AuditKey = { kid: testKeys.current.kid, key: otherKeys.current.key }
+
+/**
+ * A well-formed chain of `count` lines for `replica` (seq 1 onwards, or after `head`), each linked
+ * to the one before and MACed under `key`: exactly what a writer holding only `key` produces.
+ */
+export function forgeChain(replica: string, count: number, key: AuditKey = forgerKey, head?: ChainHead): string[] {
+  const lines: string[] = []
+  let last = head
+  for (let i = 1; i <= count; i += 1) {
+    const time = new Date(Date.parse('2026-01-02T03:04:05.000Z') + i * 1_000).toISOString()
+    const record = toRecord(entry(900 + i, { member: 'cloud66:6666' }), { time, replica, head: last, key })
+    last = { seq: record.seq, mac: record.mac }
+    lines.push(serialize(record))
+  }
+  return lines
+}
 
 /** A clean environment for `c66-proxy audit verify` holding TEST_SECRET (unless `extra` overrides it). */
 export function auditEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
