@@ -29,8 +29,8 @@ const DEFAULT_MAX_BUFFERED = 16 * 1024 * 1024
 /**
  * The tamper-evident audit log: one canonical JSON line per record, appended, each line MACed under
  * a key derived from the gateway secret and each replica's records chained by `prev`/`mac` (see
- * record.ts and verify.ts). Several replicas may append to one file; each
- * line goes out in a single write on an O_APPEND descriptor, so lines do not interleave.
+ * record.ts and verify.ts). Several replicas may append to one file; each line goes out in a
+ * single write on an O_APPEND descriptor, so lines do not interleave.
  *
  * `write` never blocks and never throws: failures are counted (`errors`) and passed to `onError`.
  * A record that could not be written still advances the chain, so the gap shows up in
@@ -70,8 +70,8 @@ export class AuditLog {
   /**
    * Creates the directory (0700) if missing, finds this replica's last record in the file to
    * continue its chain (a new chain at seq 1 if that line is not a record the keys verify), and
-   * opens the file (0600, append). Fails (at start-up, not per request)
-   * when the file cannot be opened.
+   * opens the file (0600, append). Fails (at start-up, not per request) when the file cannot be
+   * opened.
    */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
     if (options.destination === '-') return new AuditLog(options)
