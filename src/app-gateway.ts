@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net'
 import type Koa from 'koa'
 import type Router from 'koa-router'
+import { auditKeysFromEnv } from './audit/audit-key.js'
 import { AuditLog } from './audit/audit-log.js'
 import type { Clock } from './clock.js'
 import { trustedProxyList } from './config/gateway.js'
@@ -94,6 +95,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
     destination: g.auditLog,
     replica: g.replicaId,
     clock,
+    keys: auditKeysFromEnv(config.secretEnv()),
     onError: (err: unknown) => log.error({ err_code: (err as NodeJS.ErrnoException).code }, 'audit log write failed'),
   })
 
@@ -223,6 +225,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
       if (!caller || !(g.auditAll || MUTATING.has(ctx.method))) return
       const stackId = state.route.startsWith('/stacks/:id') ? stackIdOf(mapApiPath(ctx.path)) : undefined
       audit.write({
+        event: 'request',
         member: caller.id,
         ...(caller.keyLabel !== undefined ? { key_label: caller.keyLabel } : {}),
         ...(caller.keyId !== undefined ? { key_id: caller.keyId } : {}),

@@ -2,15 +2,18 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Clock } from '../clock.js'
+import type { AuditKeys } from './audit-key.js'
 import { linesBackwards } from './lines.js'
 import { parseRecord, serialize, toRecord, type AuditEntry, type ChainHead } from './record.js'
 
 export interface AuditLogOptions {
   /** A file path, or `-` for standard output. */
   readonly destination: string
-  /** This replica's id; each replica keeps its own hash chain in the file. */
+  /** This replica's id; each replica keeps its own MAC chain in the file. */
   readonly replica: string
   readonly clock: Clock
+  /** New lines are MACed with `keys.current`; `open` continues a chain only from a line these keys verify. */
+  readonly keys: AuditKeys
   /** Where `-` writes (default process.stdout). Never ended by `close()`. */
   readonly stdout?: NodeJS.WritableStream
   /** Told about every failed or dropped write; the request path never sees them. */
@@ -24,9 +27,10 @@ export interface AuditLogOptions {
 const DEFAULT_MAX_BUFFERED = 16 * 1024 * 1024
 
 /**
- * The tamper-evident audit log: one canonical JSON line per record, appended, each replica's
- * records chained by `prev`/`hash` (see record.ts). Several replicas may append to one file; each
- * line goes out in a single write on an O_APPEND descriptor, so lines do not interleave.
+ * The tamper-evident audit log: one canonical JSON line per record, appended, each line MACed under
+ * a key derived from the gateway secret and each replica's records chained by `prev`/`mac` (see
+ * record.ts and verify.ts). Several replicas may append to one file; each line goes out in a
+ * single write on an O_APPEND descriptor, so lines do not interleave.
  *
  * `write` never blocks and never throws: failures are counted (`errors`) and passed to `onError`.
  * A record that could not be written still advances the chain, so the gap shows up in
@@ -39,6 +43,7 @@ export class AuditLog {
   readonly destination: string
   readonly replica: string
   readonly #clock: Clock
+  readonly #keys: AuditKeys
   readonly #stdout: NodeJS.WritableStream
   readonly #onError: (err: Error) => void
   readonly #maxBuffered: number
@@ -55,6 +60,7 @@ export class AuditLog {
     this.destination = options.destination
     this.replica = options.replica
     this.#clock = options.clock
+    this.#keys = options.keys
     this.#stdout = options.stdout ?? process.stdout
     this.#onError = options.onError ?? (() => undefined)
     this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED
@@ -63,13 +69,14 @@ export class AuditLog {
 
   /**
    * Creates the directory (0700) if missing, finds this replica's last record in the file to
-   * continue its chain, and opens the file (0600, append). Fails (at start-up, not per request)
-   * when the file cannot be opened.
+   * continue its chain (a new chain at seq 1 if that line is not a record the keys verify), and
+   * opens the file (0600, append). Fails (at start-up, not per request) when the file cannot be
+   * opened.
    */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
     if (options.destination === '-') return new AuditLog(options)
     await mkdir(dirname(options.destination), { recursive: true, mode: 0o700 })
-    const { head, needsNewline } = await findChainHead(options.destination, options.replica)
+    const { head, needsNewline } = await findChainHead(options.destination, options.replica, options.keys)
     const log = new AuditLog({ ...options, ...(head === undefined ? {} : { continueFrom: head }) })
     const stream = createWriteStream(options.destination, { flags: 'a', mode: 0o600 })
     await new Promise<void>((resolve, reject) => {
@@ -95,8 +102,8 @@ export class AuditLog {
   write(entry: AuditEntry): void {
     try {
       if (this.#closed) throw new Error('audit log is closed')
-      const record = toRecord(entry, { time: new Date(this.#clock.now()).toISOString(), replica: this.replica, head: this.#head })
-      this.#head = { seq: record.seq, hash: record.hash }
+      const record = toRecord(entry, { time: new Date(this.#clock.now()).toISOString(), replica: this.replica, head: this.#head, key: this.#keys.current })
+      this.#head = { seq: record.seq, mac: record.mac }
       const line = `${serialize(record)}\n`
       if (this.#buffered + Buffer.byteLength(line) > this.#maxBuffered) {
         this.#fail(new Error(`audit log ${this.#label()} is not keeping up; record seq ${record.seq} dropped`))
@@ -183,8 +190,11 @@ export class AuditLog {
 /**
  * This replica's last record in the file, found by reading backwards from the end (the file may be
  * large; only its tail up to that record is read), and whether the file lacks a final newline.
+ * The replica's last line decides: if it is not a version 2 record that `keys` verify (a version 1
+ * line, a forged or damaged one, one sealed under an unknown secret), the head is undefined and a
+ * new chain starts at seq 1, so the writer never links its lines to something it cannot vouch for.
  */
-async function findChainHead(path: string, replica: string): Promise<{ head: ChainHead | undefined; needsNewline: boolean }> {
+async function findChainHead(path: string, replica: string, keys: AuditKeys): Promise<{ head: ChainHead | undefined; needsNewline: boolean }> {
   let handle
   try {
     handle = await open(path, 'r')
@@ -200,14 +210,14 @@ async function findChainHead(path: string, replica: string): Promise<{ head: Cha
       await handle.read(last, 0, 1, size - 1)
       needsNewline = last[0] !== 0x0a
     }
-    // A cheap byte search first: most lines belong to other replicas and need no parsing.
+    // A cheap byte search first: most lines belong to other replicas and need no parsing. In a
+    // canonical line the marker can only be the replica field: quotes inside values are escaped.
     const marker = Buffer.from(`"replica":${JSON.stringify(replica)},`)
     for await (const line of linesBackwards(handle, size)) {
       if (line === undefined || !line.includes(marker)) continue
-      const parsed = parseRecord(line.toString('utf8'))
-      if ('record' in parsed && parsed.record.replica === replica) {
-        return { head: { seq: parsed.record.seq, hash: parsed.record.hash }, needsNewline }
-      }
+      const parsed = parseRecord(line.toString('utf8'), keys)
+      const ours = 'record' in parsed && parsed.record.replica === replica
+      return { head: ours ? { seq: parsed.record.seq, mac: parsed.record.mac } : undefined, needsNewline }
     }
     return { head: undefined, needsNewline }
   } finally {

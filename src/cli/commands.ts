@@ -107,7 +107,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       const stop = () => void sim.close().then(() => process.exit(0))
       process.once('SIGINT', stop).once('SIGTERM', stop)
     })
-  registerAuditCommand(program)
+  registerAuditCommand(program, env)
   registerGatewayCommands(program, env)
   return program
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import type { AuditLog } from '../../src/audit/audit-log.js'
 import { verifyAuditFile } from '../../src/audit/verify.js'
-import { entry, layout, openLog, readLines, tempDir } from '../helpers/audit-files.js'
+import { entry, layout, openLog, readLines, tempDir, testKeys } from '../helpers/audit-files.js'
 
 async function writeMany(log: AuditLog, count: number, from = 0): Promise<void> {
   // Batches with a flush between them: the way a busy gateway's writes reach the disk.
@@ -28,7 +28,7 @@ test('a 100,000-line file from two replicas verifies by streaming, and a reopene
   reopened.log.write(entry(100_000))
   await reopened.log.close()
 
-  t.deepEqual(await verifyAuditFile(path), { ok: true, lines: 100_000, replicas: { a: 50_000, b: 50_000 } })
+  t.deepEqual(await verifyAuditFile(path, testKeys), { ok: true, lines: 100_000, replicas: { a: 50_000, b: 50_000 } })
 })
 
 test('reopening finds a replica’s last line even when more than a 64 KiB block of other replicas’ lines follows it', async (t) => {
@@ -46,7 +46,7 @@ test('reopening finds a replica’s last line even when more than a 64 KiB block
   again.log.write(entry(3))
   await again.log.close()
   t.deepEqual(layout(path).at(-1), 'a:3')
-  t.deepEqual(await verifyAuditFile(path), { ok: true, lines: 603, replicas: { a: 3, b: 600 } })
+  t.deepEqual(await verifyAuditFile(path, testKeys), { ok: true, lines: 603, replicas: { a: 3, b: 600 } })
 })
 
 test('a line longer than a megabyte is reported without being read whole, and reopening skips it', async (t) => {
@@ -56,12 +56,12 @@ test('a line longer than a megabyte is reported without being read whole, and re
   await first.log.close()
   appendFileSync(path, `${'x'.repeat(3 * 1024 * 1024)}\n`)
 
-  t.deepEqual(await verifyAuditFile(path), { ok: false, line: 2, reason: 'line is longer than 1048576 bytes' })
+  t.deepEqual(await verifyAuditFile(path, testKeys), { ok: false, line: 2, reason: 'line is longer than 1048576 bytes' })
 
   const second = await openLog(t, { destination: path, replica: 'a' })
   second.log.write(entry(2))
   await second.log.close()
   const lines = readLines(path)
   t.is(lines.length, 3)
-  t.like(JSON.parse(lines[2] ?? '{}'), { seq: 2, prev: (JSON.parse(lines[0] ?? '{}') as { hash: string }).hash })
+  t.like(JSON.parse(lines[2] ?? '{}'), { seq: 2, prev: (JSON.parse(lines[0] ?? '{}') as { mac: string }).mac })
 })

@@ -1,11 +1,47 @@
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
+import { auditKeysFromSecrets, type AuditKey, type AuditKeys } from '../../src/audit/audit-key.js'
 import { AuditLog, type AuditLogOptions } from '../../src/audit/audit-log.js'
-import type { AuditEntry } from '../../src/audit/record.js'
+import { serialize, toRecord, type AuditEntry, type ChainHead } from '../../src/audit/record.js'
 import type { Clock } from '../../src/clock.js'
+import { cleanEnv } from './cli.js'
+
+/** The gateway secret the audit tests write and verify with (32 bytes, hex, as `secret generate` could print). */
+export const TEST_SECRET = '5e1f0c2b9a8d7e6f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f'
+/** Another gateway's secret: its lines must not verify under TEST_SECRET. */
+export const OTHER_SECRET = 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1'
+
+/** The audit keys derived from TEST_SECRET. */
+export const testKeys: AuditKeys = auditKeysFromSecrets(Buffer.from(TEST_SECRET, 'hex'))
+/** The audit keys derived from OTHER_SECRET. */
+export const otherKeys: AuditKeys = auditKeysFromSecrets(Buffer.from(OTHER_SECRET, 'hex'))
+
+/** A forger without the secret: names the real kid, but can only MAC under a key of their own. */
+export const forgerKey: AuditKey = { kid: testKeys.current.kid, key: otherKeys.current.key }
+
+/**
+ * A well-formed chain of `count` lines for `replica` (seq 1 onwards, or after `head`), each linked
+ * to the one before and MACed under `key`: exactly what a writer holding only `key` produces.
+ */
+export function forgeChain(replica: string, count: number, key: AuditKey = forgerKey, head?: ChainHead): string[] {
+  const lines: string[] = []
+  let last = head
+  for (let i = 1; i <= count; i += 1) {
+    const time = new Date(Date.parse('2026-01-02T03:04:05.000Z') + i * 1_000).toISOString()
+    const record = toRecord(entry(900 + i, { member: 'cloud66:6666' }), { time, replica, head: last, key })
+    last = { seq: record.seq, mac: record.mac }
+    lines.push(serialize(record))
+  }
+  return lines
+}
+
+/** A clean environment for `c66-proxy audit verify` holding TEST_SECRET (unless `extra` overrides it). */
+export function auditEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return cleanEnv({ C66_PROXY_SECRET: TEST_SECRET, ...extra })
+}
 
 /** A clock the test moves: starts at 2026-01-02T03:04:05.000Z, one second per reading. */
 export function steppingClock(start = Date.parse('2026-01-02T03:04:05.000Z'), stepMs = 1_000): Clock {
@@ -23,6 +59,7 @@ export function tempDir(t: ExecutionContext): string {
 /** A plausible mutating request, numbered so every record differs. */
 export function entry(n: number, overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
+    event: 'request',
     member: `cloud66:${1000 + (n % 3)}`,
     key_label: `ci-${n % 2}`,
     key_id: `k${n % 2}`,
@@ -36,10 +73,10 @@ export function entry(n: number, overrides: Partial<AuditEntry> = {}): AuditEntr
   }
 }
 
-/** Opens an AuditLog that is closed when the test ends; errors are collected in `errors`. */
-export async function openLog(t: ExecutionContext, options: Omit<AuditLogOptions, 'clock'> & { clock?: Clock }): Promise<{ log: AuditLog; errors: Error[] }> {
+/** Opens an AuditLog (keys: testKeys unless given) that is closed when the test ends; errors are collected in `errors`. */
+export async function openLog(t: ExecutionContext, options: Omit<AuditLogOptions, 'clock' | 'keys'> & { clock?: Clock; keys?: AuditKeys }): Promise<{ log: AuditLog; errors: Error[] }> {
   const errors: Error[] = []
-  const log = await AuditLog.open({ clock: steppingClock(), onError: (err) => errors.push(err), ...options })
+  const log = await AuditLog.open({ clock: steppingClock(), keys: testKeys, onError: (err) => errors.push(err), ...options })
   t.teardown(() => log.close())
   return { log, errors }
 }
@@ -70,13 +107,13 @@ export function layout(path: string): string[] {
  */
 export const TWO_REPLICA_LAYOUT = ['a:1', 'b:1', 'a:2', 'a:3', 'b:2', 'a:4', 'b:3', 'b:4', 'b:5', 'a:5', 'a:6', 'b:6']
 
-export async function writeTwoReplicaLog(t: ExecutionContext, path: string): Promise<void> {
+export async function writeTwoReplicaLog(t: ExecutionContext, path: string, keys: AuditKeys = testKeys): Promise<void> {
   const clock = steppingClock()
   let n = 0
   const run = async (order: string) => {
     const logs = {
-      a: await AuditLog.open({ destination: path, replica: 'a', clock, onError: (err) => t.fail(err.message) }),
-      b: await AuditLog.open({ destination: path, replica: 'b', clock, onError: (err) => t.fail(err.message) }),
+      a: await AuditLog.open({ destination: path, replica: 'a', clock, keys, onError: (err) => t.fail(err.message) }),
+      b: await AuditLog.open({ destination: path, replica: 'b', clock, keys, onError: (err) => t.fail(err.message) }),
     }
     t.teardown(async () => (await logs.a.close(), await logs.b.close()))
     for (const replica of order) {
@@ -92,13 +129,17 @@ export async function writeTwoReplicaLog(t: ExecutionContext, path: string): Pro
 }
 
 /**
- * What a forger who knows the format computes after changing a parsed line: the SHA-256 of the
- * record without its hash, in the line's own field order. Returns the re-serialised line.
+ * What a forger who knows the format computes after changing a parsed line: a new `mac` over the
+ * record without its mac, in the line's own field order (the canonical one), keeping the line's
+ * kid. Without the secret the forger has only `'sha256'` (what the unkeyed version 1 chain used)
+ * or an HMAC under a key of their own; given the real key (testKeys.current) it is a line only the
+ * secret's holder could write, which tests of the chain rules need. Returns the re-serialised line.
  */
-export function reforge(line: string, change: (record: Record<string, unknown>) => void): string {
+export function reforge(line: string, change: (record: Record<string, unknown>) => void, forger: 'sha256' | AuditKey = 'sha256'): string {
   const record = JSON.parse(line) as Record<string, unknown>
   change(record)
-  delete record['hash']
-  const hash = createHash('sha256').update(JSON.stringify(record)).digest('hex')
-  return JSON.stringify({ ...record, hash })
+  delete record['mac']
+  const body = JSON.stringify(record)
+  const mac = forger === 'sha256' ? createHash('sha256').update(body).digest('hex') : createHmac('sha256', forger.key).update(body).digest('hex')
+  return JSON.stringify({ ...record, mac })
 }
