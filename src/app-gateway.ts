@@ -114,8 +114,12 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
   }
 
   const bodyPace = { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate }
-  // PENDING(audit merge): management actions become audit records.
-  const recordAction = (_ctx: Koa.Context, _action: ManagementAction): void => undefined
+  const clientOf = (ctx: Koa.Context): string | undefined => (ctx.state as RequestState).client
+  /** Logins, log-outs and every change made through /-/api are audit records, besides the requests. */
+  const recordAction = (ctx: Koa.Context, action: ManagementAction | { event: 'login' | 'logout'; member: string }): void => {
+    const client = clientOf(ctx)
+    audit.write({ ...action, ...(client === undefined ? {} : { client }), method: ctx.method, route: (ctx.state as RequestState).route, request_id: requestIdOf(ctx) })
+  }
 
   const home = async (ctx: Koa.Context) => {
     ctx.set('Content-Security-Policy', gatewayCsp(PAGE_CSP))
@@ -188,11 +192,14 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
       await directory.recordLogin(memberId, 'person')
       tokens.evict(memberId)
       await startSession(ctx, sessions, memberId)
+      recordAction(ctx, { event: 'login', member: memberId })
     },
     routes: {
       home,
       async logout(ctx) {
+        const who = await signedIn(ctx, sessions).catch(unavailable)
         await endSession(ctx, sessions).catch(unavailable)
+        if (who) recordAction(ctx, { event: 'logout', member: who.member.id })
         ctx.status = 303
         ctx.set('Location', '/-/')
       },
@@ -227,6 +234,7 @@ export async function gatewayParts(i: GatewayInputs): Promise<GatewayParts> {
       audit.write({
         event: 'request',
         member: caller.id,
+        ...(state.client !== undefined ? { client: state.client } : {}),
         ...(caller.keyLabel !== undefined ? { key_label: caller.keyLabel } : {}),
         ...(caller.keyId !== undefined ? { key_id: caller.keyId } : {}),
         method: ctx.method,

@@ -10,6 +10,7 @@ import type { KeyRecord } from '../gateway/types.js'
 import { Secret } from '../secret.js'
 import { StoreError, type TokenStore } from '../store/types.js'
 import { exitWith } from './context.js'
+import { openOperatorAudit, type OperatorAudit } from './operator-audit.js'
 import { storeConfigOrExit } from './load.js'
 import { addSettingOptions } from './options.js'
 import { whenJson } from '../time-format.js'
@@ -28,23 +29,27 @@ function keyRow(k: KeyRecord) {
  * pages do, for scripts. Changes are announced on the store's invalidation channel, so running
  * Redis-backed replicas drop a revoked key or removed member at once.
  */
-async function withDirectory<T>(config: StoreConfig, work: (d: Directory, store: TokenStore) => Promise<T>): Promise<T> {
+async function withDirectory<T>(config: StoreConfig, work: (d: Directory, store: TokenStore, audit: OperatorAudit | undefined) => Promise<T>): Promise<T> {
   let store: TokenStore
+  let audit: OperatorAudit | undefined
   try {
     store = await openStore(config, systemClock)
     await store.check()
+    audit = await openOperatorAudit(config)
   } catch (err) {
     if (err instanceof StoreError || err instanceof ConfigError) exitWith(err.message)
+    if ((err as NodeJS.ErrnoException).code !== undefined) exitWith(`cannot open the audit log ${config.auditLog} (${(err as NodeJS.ErrnoException).code})`)
     throw err
   }
   // Sessions are never made here; the signing key only has to exist.
   const directory = new Directory(store, systemClock, config.storeOutageGraceMs, () => undefined, randomBytes(32))
   try {
-    return await work(directory, store)
+    return await work(directory, store, audit)
   } catch (err) {
     if (err instanceof ProxyError || err instanceof StoreError) exitWith(err.message)
     throw err
   } finally {
+    await audit?.close()
     await directory.close()
     await store.close()
   }
@@ -78,10 +83,12 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
       const token = await readStdin(process.stdin)
       if (token === '' || /\s/.test(token)) exitWith('give exactly one personal access token on standard input', 2)
       const id = memberIdOf(name)
-      await withDirectory(config, async (d, store) => {
-        await d.addServiceMember(id)
+      await withDirectory(config, async (d, store, audit) => {
+        const { created } = await d.addServiceMember(id)
+        if (created) audit?.write({ event: 'member_added', object: id })
         const secret = new Secret(token)
         await store.putToken(id, { accessToken: secret, refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: Date.now(), origin: 'personal' })
+        audit?.write({ event: 'token_attached', object: id })
         print(opts['json'] === true, { member: id, fingerprint: secret.fingerprint }, `stored a token for ${id} (fingerprint ${secret.fingerprint})`)
       })
     })
@@ -89,9 +96,10 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: Record<string, unknown>) => {
       const id = memberIdOf(name)
-      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d, _store, audit) => {
         const removed = await d.removeMember(id)
         if (!removed) exitWith(`no member ${id}`)
+        audit?.write({ event: 'member_removed', object: id })
         print(opts['json'] === true, { removed: id }, `removed ${id}`)
       })
     })
@@ -108,11 +116,12 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
       // A key acts with its member's own Cloud 66 token: people make their own keys on the
       // gateway's /-/ page; operators issue keys for bots only.
       if (!id.startsWith('service:')) exitWith(`${id} is a person: people create their own keys on the gateway's /-/ page; keys create issues keys for bots (service:NAME)`)
-      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d, _store, audit) => {
         if (!(await d.member(id))) exitWith(`no member ${id} (members are created by logging in, or with members add-token)`)
         const request = { label: opts['label'], read_only: opts['readOnly'] === true, ...(opts['expires'] !== undefined ? { expires: opts['expires'] } : {}) }
         const { keyOptions } = await import('../gateway/key-request.js') // zod: loaded when used
         const { record, key } = await d.createKey(id, keyOptions(request, systemClock))
+        audit?.write({ event: 'key_created', object: id, key_id: record.id, key_label: record.label })
         print(opts['json'] === true, { id: record.id, key }, `${key}\n(key id ${record.id} for ${id}; this is the only time the key is shown)`)
       })
     })
@@ -128,9 +137,10 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
   storeOptions(keys.command('revoke <id>').description('revoke a key (every replica refuses it at once with Redis)'))
     .option('--json', 'machine-readable output')
     .action(async (keyId: string, opts: Record<string, unknown>) => {
-      await withDirectory(storeConfigOrExit(opts, env), async (d) => {
+      await withDirectory(storeConfigOrExit(opts, env), async (d, _store, audit) => {
         const revoked = await d.revokeKey(keyId)
         if (!revoked) exitWith(`no key ${keyId}`)
+        audit?.write({ event: 'key_revoked', object: revoked.memberId, key_id: revoked.id, key_label: revoked.label })
         print(opts['json'] === true, keyRow(revoked), `revoked ${keyId}`)
       })
     })

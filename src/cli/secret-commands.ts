@@ -4,6 +4,7 @@ import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { generateSecret } from '../store/keys.js'
 import { checkStoreOrExit } from './context.js'
+import { openOperatorAudit } from './operator-audit.js'
 
 export function secretGenerate(): void {
   process.stdout.write(`${generateSecret()}\n`)
@@ -27,6 +28,11 @@ export async function secretRotate(config: Config): Promise<void> {
   try {
     const resealed = await store.reseal()
     process.stdout.write(`re-sealed ${resealed} record(s) with the current C66_PROXY_SECRET; C66_PROXY_PREVIOUS_SECRETS can now be removed\n`)
+    if (config.mode === 'gateway') {
+      const audit = await openOperatorAudit({ auditLog: config.gateway.auditLog, secretEnv: config.secretEnv })
+      audit?.write({ event: 'secret_rotated' })
+      await audit?.close()
+    }
   } finally {
     await store.close()
   }

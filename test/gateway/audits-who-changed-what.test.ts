@@ -5,15 +5,21 @@ import { runCli } from '../helpers/cli.js'
 import { createKey, gwRequest, loginMember, memberToken, startGateway, startGatewaySim, type StartedGateway } from '../helpers/gateway.js'
 import { until } from '../helpers/wait.js'
 
-// Every mutating request through the gateway writes one hash-chained JSON line: who (member, key
+// Every mutating request through the gateway writes one MAC-chained JSON line: who (member, key
 // label and id, never the key), what (method, route template, stack), how it went (status,
 // duration) and the request id. `c66-proxy audit verify` finds a deleted or edited line.
+// Management actions (logins, keys created) are lines of their own, with other events.
 
 type AuditLine = Record<string, unknown>
 
-function auditLines(gw: StartedGateway): string[] {
+function allLines(gw: StartedGateway): string[] {
   if (!existsSync(gw.auditLog)) return []
   return readFileSync(gw.auditLog, 'utf8').split('\n').filter(Boolean)
+}
+
+/** The lines of requests (the log also holds logins and key changes). */
+function auditLines(gw: StartedGateway): string[] {
+  return allLines(gw).filter((l) => (JSON.parse(l) as AuditLine)['event'] === 'request')
 }
 
 /** Waits (polling the file, with a safety timeout) until the audit log holds a line for `requestId`. */
@@ -39,9 +45,11 @@ test('a POST through a key writes one audit line with who, what, where, how and 
   t.is(res.status, 200, res.body)
   const line = await lineFor(gw, 'audit-post-1')
   t.like(line, {
-    v: 1,
+    v: 2,
+    event: 'request',
     replica: 'gw-test',
     member: 'cloud66:1',
+    client: '127.0.0.1',
     key_label: 'deploy-bot',
     key_id: id,
     method: 'POST',
@@ -49,13 +57,14 @@ test('a POST through a key writes one audit line with who, what, where, how and 
     stack_id: uid,
     status: 200,
     request_id: 'audit-post-1',
-    seq: 1,
-    prev: null,
   })
+  // It follows the login and key lines before it in this replica's chain.
+  t.true((line['seq'] as number) > 1)
+  t.regex(String(line['prev']), /^[0-9a-f]{64}$/)
   t.true(Number.isFinite(Date.parse(String(line['time']))), String(line['time']))
   t.is(typeof line['duration_ms'], 'number')
   t.true((line['duration_ms'] as number) >= 0)
-  t.regex(String(line['hash']), /^[0-9a-f]{64}$/)
+  t.regex(String(line['mac']), /^[0-9a-f]{64}$/)
   const text = readFileSync(gw.auditLog, 'utf8')
   t.false(text.includes(key))
   t.false(text.includes(key.slice('c66p_'.length)))
@@ -97,21 +106,25 @@ test('`audit verify` exits 0 for an intact log and 1 naming the first broken lin
     t.is((await gwRequest(gw, `/api/3/stacks/${uid}/deployments`, { bearer: key, json: {}, headers: { 'x-request-id': `audit-chain-${i}` } })).status, 200)
     await lineFor(gw, `audit-chain-${i}`)
   }
-  const intact = auditLines(gw)
-  t.is(intact.length, 3)
+  const requests = auditLines(gw)
+  t.is(requests.length, 3)
+  const intact = allLines(gw)
+  const at = (line: string) => intact.indexOf(line) + 1
+  const second = requests[1] ?? ''
 
-  const ok = await runCli(['audit', 'verify', gw.auditLog])
+  const ok = await runCli(['audit', 'verify', gw.auditLog], gw.cliEnv())
   t.is(ok.code, 0, ok.stdout + ok.stderr)
 
-  writeFileSync(gw.auditLog, [intact[0], intact[2]].map((l) => `${l}\n`).join(''))
-  const deleted = await runCli(['audit', 'verify', gw.auditLog])
+  // Deleting the second request's line: the chain breaks at the line that followed it.
+  writeFileSync(gw.auditLog, intact.filter((l) => l !== second).map((l) => `${l}\n`).join(''))
+  const deleted = await runCli(['audit', 'verify', gw.auditLog], gw.cliEnv())
   t.is(deleted.code, 1, deleted.stdout + deleted.stderr)
-  t.regex(deleted.stdout, /\bline 2\b/)
+  t.regex(deleted.stdout, new RegExp(`\\bline ${at(second)}\\b`))
 
-  const edited = (intact[1] ?? '').replace('"status":200', '"status":201')
-  t.not(edited, intact[1])
-  writeFileSync(gw.auditLog, [intact[0], edited, intact[2]].map((l) => `${l}\n`).join(''))
-  const changed = await runCli(['audit', 'verify', gw.auditLog])
+  const edited = second.replace('"status":200', '"status":201')
+  t.not(edited, second)
+  writeFileSync(gw.auditLog, intact.map((l) => `${l === second ? edited : l}\n`).join(''))
+  const changed = await runCli(['audit', 'verify', gw.auditLog], gw.cliEnv())
   t.is(changed.code, 1, changed.stdout + changed.stderr)
-  t.regex(changed.stdout, /\bline 2\b/)
+  t.regex(changed.stdout, new RegExp(`\\bline ${at(second)}\\b`))
 })
