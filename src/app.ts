@@ -152,7 +152,14 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const api = gw?.api
   const isOwnPath = (url: string) => url.startsWith('/-/') || url === '/-' || url.startsWith('/-?')
   const noNext = () => Promise.resolve()
-  const observer = createObserver(metrics, createRequestLog(log), isShuttingDown, gw?.done)
+  const gatewayDone = gw?.done
+  const observer = createObserver(metrics, createRequestLog(log), isShuttingDown, (ctx, state, status, seconds) => {
+    // An upstream answer other than 401 means Cloud 66 accepted the caller's token (the status
+    // page stops showing an earlier 401); the proxy's own refusals carry no result.
+    const result = state.result
+    if (result !== undefined && result.status !== 401 && state.caller !== undefined) tokens.accepted(state.caller.id)
+    gatewayDone?.(ctx, state, status, seconds)
+  })
   koa.use(
     edgeMiddleware({
       observer,

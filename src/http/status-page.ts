@@ -28,7 +28,7 @@ export function renderStatusPage(v: StatusView): string {
 <tr><th>Obtained</th><td>${escapeHtml(whenText(active.stored.obtainedAt))}</td></tr>
 <tr><th>Expires</th><td>${escapeHtml(whenText(active.stored.expiresAt))}${active.stored.refreshToken ? ' (refreshed automatically)' : ''}</td></tr>`
       : ''
-    const rejected = report.rejected ? ' <strong>Cloud 66 rejected this token (401)</strong>: replace it or log in again.' : ''
+    const rejected = report.rejected ? ` <strong>Cloud 66 rejected this token (401)</strong>: replace it${v.oauthConfigured ? ' or log in again' : ''}.` : ''
     tokenBlock = `<p class="${report.rejected ? 'bad' : 'ok'}" id="token-state">Token in use from <strong>${escapeHtml(active.source)}</strong> (<code>${escapeHtml(active.location)}</code>), fingerprint <code>${escapeHtml(active.token.fingerprint)}</code>.${rejected}</p>
 ${details ? `<table>${details}</table>` : ''}`
   } else {
