@@ -83,6 +83,13 @@ export function loadConfig(input: LoadInput): Config {
     })
   }
 
+  // `--deny-path "$RULES"` with RULES unset: a security setting given with nothing but blanks in
+  // it would silently deny nothing. (An empty list in a config file, like the default's, is deliberate.)
+  const denyGiven = raw(byKey('denyPaths'))?.value
+  const denyItems = typeof denyGiven === 'string' ? denyGiven.split(',') : Array.isArray(denyGiven) ? denyGiven : []
+  if (values.has('denyPaths') && denyItems.length > 0 && get<string[]>('denyPaths', []).length === 0) {
+    problems.push({ setting: settingName(byKey('denyPaths')), message: 'is set but names no rule (an empty pattern denies nothing); give rules or leave it unset' })
+  }
   for (const rule of get<string[]>('denyPaths', [])) {
     const compiled = compileRule(rule)
     if (typeof compiled === 'string') problems.push({ setting: settingName(byKey('denyPaths')), message: compiled })
