@@ -95,6 +95,15 @@ export function loadConfig(input: LoadInput): Config {
     if (typeof compiled === 'string') problems.push({ setting: settingName(byKey('denyPaths')), message: compiled })
   }
 
+  for (const entry of get<string[]>('allowedHosts', [])) {
+    if (!isHostEntry(entry)) {
+      problems.push({
+        setting: settingName(byKey('allowedHosts')),
+        message: `"${entry}" is not a host name or HOST:PORT (an IPv6 address in brackets, e.g. [::1]:9000); it could never match a Host header`,
+      })
+    }
+  }
+
   const scopes = get('scopes', 'public')
   if (!/^[a-z_]+( [a-z_]+)*$/.test(scopes)) {
     problems.push({ setting: settingName(byKey('scopes')), message: 'must be scope names separated by single spaces (e.g. "public redeploy"); Cloud 66 does not accept commas' })
@@ -144,11 +153,21 @@ export function loadConfig(input: LoadInput): Config {
       scopes,
       timeoutMs: get('oauthTimeout', 10_000),
     }),
-    publicUrl: get<URL>('publicUrl', new URL(`http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`)),
+    publicUrl: get<URL>('publicUrl', defaultPublicUrl(listen)),
     dataDir,
     refreshSkewMs: get('refreshSkew', 60_000),
     secretEnv: () => secretEnv,
   } satisfies Config)
+}
+
+/**
+ * The URL users reach the proxy at when --public-url is not set: the listen address, except that
+ * a wildcard (0.0.0.0, ::; a container) is reached at 127.0.0.1, never at http://0.0.0.0, which
+ * would become an OAuth redirect URI no browser should be sent to.
+ */
+function defaultPublicUrl(listen: ListenAddress): URL {
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
+  return new URL(`http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`)
 }
 
 export function byKey(key: string): Setting {
@@ -226,6 +245,18 @@ function parseUpstream(value: unknown, shown: string): Converted {
     return { ok: false, message: 'must be an origin only, with no path (e.g. https://app.cloud66.com)' }
   }
   return { ok: true, value: new URL(url.origin) }
+}
+
+/**
+ * An `--allowed-hosts` entry: a DNS name or IPv4 address, or an IPv6 address in brackets, with an
+ * optional port. Anything else (a URL, a wildcard, a bare IPv6 address) can never equal a Host
+ * header, so it would silently allow nothing.
+ */
+function isHostEntry(entry: string): boolean {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/.exec(entry)
+  if (!m) return false
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return false
+  return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535)
 }
 
 /** 127.0.0.0/8, ::1 and the name localhost. */
