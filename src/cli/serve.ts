@@ -3,7 +3,7 @@ import type { Config } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { StoreError } from '../store/types.js'
 import { exitWith, hostPort } from './context.js'
-import { tokenWarnings } from './status.js'
+import { configWarnings } from './warnings.js'
 
 /** `c66-proxy serve`: runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0. */
 export async function serve(config: Config): Promise<void> {
@@ -30,7 +30,7 @@ export async function serve(config: Config): Promise<void> {
     token_fingerprint: report.active?.token.fingerprint,
     oauth_login: app.oauth !== undefined,
   }, 'c66-proxy listening')
-  for (const warning of tokenWarnings(report)) log.warn(warning)
+  for (const warning of await configWarnings(config, report)) log.warn(warning)
   process.stderr.write(`c66-proxy listening on http://${hostPort(address.address, address.port)} → ${config.upstream.origin}/api/3\n`)
 
   let stopping = false

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js'
 import type { TokenReport } from '../tokens/token-service.js'
 import { escapeHtml, page } from './html.js'
 import { whenText } from '../time-format.js'
+import { sourceRows } from '../tokens/token-view.js'
 
 export { PAGE_CSP as STATUS_PAGE_CSP } from './html.js'
 
@@ -9,6 +10,8 @@ export interface StatusView {
   readonly config: Config
   readonly report: TokenReport
   readonly oauthConfigured: boolean
+  /** Where the token store is, for its row among the token sources. */
+  readonly storeLocation: string
   readonly csrf: string
   readonly now: number
 }
@@ -47,7 +50,7 @@ ${details ? `<table>${details}</table>` : ''}`
   const logoutButton = stored
     ? `<form method="post" action="/-/logout"><input type="hidden" name="csrf" value="${escapeHtml(v.csrf)}"><button type="submit">Log out</button></form>`
     : ''
-  const rows = (report.local?.report ?? [])
+  const rows = sourceRows(report, v.storeLocation)
     .map((r) => `<tr><td>${escapeHtml(r.source)}</td><td><code>${escapeHtml(r.location)}</code></td><td>${escapeHtml(r.state)}${r.problem ? `: ${escapeHtml(r.problem)}` : ''}</td></tr>`)
     .join('')
   return page(
@@ -60,7 +63,7 @@ ${details ? `<table>${details}</table>` : ''}`
 </table>
 <h2>Token</h2>${tokenBlock}
 <div>${loginButton}${logoutButton}</div>
-${rows ? `<h2>Local token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
+${rows ? `<h2>Token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
 <p>Health: <a href="/-/healthz">/-/healthz</a> · Readiness: <a href="/-/readyz">/-/readyz</a> · Metrics: <a href="/-/metrics">/-/metrics</a></p>`,
   )
 }
