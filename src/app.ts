@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config/types.js'
 import { edgeMiddleware } from './http/edge.js'
 import { errorResponder } from './http/error-response.js'
+import { answerFavicon, isFavicon } from './http/favicon.js'
 import { localGuard } from './http/local-guard.js'
 import { createLoginHandlers } from './http/login.js'
 import { createObserver } from './http/observe.js'
@@ -169,7 +170,8 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
       dispatch(ctx) {
         const url = ctx.req.url ?? '/'
         if (api && url.startsWith('/-/api/')) return api(ctx, noNext)
-        return isOwnPath(url) ? own(ctx, noNext) : proxy(ctx, noNext)
+        if (isOwnPath(url)) return own(ctx, noNext)
+        return isFavicon(url) ? answerFavicon(ctx) : proxy(ctx, noNext)
       },
     }),
   )

@@ -1,11 +1,9 @@
 import { mapTarget } from '../proxy/target.js'
+import { FAVICON } from './favicon.js'
 import { checkRequestTarget, pathOf } from './guards.js'
 
 /** The proxy's own pages, labelled by their path (routes.ts gives the same labels when they answer). */
 const OWN_PAGES = new Set(['/-/', '/-/healthz', '/-/readyz', '/-/metrics', '/-/login', '/-/callback', '/-/logout'])
-
-/** Answered locally, never forwarded (app.ts): browsers ask every origin for it. */
-export const FAVICON = '/favicon.ico'
 
 /**
  * The route label of a request refused before it was dispatched (a foreign Host or Origin, a
