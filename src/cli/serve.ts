@@ -2,7 +2,7 @@ import { createApp, type App } from '../app.js'
 import type { Config } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { StoreError } from '../store/types.js'
-import { exitWith, hostPort } from './context.js'
+import { exitWith, hostPort, probe } from './context.js'
 import { configWarnings } from './warnings.js'
 
 /** `c66-proxy serve`: runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0. */
@@ -19,7 +19,8 @@ export async function serve(config: Config): Promise<void> {
   try {
     address = await app.listen()
   } catch (err) {
-    exitWith(`cannot listen on ${hostPort(config.listen.host, config.listen.port)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    const code = (err as NodeJS.ErrnoException).code ?? 'error'
+    exitWith(`cannot listen on ${hostPort(config.listen.host, config.listen.port)} (${code})${await listenHint(config, code)}`)
   }
   const report = await app.tokens.describe()
   if (config.unsafeListenAny) log.warn('--unsafe-listen-any: accepting clients that are not on this machine; anyone who reaches this port acts as you on Cloud 66')
@@ -43,4 +44,18 @@ export async function serve(config: Config): Promise<void> {
     })
   }
   process.once('SIGTERM', () => stop('SIGTERM')).once('SIGINT', () => stop('SIGINT'))
+}
+
+/** What to do about an address the proxy cannot listen on (the demo says the same). */
+async function listenHint(config: Config, code: string): Promise<string> {
+  const choose = '; choose another address with --listen HOST:PORT or C66_PROXY_LISTEN (e.g. --listen 127.0.0.1:8067)'
+  if (code === 'EADDRINUSE') {
+    // A wildcard listen address is reached through loopback, as the health check does.
+    const host = ['0.0.0.0', '::'].includes(config.listen.host) ? 'localhost' : config.listen.host
+    const ours = await probe(`http://${hostPort(host, config.listen.port)}/-/healthz`)
+    return `${ours ? ': a c66-proxy is already answering there (see `c66-proxy status`)' : ': another program is using that port'}${choose}`
+  }
+  if (code === 'EACCES') return `: ports below 1024 need privileges${choose}`
+  if (code === 'EADDRNOTAVAIL') return `: that address is not one of this machine's${choose}`
+  return ''
 }
