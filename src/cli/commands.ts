@@ -21,7 +21,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .addHelpText('after', settingsHelp())
 
   addSettingOptions(program.command('serve', { isDefault: true }).description('run the proxy (the default command)'))
-    .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env)))
+    .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env), env))
 
 
   addSettingOptions(program.command('check-config').description('print every configuration problem; exit 1 if there is any'))

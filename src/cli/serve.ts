@@ -3,10 +3,14 @@ import type { Config } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { StoreError } from '../store/types.js'
 import { exitWith, hostPort, probe } from './context.js'
+import { leaveWithLauncher } from './launcher.js'
 import { configWarnings } from './warnings.js'
 
-/** `c66-proxy serve`: runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0. */
-export async function serve(config: Config): Promise<void> {
+/**
+ * `c66-proxy serve`: runs until SIGTERM/SIGINT (or, when npm launched it, until npm's shell is
+ * gone: see launcher.ts), then drains in-flight requests and exits 0.
+ */
+export async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   let app: App
   try {
     app = await createApp(config)
@@ -35,15 +39,16 @@ export async function serve(config: Config): Promise<void> {
   process.stderr.write(`c66-proxy listening on http://${hostPort(address.address, address.port)} → ${config.upstream.origin}/api/3\n`)
 
   let stopping = false
-  const stop = (signal: string) => {
+  const stop = (why: { signal: string } | { reason: 'launcher_exited' }) => {
     if (stopping) return
     stopping = true
-    log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down')
+    log.info({ ...why, grace_ms: config.shutdownGraceMs }, 'shutting down')
     void app.close().then(() => {
       process.exit(0)
     })
   }
-  process.once('SIGTERM', () => stop('SIGTERM')).once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop({ signal: 'SIGTERM' })).once('SIGINT', () => stop({ signal: 'SIGINT' }))
+  leaveWithLauncher(env, () => stop({ reason: 'launcher_exited' }))
 }
 
 /** What to do about an address the proxy cannot listen on (the demo says the same). */
