@@ -8,15 +8,13 @@ import { send, startSim } from '../helpers/forwarding.js'
 import { startProxy } from '../helpers/proxy.js'
 import { rawRequest } from '../helpers/raw-http.js'
 
-const PROMTOOL = '/usr/bin/promtool'
-
 function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PROMTOOL, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (c: Buffer) => (output += c.toString()))
     child.stderr.on('data', (c: Buffer) => (output += c.toString()))
-    child.on('error', reject)
+    child.on('error', (err) => reject(new Error(`promtool is not installed (Debian: apt-get install prometheus; .ci/run does): ${err.message}`)))
     child.on('close', (code) => resolve({ code, output }))
     child.stdin.end(text)
   })
