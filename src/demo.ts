@@ -80,8 +80,9 @@ async function main(): Promise<void> {
     'Press Ctrl-C to stop. Requests show up below as they pass through the proxy:',
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
+  // Before the instructions: whoever reads them may press Ctrl-C at once.
   stopOnSignal(app, sim)
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 /**

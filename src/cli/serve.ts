@@ -19,6 +19,18 @@ export async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<voi
     throw err
   }
   const { log } = app
+  // Handlers first: whoever reads "listening" below may signal at once, and a SIGTERM with no
+  // handler yet would kill the process instead of stopping it.
+  let stopping = false
+  const stop = (why: { signal: string } | { reason: 'launcher_exited' }) => {
+    if (stopping) return
+    stopping = true
+    log.info({ ...why, grace_ms: config.shutdownGraceMs }, 'shutting down')
+    void app.close().then(() => {
+      process.exit(0)
+    })
+  }
+  process.once('SIGTERM', () => stop({ signal: 'SIGTERM' })).once('SIGINT', () => stop({ signal: 'SIGINT' }))
   let address
   try {
     address = await app.listen()
@@ -37,17 +49,6 @@ export async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<voi
   }, 'c66-proxy listening')
   for (const warning of await configWarnings(config, report)) log.warn(warning)
   process.stderr.write(`c66-proxy listening on http://${hostPort(address.address, address.port)} → ${config.upstream.origin}/api/3\n`)
-
-  let stopping = false
-  const stop = (why: { signal: string } | { reason: 'launcher_exited' }) => {
-    if (stopping) return
-    stopping = true
-    log.info({ ...why, grace_ms: config.shutdownGraceMs }, 'shutting down')
-    void app.close().then(() => {
-      process.exit(0)
-    })
-  }
-  process.once('SIGTERM', () => stop({ signal: 'SIGTERM' })).once('SIGINT', () => stop({ signal: 'SIGINT' }))
   leaveWithLauncher(env, () => stop({ reason: 'launcher_exited' }))
 }
 
