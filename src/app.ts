@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config/types.js'
 import { edgeMiddleware } from './http/edge.js'
 import { errorResponder } from './http/error-response.js'
+import { answerFavicon, isFavicon } from './http/favicon.js'
 import { localGuard } from './http/local-guard.js'
 import { createLoginHandlers } from './http/login.js'
 import { createObserver } from './http/observe.js'
@@ -159,7 +160,14 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   const api = gw?.api
   const isOwnPath = (url: string) => url.startsWith('/-/') || url === '/-' || url.startsWith('/-?')
   const noNext = () => Promise.resolve()
-  const observer = createObserver(metrics, createRequestLog(log), isShuttingDown, gw?.done)
+  const gatewayDone = gw?.done
+  const observer = createObserver(metrics, createRequestLog(log), isShuttingDown, (ctx, state, status, seconds) => {
+    // An upstream answer other than 401 means Cloud 66 accepted the caller's token (the status
+    // page stops showing an earlier 401); the proxy's own refusals carry no result.
+    const result = state.result
+    if (result !== undefined && result.status !== 401 && state.caller !== undefined) tokens.accepted(state.caller.id)
+    gatewayDone?.(ctx, state, status, seconds)
+  })
   koa.use(
     edgeMiddleware({
       observer,
@@ -169,7 +177,8 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
       dispatch(ctx) {
         const url = ctx.req.url ?? '/'
         if (api && url.startsWith('/-/api/')) return api(ctx, noNext)
-        return isOwnPath(url) ? own(ctx, noNext) : proxy(ctx, noNext)
+        if (isOwnPath(url)) return own(ctx, noNext)
+        return isFavicon(url) ? answerFavicon(ctx) : proxy(ctx, noNext)
       },
     }),
   )

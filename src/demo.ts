@@ -12,6 +12,8 @@ import type { Config } from './config/types.js'
 import { ConfigError } from './errors.js'
 import { ALL_SCOPES, startSimulator, type Simulator } from './simulator/index.js'
 import { hostPort } from './cli/context.js'
+import { createLogger } from './log.js'
+import type { DestinationStream } from 'pino'
 
 const DEMO_TOKEN = 'c66-demo-token'
 
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
     process.exit(2)
   }
 
-  const app = await createApp(config)
+  const app = await createApp(config, { log: createLogger(config.logLevel, peopleReadable()) })
   let address: AddressInfo
   try {
     address = await app.listen()
@@ -75,11 +77,32 @@ async function main(): Promise<void> {
     `  curl -sS -X POST ${base}/stacks/${stack.uid}/deployments`,
     '',
     `Status page: ${base}/-/   Metrics: ${base}/-/metrics`,
-    'Press Ctrl-C to stop.',
+    'Press Ctrl-C to stop. Requests show up below as they pass through the proxy:',
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
+  // Before the instructions: whoever reads them may press Ctrl-C at once.
   stopOnSignal(app, sim)
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+/**
+ * The proxy's log, for people watching a demo: one short line per request (method, route
+ * template, status, time) instead of the JSON lines `serve` writes for log collectors, and
+ * warnings as words. Everything else the proxy logs is for operators, and left out here.
+ */
+function peopleReadable(): DestinationStream {
+  return {
+    write(block: string) {
+      let out = ''
+      for (const text of block.split('\n')) {
+        if (text === '') continue
+        const line = JSON.parse(text) as { level: number; msg: string; method?: string; route?: string; status?: number; duration_ms?: number }
+        if (line.msg === 'request') out += `  ${line.method ?? ''} ${line.route ?? ''} → ${line.status ?? ''} in ${line.duration_ms ?? '?'} ms\n`
+        else if (line.level >= 40) out += `  (${line.level >= 50 ? 'error' : 'warning'}: ${line.msg})\n`
+      }
+      if (out !== '') process.stdout.write(out)
+    },
+  }
 }
 
 /** The first stack the simulator lists, asked for directly (not through the proxy, to keep its log clean). */

@@ -8,6 +8,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics(registry = new Registry()) {
   const on = { registers: [registry] }
   collectDefaultMetrics({ register: registry, prefix: 'c66_proxy_' })
+  // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool check
+  // metrics fails on them). Each is the sum of its per-type gauge without the suffix, which stays:
+  // sum(c66_proxy_nodejs_active_handles) is the same number.
+  for (const name of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`c66_proxy_nodejs_active_${name}_total`)
   const requestCounts = new Tally('method', 'route', 'status')
   const lookupCounts = new Tally('source', 'result')
   const inFlightRequests = new InFlight()

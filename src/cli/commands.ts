@@ -1,16 +1,15 @@
 import { Command } from 'commander'
-import { loadConfig } from '../config/load.js'
 import { parseDuration } from '../config/duration.js'
-import { ConfigError } from '../errors.js'
-import { hostPort, openLocal, probe } from './context.js'
+import { hostPort, probe } from './context.js'
 import { configOrExit } from './load.js'
 import { login, logoutCommand } from './login-commands.js'
-import { addSettingOptions, settingFlags, settingsHelp } from './options.js'
+import { addSettingOptions, settingsHelp } from './options.js'
 import { registerAuditCommand } from './audit-command.js'
 import { registerGatewayCommands } from './gateway-commands.js'
 import { secretGenerate, secretRotate } from './secret-commands.js'
 import { serve } from './serve.js'
-import { status, tokenWarnings } from './status.js'
+import { status } from './status.js'
+import { checkConfig } from './check-config.js'
 import { tokenImportCx, tokenSet, tokenShow } from './token-commands.js'
 
 /** The `c66-proxy` command line. `env` is passed in so tests and the demo can run it in-process. */
@@ -22,27 +21,12 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .addHelpText('after', settingsHelp())
 
   addSettingOptions(program.command('serve', { isDefault: true }).description('run the proxy (the default command)'))
-    .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env)))
+    .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env), env))
 
 
   addSettingOptions(program.command('check-config').description('print every configuration problem; exit 1 if there is any'))
-    .action(async (opts: Record<string, unknown>) => {
-      try {
-        const config = loadConfig({ flags: settingFlags(opts), env })
-        const ctx = await openLocal(config)
-        const report = await ctx.tokens.describe()
-        await ctx.close()
-        process.stdout.write(`configuration OK: listen ${hostPort(config.listen.host, config.listen.port)}, upstream ${config.upstream.origin}/api/3\n`)
-        for (const warning of tokenWarnings(report)) process.stdout.write(`warning: ${warning}\n`)
-        if (config.oauth.clientId !== undefined && config.oauth.clientSecret === undefined) {
-          process.stdout.write('warning: C66_CLIENT_ID is set without C66_CLIENT_SECRET; the proxy will act as a public OAuth client (PKCE only)\n')
-        }
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err
-        process.stderr.write(`${err.message}\n`)
-        process.exitCode = 1
-      }
-    })
+    .option('--json', 'machine-readable output')
+    .action(async (opts: Record<string, unknown>) => checkConfig(opts, env, opts['json'] === true))
 
   addSettingOptions(program.command('status').description('show the token source in use (fingerprint only), the upstream and the listen address'))
     .option('--json', 'machine-readable output')

@@ -1,3 +1,4 @@
+import http from 'node:http'
 import { localStore, oauthClientFor } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
@@ -51,11 +52,18 @@ export function exitWith(message: string, code = 1): never {
 
 export const hostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
-export async function probe(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
-    return res.ok
-  } catch {
-    return false
-  }
+/**
+ * Whether `url` answers 2xx within a second. node:http rather than fetch: against a peer that
+ * accepts and at once hangs up, undici's fetch never settled and, with only an unref'd timer
+ * left, the command ended with exit code 13 (unsettled top-level await) instead of an answer.
+ */
+export function probe(url: string, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume()
+      resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300)
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolve(false))
+  })
 }

@@ -46,6 +46,7 @@ export function settingsHelp(): string {
     ...rows.flatMap(([flag, env, description]) => [`  ${flag.padEnd(width)}${env}`, `      ${description}`]),
     '',
     'Cloud 66 token, first found wins:',
+    '  the token store        what `c66-proxy login`, `token set` or `token import-cx` stored (<data dir>/store.json)',
     '  CLOUD66_ACCESS_TOKEN   a personal access token',
     '  CLOUD66_TOKEN          base64 of the cx toolbelt token file (cx dump-token | base64)',
     '  --token-file PATH      a file holding a raw token (or a cx token file)',

@@ -2,11 +2,15 @@ import { createApp, type App } from '../app.js'
 import type { Config } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { StoreError } from '../store/types.js'
-import { exitWith, hostPort } from './context.js'
-import { tokenWarnings } from './status.js'
+import { exitWith, hostPort, probe } from './context.js'
+import { leaveWithLauncher } from './launcher.js'
+import { configWarnings } from './warnings.js'
 
-/** `c66-proxy serve`: runs until SIGTERM/SIGINT, then drains in-flight requests and exits 0. */
-export async function serve(config: Config): Promise<void> {
+/**
+ * `c66-proxy serve`: runs until SIGTERM/SIGINT (or, when npm launched it, until npm's shell is
+ * gone: see launcher.ts), then drains in-flight requests and exits 0.
+ */
+export async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   let app: App
   try {
     app = await createApp(config)
@@ -15,11 +19,24 @@ export async function serve(config: Config): Promise<void> {
     throw err
   }
   const { log } = app
+  // Handlers first: whoever reads "listening" below may signal at once, and a SIGTERM with no
+  // handler yet would kill the process instead of stopping it.
+  let stopping = false
+  const stop = (why: { signal: string } | { reason: 'launcher_exited' }) => {
+    if (stopping) return
+    stopping = true
+    log.info({ ...why, grace_ms: config.shutdownGraceMs }, 'shutting down')
+    void app.close().then(() => {
+      process.exit(0)
+    })
+  }
+  process.once('SIGTERM', () => stop({ signal: 'SIGTERM' })).once('SIGINT', () => stop({ signal: 'SIGINT' }))
   let address
   try {
     address = await app.listen()
   } catch (err) {
-    exitWith(`cannot listen on ${hostPort(config.listen.host, config.listen.port)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    const code = (err as NodeJS.ErrnoException).code ?? 'error'
+    exitWith(`cannot listen on ${hostPort(config.listen.host, config.listen.port)} (${code})${await listenHint(config, code)}`)
   }
   const report = await app.tokens.describe()
   if (config.unsafeListenAny) log.warn('--unsafe-listen-any: accepting clients that are not on this machine; anyone who reaches this port acts as you on Cloud 66')
@@ -30,17 +47,21 @@ export async function serve(config: Config): Promise<void> {
     token_fingerprint: report.active?.token.fingerprint,
     oauth_login: app.oauth !== undefined,
   }, 'c66-proxy listening')
-  for (const warning of tokenWarnings(report)) log.warn(warning)
+  for (const warning of await configWarnings(config, report)) log.warn(warning)
   process.stderr.write(`c66-proxy listening on http://${hostPort(address.address, address.port)} → ${config.upstream.origin}/api/3\n`)
+  leaveWithLauncher(env, () => stop({ reason: 'launcher_exited' }))
+}
 
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal, grace_ms: config.shutdownGraceMs }, 'shutting down')
-    void app.close().then(() => {
-      process.exit(0)
-    })
+/** What to do about an address the proxy cannot listen on (the demo says the same). */
+async function listenHint(config: Config, code: string): Promise<string> {
+  const choose = '; choose another address with --listen HOST:PORT or C66_PROXY_LISTEN (e.g. --listen 127.0.0.1:8067)'
+  if (code === 'EADDRINUSE') {
+    // A wildcard listen address is reached through loopback, as the health check does.
+    const host = ['0.0.0.0', '::'].includes(config.listen.host) ? 'localhost' : config.listen.host
+    const ours = await probe(`http://${hostPort(host, config.listen.port)}/-/healthz`)
+    return `${ours ? ': a c66-proxy is already answering there (see `c66-proxy status`)' : ': another program is using that port'}${choose}`
   }
-  process.once('SIGTERM', () => stop('SIGTERM')).once('SIGINT', () => stop('SIGINT'))
+  if (code === 'EACCES') return `: ports below 1024 need privileges${choose}`
+  if (code === 'EADDRNOTAVAIL') return `: that address is not one of this machine's${choose}`
+  return ''
 }

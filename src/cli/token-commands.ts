@@ -6,7 +6,7 @@ import type { StoredToken } from '../store/types.js'
 import { parseCxTokenJson } from '../tokens/cx-format.js'
 import { LOCAL_CALLER } from '../tokens/token-service.js'
 import { exitWith, openLocal } from './context.js'
-import { whenText } from '../time-format.js'
+import { tokenFields } from '../tokens/token-view.js'
 import { readStdin } from './stdin.js'
 
 
@@ -55,31 +55,25 @@ export async function tokenImportCx(config: Config): Promise<void> {
   }
 }
 
-/** `token show`: source, scopes, times and fingerprint; never the token. */
+/** `token show`: source, scopes, times and fingerprint; never the token. Same fields as `status --json`'s token. */
 export async function tokenShow(config: Config, json: boolean): Promise<void> {
   const ctx = await openLocal(config)
   try {
     const report = await ctx.tokens.describe()
-    const a = report.active
-    const s = a?.stored ?? report.stored
+    const token = tokenFields(report, ctx.store.location)
     const out = {
-      source: a?.source ?? null,
-      location: a?.location ?? null,
-      fingerprint: a?.token.fingerprint ?? null,
-      origin: s?.origin ?? null,
-      scope: s?.scope ?? null,
-      obtained_at: s ? whenText(s.obtainedAt) : null,
-      expires_at: s ? whenText(s.expiresAt) : null,
-      refreshable: s?.refreshToken !== undefined,
+      ...(token ?? { source: null, location: null, fingerprint: null, origin: null, scope: null, obtained_at: null, expires_at: null, refreshable: false }),
       login_required: report.loginRequired,
     }
     if (json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
-    else if (!a && !report.loginRequired) process.stdout.write('no token (see `c66-proxy status` for every source)\n')
+    else if (!token) process.stdout.write('no token (see `c66-proxy status` for every source)\n')
     else {
-      const rows = Object.entries(out).map(([k, v]) => `${k.padEnd(15)} ${v === null ? '-' : String(v)}`)
+      // For people, a token with no expiry "never" expires (JSON says null).
+      const shown = { ...out, expires_at: out.expires_at ?? 'never' }
+      const rows = Object.entries(shown).map(([k, v]) => `${k.padEnd(15)} ${v === null ? '-' : String(v)}`)
       process.stdout.write(`${rows.join('\n')}\n`)
     }
-    if (!a) process.exitCode = 1
+    if (!report.active) process.exitCode = 1
   } finally {
     await ctx.close()
   }

@@ -39,7 +39,7 @@ type Get = <T>(key: string, fallback: T) => T
  * Reads `settings` with precedence flags > environment > config file > defaults, converting each
  * value and collecting every problem (a config file's unknown keys included).
  */
-function readSettings(input: LoadInput, settings: readonly Setting[]): { get: Get; problems: ConfigProblem[] } {
+function readSettings(input: LoadInput, settings: readonly Setting[]): { get: Get; problems: ConfigProblem[]; raw: (s: Setting) => RawValue | undefined; has: (key: string) => boolean } {
   const problems: ConfigProblem[] = []
   const defaults = readJsonObject(input.defaultsFile ?? DEFAULTS_FILE, 'config/default.json', problems)
   const configPath = stringOrUndefined(input.flags['config']) ?? nonEmpty(input.env[CONFIG_FILE_SETTING.env])
@@ -66,7 +66,7 @@ function readSettings(input: LoadInput, settings: readonly Setting[]): { get: Ge
     else problems.push({ setting: describe(s, r.origin, configPath), message: converted.message })
   }
   const get: Get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback)
-  return { get, problems }
+  return { get, problems, raw, has: (key) => values.has(key) }
 }
 
 /** What the admin commands (members, keys) need: where the store is, how it is keyed, where they audit. */
@@ -120,7 +120,7 @@ function secretEnvOf(env: LoadInput['env']) {
  * collecting every problem before failing once. Secrets are never echoed in a message.
  */
 export function loadConfig(input: LoadInput): Config {
-  const { get, problems } = readSettings(input, SETTINGS)
+  const { get, problems, raw, has } = readSettings(input, SETTINGS)
 
   const listen = get<ListenAddress>('listen', { host: '127.0.0.1', port: 8066 })
   const upstream = get<URL>('upstream', new URL('https://app.cloud66.com'))
@@ -140,9 +140,25 @@ export function loadConfig(input: LoadInput): Config {
     })
   }
 
+  // `--deny-path "$RULES"` with RULES unset: a security setting given with nothing but blanks in
+  // it would silently deny nothing. (An empty list in a config file, like the default's, is deliberate.)
+  const denyGiven = raw(byKey('denyPaths'))?.value
+  const denyItems = typeof denyGiven === 'string' ? denyGiven.split(',') : Array.isArray(denyGiven) ? denyGiven : []
+  if (has('denyPaths') && denyItems.length > 0 && get<string[]>('denyPaths', []).length === 0) {
+    problems.push({ setting: settingName(byKey('denyPaths')), message: 'is set but names no rule (an empty pattern denies nothing); give rules or leave it unset' })
+  }
   for (const rule of get<string[]>('denyPaths', [])) {
     const compiled = compileRule(rule)
     if (typeof compiled === 'string') problems.push({ setting: settingName(byKey('denyPaths')), message: compiled })
+  }
+
+  for (const entry of get<string[]>('allowedHosts', [])) {
+    if (!isHostEntry(entry)) {
+      problems.push({
+        setting: settingName(byKey('allowedHosts')),
+        message: `"${entry}" is not a host name or HOST:PORT (an IPv6 address in brackets, e.g. [::1]:9000); it could never match a Host header`,
+      })
+    }
   }
 
   const scopes = get('scopes', 'public')
@@ -194,11 +210,21 @@ export function loadConfig(input: LoadInput): Config {
     }),
     // The scheme actually served: a gateway with its own certificate is reached over https, and
     // its OAuth redirect URI must say so (the registered callback is https).
-    publicUrl: get<URL>('publicUrl', new URL(`${mode === 'gateway' && gateway.tls ? 'https' : 'http'}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`)),
+    publicUrl: get<URL>('publicUrl', defaultPublicUrl(listen, mode === 'gateway' && gateway.tls ? 'https' : 'http')),
     dataDir,
     refreshSkewMs: get('refreshSkew', 60_000),
     secretEnv: () => secretEnv,
   } satisfies Config)
+}
+
+/**
+ * The URL users reach the proxy at when --public-url is not set: the listen address, except that
+ * a wildcard (0.0.0.0, ::; a container) is reached at 127.0.0.1, never at http://0.0.0.0, which
+ * would become an OAuth redirect URI no browser should be sent to.
+ */
+function defaultPublicUrl(listen: ListenAddress, scheme: 'http' | 'https'): URL {
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
+  return new URL(`${scheme}://${host.includes(':') ? `[${host}]` : host}:${listen.port}`)
 }
 
 export function byKey(key: string): Setting {
@@ -276,6 +302,18 @@ function parseUpstream(value: unknown, shown: string): Converted {
     return { ok: false, message: 'must be an origin only, with no path (e.g. https://app.cloud66.com)' }
   }
   return { ok: true, value: new URL(url.origin) }
+}
+
+/**
+ * An `--allowed-hosts` entry: a DNS name or IPv4 address, or an IPv6 address in brackets, with an
+ * optional port. Anything else (a URL, a wildcard, a bare IPv6 address) can never equal a Host
+ * header, so it would silently allow nothing.
+ */
+function isHostEntry(entry: string): boolean {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?))(?::(\d{1,5}))?$/.exec(entry)
+  if (!m) return false
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return false
+  return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535)
 }
 
 /** 127.0.0.0/8, ::1 and the name localhost. */

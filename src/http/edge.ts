@@ -2,7 +2,8 @@ import type Koa from 'koa'
 import type { Metrics } from '../metrics.js'
 import { rejectionError, type ErrorResponder } from './error-response.js'
 import type { RequestGuard } from './local-guard.js'
-import type { Observer } from './observe.js'
+import type { Observer, RequestState } from './observe.js'
+import { refusedRouteLabel } from './route-label.js'
 
 export interface EdgeParts {
   readonly observer: Observer
@@ -25,6 +26,7 @@ export function edgeMiddleware({ observer, answerError, guard, dispatch, metrics
       const rejection = guard(ctx)
       if (rejection) {
         metrics.rejected.inc({ reason: rejection.reason })
+        ;(ctx.state as RequestState).route = refusedRouteLabel(ctx.req.method ?? 'GET', ctx.req.url ?? '/')
         throw rejectionError(rejection)
       }
       const dispatched = dispatch(ctx)

@@ -63,15 +63,33 @@ export function pathOf(rawUrl: string): string {
   return q === -1 ? rawUrl : rawUrl.slice(0, q)
 }
 
-/** The Host names that may address the proxy: loopback names plus configured extras, with the port. */
-export function allowedHostHeaders(port: number, extraNames: readonly string[]): Set<string> {
-  const names = ['localhost', '127.0.0.1', '[::1]', ...extraNames.map((n) => n.toLowerCase())]
+/**
+ * The Host headers that may address the proxy: the loopback names with the listen port, each
+ * `--allowed-hosts` entry (a bare name gets the listen port; `name:port` is taken as written, for
+ * a proxy reached on another port: Docker's `-p 127.0.0.1:9000:8066`, a tunnel), and the public
+ * URL's host, which the user has said is how the proxy is reached.
+ */
+export function allowedHostHeaders(port: number, extraNames: readonly string[], publicUrl?: URL): Set<string> {
   const set = new Set<string>()
-  for (const name of names) {
-    set.add(`${name}:${port}`)
-    if (port === 80) set.add(name)
+  const add = (name: string, p: number) => {
+    set.add(`${name}:${p}`)
+    // Clients leave out the scheme's default port.
+    if (p === 80) set.add(name)
   }
+  for (const name of ['localhost', '127.0.0.1', '[::1]']) add(name, port)
+  for (const entry of extraNames) {
+    const { name, port: given } = splitHostEntry(entry.toLowerCase())
+    add(name, given ?? port)
+  }
+  if (publicUrl !== undefined && publicUrl.protocol === 'http:') add(publicUrl.hostname.toLowerCase(), Number(publicUrl.port || 80))
   return set
+}
+
+/** `name`, `name:port`, `[v6]` or `[v6]:port` into its name and port (undefined when absent). */
+export function splitHostEntry(entry: string): { name: string; port: number | undefined } {
+  const colon = entry.startsWith('[') ? entry.indexOf(':', entry.indexOf(']')) : entry.lastIndexOf(':')
+  if (colon === -1) return { name: entry, port: undefined }
+  return { name: entry.slice(0, colon), port: Number(entry.slice(colon + 1)) }
 }
 
 /**

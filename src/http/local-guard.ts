@@ -16,7 +16,7 @@ export function localGuard(config: Config, port: () => number): RequestGuard {
   const allowedHosts = () => {
     const p = port()
     if (p !== hostsPort) {
-      hosts = allowedHostHeaders(p, config.allowedHosts)
+      hosts = allowedHostHeaders(p, config.allowedHosts, config.publicUrl)
       hostsPort = p
     }
     return hosts as Set<string>

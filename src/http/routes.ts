@@ -85,6 +85,7 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
       config: deps.config,
       report: await deps.tokens.describe(deps.caller()),
       oauthConfigured: deps.oauth !== undefined,
+      storeLocation: deps.store.location,
       csrf: csrfTokenFor(ctx, secure),
       now: deps.clock.now(),
     })

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js'
 import type { TokenReport } from '../tokens/token-service.js'
 import { escapeHtml, page } from './html.js'
 import { whenText } from '../time-format.js'
+import { sourceRows } from '../tokens/token-view.js'
 
 export { PAGE_CSP as STATUS_PAGE_CSP } from './html.js'
 
@@ -9,6 +10,8 @@ export interface StatusView {
   readonly config: Config
   readonly report: TokenReport
   readonly oauthConfigured: boolean
+  /** Where the token store is, for its row among the token sources. */
+  readonly storeLocation: string
   readonly csrf: string
   readonly now: number
 }
@@ -28,7 +31,7 @@ export function renderStatusPage(v: StatusView): string {
 <tr><th>Obtained</th><td>${escapeHtml(whenText(active.stored.obtainedAt))}</td></tr>
 <tr><th>Expires</th><td>${escapeHtml(whenText(active.stored.expiresAt))}${active.stored.refreshToken ? ' (refreshed automatically)' : ''}</td></tr>`
       : ''
-    const rejected = report.rejected ? ' <strong>Cloud 66 rejected this token (401)</strong>: replace it or log in again.' : ''
+    const rejected = report.rejected ? ` <strong>Cloud 66 rejected this token (401)</strong>: replace it${v.oauthConfigured ? ' or log in again' : ''}.` : ''
     tokenBlock = `<p class="${report.rejected ? 'bad' : 'ok'}" id="token-state">Token in use from <strong>${escapeHtml(active.source)}</strong> (<code>${escapeHtml(active.location)}</code>), fingerprint <code>${escapeHtml(active.token.fingerprint)}</code>.${rejected}</p>
 ${details ? `<table>${details}</table>` : ''}`
   } else {
@@ -47,7 +50,7 @@ ${details ? `<table>${details}</table>` : ''}`
   const logoutButton = stored
     ? `<form method="post" action="/-/logout"><input type="hidden" name="csrf" value="${escapeHtml(v.csrf)}"><button type="submit">Log out</button></form>`
     : ''
-  const rows = (report.local?.report ?? [])
+  const rows = sourceRows(report, v.storeLocation)
     .map((r) => `<tr><td>${escapeHtml(r.source)}</td><td><code>${escapeHtml(r.location)}</code></td><td>${escapeHtml(r.state)}${r.problem ? `: ${escapeHtml(r.problem)}` : ''}</td></tr>`)
     .join('')
   return page(
@@ -60,7 +63,7 @@ ${details ? `<table>${details}</table>` : ''}`
 </table>
 <h2>Token</h2>${tokenBlock}
 <div>${loginButton}${logoutButton}</div>
-${rows ? `<h2>Local token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
+${rows ? `<h2>Token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
 <p>Health: <a href="/-/healthz">/-/healthz</a> · Readiness: <a href="/-/readyz">/-/readyz</a> · Metrics: <a href="/-/metrics">/-/metrics</a></p>`,
   )
 }

@@ -180,7 +180,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
   /** Cloud 66's 401 goes through untouched, plus a header saying how to recover. */
   function passUnauthorized(flight: Flight, proxyRes: IncomingMessage, res: ServerResponse) {
     metrics.retries.inc({ action: 'passed_through' })
-    if (!res.headersSent) res.setHeader('X-C66-Proxy-Hint', unauthorizedHint(flight.job.publicOrigin))
+    if (!res.headersSent) res.setHeader('X-C66-Proxy-Hint', unauthorizedHint(flight.job.publicOrigin, config.oauth.clientId !== undefined))
     respond(flight, proxyRes, res)
   }
 
@@ -355,12 +355,15 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
   }
 }
 
-/** JSON in a header: the 401's body is Cloud 66's (often empty) and stays untouched. */
-function unauthorizedHint(publicOrigin: string): string {
-  return JSON.stringify({
-    error: 'upstream_unauthorized',
-    message: `Cloud 66 rejected the token (401) and no replacement was found. Log in again at ${publicOrigin}/-/login or with \`c66-proxy login\`, or replace the token (\`c66-proxy status\` shows where it comes from).`,
-  })
+/**
+ * JSON in a header: the 401's body is Cloud 66's (often empty) and stays untouched. It names only
+ * steps that work here: /-/login and `c66-proxy login` need OAuth configured (C66_CLIENT_ID).
+ */
+function unauthorizedHint(publicOrigin: string, loginConfigured: boolean): string {
+  const step = loginConfigured
+    ? `Log in again at ${publicOrigin}/-/login or with \`c66-proxy login\`, or replace the token (\`c66-proxy status\` shows where it comes from).`
+    : 'Replace the token where it comes from (`c66-proxy status` shows which source; files are re-read without a restart), or store a new one with `c66-proxy token set`.'
+  return JSON.stringify({ error: 'upstream_unauthorized', message: `Cloud 66 rejected the token (401) and no replacement was found. ${step}` })
 }
 
 /** Cloud 66 asks throttled clients to retry "in the next hourly interval". */

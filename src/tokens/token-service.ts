@@ -32,7 +32,7 @@ export interface TokenReport {
   readonly stored: StoredToken | undefined
   readonly local: Resolution | undefined
   readonly loginRequired: boolean
-  /** Cloud 66 answered 401 to this fingerprint and no replacement was found. */
+  /** Cloud 66's last answer to this token was a 401 and no replacement was found. */
   readonly rejected: boolean
 }
 
@@ -60,7 +60,8 @@ export interface TokenServiceDeps {
 export class TokenService {
   readonly #cache: LRUCache<string, Entry>
   readonly #stopWatching: () => void
-  readonly #rejected = new Set<string>()
+  /** Per caller, the fingerprint Cloud 66 last answered 401 to (with nothing to replace it). */
+  readonly #rejected = new Map<string, string>()
 
   constructor(private readonly deps: TokenServiceDeps) {
     this.#cache = new LRUCache<string, Entry>({
@@ -138,14 +139,23 @@ export class TokenService {
     const local = await this.deps.sources?.resolve()
     const candidate = local?.snapshot?.token
     if (candidate && !candidate.equals(used)) return candidate
-    this.#rejected.add(used.fingerprint)
+    this.#rejected.set(caller, used.fingerprint)
     return undefined
+  }
+
+  /**
+   * Cloud 66 answered one of this caller's requests with something other than 401, so it accepts
+   * the token now: the status page stops saying it was rejected (as /-/readyz never did). Called
+   * for every forwarded request, hence the cheap test first.
+   */
+  accepted(caller: string): void {
+    if (this.#rejected.size !== 0) this.#rejected.delete(caller)
   }
 
   /** Forgets what is cached for a caller (after a login, logout or `token set`). */
   evict(caller: string = LOCAL_CALLER): void {
     this.#cache.delete(caller)
-    this.#rejected.clear()
+    this.#rejected.delete(caller)
   }
 
   async describe(caller: string = LOCAL_CALLER): Promise<TokenReport> {
@@ -155,7 +165,7 @@ export class TokenService {
       stored: entry.stored,
       local: entry.local ?? (await this.deps.sources?.resolve()),
       loginRequired: entry.stored !== undefined && this.#needsLogin(entry.stored) && !entry.active,
-      rejected: entry.active !== undefined && this.#rejected.has(entry.active.token.fingerprint),
+      rejected: entry.active !== undefined && this.#rejected.get(caller) === entry.active.token.fingerprint,
     }
   }
 

@@ -60,7 +60,7 @@ test('login --no-browser prints the authorize URL, takes the redirect on the --l
   t.is(shown['scope'], 'public redeploy')
   t.is(shown['fingerprint'], stored?.accessToken.fingerprint)
   t.regex(String(shown['obtained_at']), /^\d{4}-\d\d-\d\dT/)
-  t.is(shown['expires_at'], 'never')
+  t.is(shown['expires_at'], null, 'no expiry: null in JSON, as for every token (the text output says never)')
   t.false(show.stdout.includes(token), 'token show never prints the token')
   const human = await runCli(['token', 'show', '--data-dir', dir])
   t.regex(human.stdout, /fingerprint\s+sha256:[0-9a-f]{12}/)

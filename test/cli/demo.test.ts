@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import test from 'ava'
 import { cleanEnv } from '../helpers/cli.js'
 import { tryConnect } from '../helpers/spawned-proxy.js'
+import { until } from '../helpers/wait.js'
 
 const DEMO = fileURLToPath(new URL('../../dist/demo.js', import.meta.url))
 const CURL = '/usr/bin/curl'
@@ -66,6 +67,18 @@ test('npm run demo prints three curl lines that work exactly as printed, and sto
   t.true(servers.response.length > 0)
   t.true(servers.response.every((s) => s.stack_uid === uid))
   t.like(redeploy.response, { ok: true, queued: true })
+
+  // Each request shows up under the instructions as a line for people, not as a JSON log line.
+  const shown = await until('the three requests to be shown', async () => {
+    const requests = [...stdout.matchAll(/^ {2}(GET|POST) (\S+) → (\d{3})\b.*$/gm)]
+    return requests.length >= 3 ? requests : undefined
+  })
+  t.deepEqual(shown.map((m) => [m[1], m[2], m[3]]), [
+    ['GET', '/stacks', '200'],
+    ['GET', '/stacks/:id/servers', '200'],
+    ['POST', '/stacks/:id/deployments', '200'],
+  ])
+  t.notRegex(stdout, /^\{/m, 'no JSON log lines in the demo')
 
   const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/stacks/.exec(lines[0] ?? '')?.[1])
   child.kill('SIGINT')

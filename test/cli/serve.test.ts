@@ -38,7 +38,8 @@ test('serve is the default command, starts without a token, and answers 401 no_t
 })
 
 test('serve on an address already in use exits non-zero and says which address', async (t) => {
-  const taken = net.createServer()
+  // Some other program on the port: it hangs up on whoever connects (the proxy asks it /-/healthz).
+  const taken = net.createServer((socket) => socket.destroy())
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => taken.close(() => resolve())))
   const { port } = taken.address() as net.AddressInfo
@@ -46,4 +47,21 @@ test('serve on an address already in use exits non-zero and says which address',
   const result = await runCli(['serve', '--listen', `127.0.0.1:${port}`], cleanEnv({ HOME: home.home, CLOUD66_ACCESS_TOKEN: 'tok' }))
   t.is(result.code, 1)
   t.regex(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`))
+  // …and, like the demo, what to do about it.
+  t.regex(result.stderr, /another program is using that port/)
+  t.regex(result.stderr, /choose another address with --listen HOST:PORT or C66_PROXY_LISTEN/)
+})
+
+test('serve on the address of a running c66-proxy says so', async (t) => {
+  const sim = await startSimulator()
+  t.teardown(() => sim.close())
+  const home = tempHome(t)
+  const env = cleanEnv({ HOME: home.home, CLOUD66_ACCESS_TOKEN: 'tok' })
+  const first = startCli(t, ['serve', '--listen', '127.0.0.1:0', '--upstream', sim.url.origin], env)
+  const [, port] = await first.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/)
+  const second = await runCli(['serve', '--listen', `127.0.0.1:${port}`, '--upstream', sim.url.origin], env)
+  t.is(second.code, 1)
+  t.regex(second.stderr, /\(EADDRINUSE\): a c66-proxy is already answering there \(see `c66-proxy status`\)/)
+  first.child.kill('SIGTERM')
+  t.like(await first.exited, { code: 0 })
 })

@@ -48,6 +48,7 @@ test('status --json gives the same facts as JSON, with every source in order and
     token: { source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN', fingerprint: fingerprintOf(access) },
   })
   t.deepEqual(status.sources.map((s) => [s.source, s.state]), [
+    ['store', 'absent'],
     ['CLOUD66_ACCESS_TOKEN', 'used'],
     ['CLOUD66_TOKEN', 'shadowed'],
   ])

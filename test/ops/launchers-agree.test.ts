@@ -24,7 +24,8 @@ test('the shebang, npm start and the Dockerfile set the same environment and pas
   t.deepEqual(env, ['MALLOC_TRIM_THRESHOLD_=134217728'])
   t.deepEqual(flags, ['--initial-old-space-size=64'])
   const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start']
-  t.is(start, `${env.join(' ')} node ${flags.join(' ')} dist/main.js serve`)
+  // exec: npm signals the process it started, so that process must be node, not a shell (issue 12).
+  t.is(start, `${env.join(' ')} exec node ${flags.join(' ')} dist/main.js serve`)
   const dockerfile = read('Dockerfile')
   const runtime = dockerfile.slice(dockerfile.indexOf(' AS runtime'))
   for (const setting of env) t.regex(runtime, new RegExp(`^(ENV |\\s+)${setting}( \\\\)?$`, 'm'), `the runtime image sets ${setting}`)
