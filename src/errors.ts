@@ -37,25 +37,39 @@ export type ProxyErrorCode =
   | 'shutting_down'
   | 'internal'
 
+export interface ProxyErrorOptions extends ErrorOptions {
+  /** Response headers that belong to this error (e.g. Retry-After on a 429). */
+  readonly headers?: Readonly<Record<string, string>>
+  /**
+   * Set when the proxy refused the request itself (a guard, a rule, a limit): the label under
+   * which c66_proxy_rejected_requests_total counts it. Failures (Cloud 66 unreachable, an
+   * internal error) have none: they are counted where they happen.
+   */
+  readonly reason?: string
+}
+
+/** The one error shape the proxy answers with (see errorResponder, the one place that writes it). */
 export class ProxyError extends Error {
   override readonly name = 'ProxyError'
+  /** Response headers that belong to this error (e.g. Retry-After on a 429). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly reason: string | undefined
+
   constructor(
     readonly code: ProxyErrorCode,
     readonly status: number,
     message: string,
-    options?: ErrorOptions & { readonly headers?: Readonly<Record<string, string>> },
+    options?: ProxyErrorOptions,
   ) {
     super(message, options)
     this.headers = options?.headers ?? {}
+    this.reason = options?.reason
   }
+}
 
-  /** Response headers that belong to this error (e.g. Retry-After on a 429). */
-  readonly headers: Readonly<Record<string, string>>
-
-  /** 4xx messages are written for the caller; 5xx bodies carry a fixed message per code. */
-  get expose(): boolean {
-    return this.status < 500
-  }
+/** A request the proxy refuses itself, counted under `reason` (the catalogue is src/refusals.ts). */
+export function refusal(status: number, code: ProxyErrorCode, reason: string, message: string, headers?: Readonly<Record<string, string>>): ProxyError {
+  return new ProxyError(code, status, message, { reason, ...(headers ? { headers } : {}) })
 }
 
 /** Coerces anything thrown into a ProxyError without ever copying a foreign message (it may hold a secret). */

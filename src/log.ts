@@ -1,7 +1,8 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
-import type { LogLevel } from './config/types.js'
 
 export type { Logger }
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
 let stdout: ReturnType<typeof pino.destination> | undefined
 

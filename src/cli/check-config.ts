@@ -1,4 +1,4 @@
-import { localStore } from '../app.js'
+import { localStore } from '../open.js'
 import { systemClock } from '../clock.js'
 import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/types.js'

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { localStore, oauthClientFor } from '../app.js'
+import { localStore, oauthClientFor } from '../open.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { ConfigError } from '../errors.js'

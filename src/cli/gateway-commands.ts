@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
-import { openStore } from '../app.js'
+import { openStore } from '../open.js'
 import { systemClock } from '../clock.js'
 import { STORE_SETTING_KEYS, type StoreConfig } from '../config/load.js'
 import { ConfigError, ProxyError } from '../errors.js'

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { localStore } from '../app.js'
+import { localStore } from '../open.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { generateSecret } from '../store/keys.js'

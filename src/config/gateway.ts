@@ -3,13 +3,22 @@ import { BlockList, isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { ConfigError, type ConfigProblem } from '../errors.js'
 import type { Secret } from '../secret.js'
-import { compileRule } from '../proxy/policy.js'
 import { parseSecret } from '../store/keys.js'
 import { parseRate } from './rate.js'
+import { compileSettingRules } from './rule-settings.js'
 import { settingName, SETTINGS } from './settings.js'
-import type { GatewayConfig } from './types.js'
+import type { GatewayConfig, Rate } from './types.js'
+import type { SettingValues } from './values.js'
 
-type Get = <T>(key: string, fallback: T) => T
+/** COUNT/UNIT, or a problem (and the default's value, so that every problem is found in one pass). */
+function readRate(values: SettingValues, key: string, example: string, problems: ConfigProblem[]): Rate {
+  const text = values.text(key)
+  const rate = parseRate(text)
+  if (rate) return rate
+  problems.push({ setting: named(key), message: `${JSON.stringify(text)} is not COUNT/UNIT (e.g. ${example})` })
+  return { points: 1, durationSeconds: 1, text }
+}
+
 
 const named = (key: string) => {
   const s = SETTINGS.find((x) => x.key === key)
@@ -64,34 +73,26 @@ export function trustedProxyList(cidrs: readonly string[]): BlockList | string {
  * OAuth client, and the store secret. Secret values are never echoed.
  */
 export function readGateway(
-  get: Get,
+  values: SettingValues,
   mode: 'local' | 'gateway',
   env: Readonly<Record<string, string | undefined>>,
   clientSecret: Secret | undefined,
   problems: ConfigProblem[],
 ): GatewayConfig {
-  const certFile = get<string | undefined>('tlsCert', undefined)
-  const keyFile = get<string | undefined>('tlsKey', undefined)
-  const trustedProxies = get<string[]>('trustedProxies', [])
-  const publicUrl = get<URL | undefined>('publicUrl', undefined)
-  const rateText = get('memberRate', '2700/h')
-  const memberRate = parseRate(rateText)
-  if (!memberRate) problems.push({ setting: named('memberRate'), message: `${JSON.stringify(rateText)} is not COUNT/UNIT (e.g. 2700/h, 5/m)` })
-  const loginRateText = get('loginRate', '20/m')
-  const loginRate = parseRate(loginRateText)
-  if (!loginRate) problems.push({ setting: named('loginRate'), message: `${JSON.stringify(loginRateText)} is not COUNT/UNIT (e.g. 20/m)` })
-  const invalidCidr = trustedProxyList(trustedProxies)
-  if (typeof invalidCidr === 'string') problems.push({ setting: named('trustedProxies'), message: `${JSON.stringify(invalidCidr)} is not an IP address or CIDR` })
-  const denyPaths = get<string[]>('gatewayDenyPaths', [])
-  for (const rule of denyPaths) {
-    const compiled = compileRule(rule)
-    if (typeof compiled === 'string') problems.push({ setting: named('gatewayDenyPaths'), message: compiled })
-  }
+  const certFile = values.optionalText('tlsCert')
+  const keyFile = values.optionalText('tlsKey')
+  const trustedProxies = values.list('trustedProxies')
+  const publicUrl = values.optionalUrl('publicUrl')
+  const memberRate = readRate(values, 'memberRate', '2700/h, 5/m', problems)
+  const loginRate = readRate(values, 'loginRate', '20/m', problems)
+  const trusted = trustedProxyList(trustedProxies)
+  if (typeof trusted === 'string') problems.push({ setting: named('trustedProxies'), message: `${JSON.stringify(trusted)} is not an IP address or CIDR` })
+  const denyRules = compileSettingRules(values.list('gatewayDenyPaths'), named('gatewayDenyPaths'), problems)
   if (mode === 'gateway' && (certFile === undefined) !== (keyFile === undefined)) problems.push({ setting: `${named('tlsCert')} and ${named('tlsKey')}`, message: 'give both, or neither' })
   for (const [key, file] of [['tlsCert', certFile], ['tlsKey', keyFile]] as const) {
     if (file !== undefined && !existsSync(file)) problems.push({ setting: named(key), message: `${file} does not exist` })
   }
-  const identityHeader = get<string | undefined>('trustedIdentityHeader', undefined)?.toLowerCase().replace(/_/g, '-')
+  const identityHeader = values.optionalText('trustedIdentityHeader')?.toLowerCase().replace(/_/g, '-')
 
   if (mode === 'gateway') {
     const ownTls = certFile !== undefined && keyFile !== undefined
@@ -105,7 +106,7 @@ export function readGateway(
     if (ownTls && publicUrl !== undefined && publicUrl.protocol !== 'https:') {
       problems.push({ setting: named('publicUrl'), message: 'with --tls-cert the public URL must be https://' })
     }
-    if (get<string | undefined>('clientId', undefined) === undefined) problems.push({ setting: named('clientId'), message: 'gateway mode needs your OAuth application: members log in with it' })
+    if (values.optionalText('clientId') === undefined) problems.push({ setting: named('clientId'), message: 'gateway mode needs your OAuth application: members log in with it' })
     if (clientSecret === undefined) problems.push({ setting: 'C66_CLIENT_SECRET / --client-secret-file', message: 'gateway mode needs the OAuth client secret' })
     const inline = env['C66_PROXY_SECRET']?.trim()
     const file = env['C66_PROXY_SECRET_FILE']?.trim()
@@ -125,20 +126,21 @@ export function readGateway(
   }
   return {
     tls: certFile !== undefined || keyFile !== undefined ? { certFile: certFile ?? '', keyFile: keyFile ?? '' } : undefined,
-    trustedProxies,
+    trustedProxies: typeof trusted === 'string' ? new BlockList() : trusted,
+    trustedProxyCidrs: trustedProxies,
     trustedIdentityHeader: identityHeader,
-    admins: get<string[]>('admins', []),
-    memberRate: memberRate ?? { points: 2700, durationSeconds: 3600, text: '2700/h' },
-    loginRate: loginRate ?? { points: 20, durationSeconds: 60, text: '20/m' },
+    admins: values.list('admins'),
+    memberRate,
+    loginRate,
     // A quarter of the pool: one member holding slow requests leaves the rest to everyone else.
-    memberConcurrency: get<number | undefined>('memberConcurrency', undefined) ?? Math.max(1, Math.floor(get('upstreamMaxSockets', 64) / 4)),
-    maxClientConnections: get('maxClientConnections', 64),
-    denyPaths,
-    auditLog: get<string>('auditLog', ''),
-    auditAll: get('auditAll', false),
-    replicaId: get<string | undefined>('replicaId', undefined) ?? hostname(),
-    storeOutageGraceMs: get('storeOutageGrace', 60_000),
-    sessionTtlMs: get('sessionTtl', 12 * 3_600_000),
+    memberConcurrency: values.optionalNumber('memberConcurrency') ?? Math.max(1, Math.floor(values.number('upstreamMaxSockets') / 4)),
+    maxClientConnections: values.number('maxClientConnections'),
+    denyRules,
+    auditLog: values.optionalText('auditLog') ?? '',
+    auditAll: values.flag('auditAll'),
+    replicaId: values.optionalText('replicaId') ?? hostname(),
+    storeOutageGraceMs: values.number('storeOutageGrace'),
+    sessionTtlMs: values.number('sessionTtl'),
   }
 }
 

@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isIP } from 'node:net'
+import { isLoopbackHost } from '../net/loopback.js'
 import { ConfigError, type ConfigProblem } from '../errors.js'
 import { Secret } from '../secret.js'
-import { compileRule } from '../proxy/policy.js'
-import { parseCxTokenJson } from '../tokens/cx-format.js'
+import { parseCxTokenJson } from '../formats/cx-token.js'
 import { parseDuration } from './duration.js'
 import { CONFIG_FILE_SETTING, SETTINGS, settingName, type Setting } from './settings.js'
 import { readGateway, parseStore } from './gateway.js'
+import { compileSettingRules } from './rule-settings.js'
 import type { Config, ListenAddress, LogLevel } from './types.js'
+import { SettingValues } from './values.js'
 
 const DEFAULTS_FILE = new URL('../../config/default.json', import.meta.url)
 
@@ -33,13 +35,12 @@ interface RawValue {
  */
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-type Get = <T>(key: string, fallback: T) => T
-
 /**
  * Reads `settings` with precedence flags > environment > config file > defaults, converting each
- * value and collecting every problem (a config file's unknown keys included).
+ * value and collecting every problem (a config file's unknown keys included). A value that does
+ * not convert is reported and its default kept, so every problem is found in one pass.
  */
-function readSettings(input: LoadInput, settings: readonly Setting[]): { get: Get; problems: ConfigProblem[]; raw: (s: Setting) => RawValue | undefined; has: (key: string) => boolean } {
+function readSettings(input: LoadInput, settings: readonly Setting[]): { values: SettingValues; problems: ConfigProblem[]; raw: (s: Setting) => RawValue | undefined } {
   const problems: ConfigProblem[] = []
   const defaults = readJsonObject(input.defaultsFile ?? DEFAULTS_FILE, 'config/default.json', problems)
   const configPath = stringOrUndefined(input.flags['config']) ?? nonEmpty(input.env[CONFIG_FILE_SETTING.env])
@@ -59,14 +60,18 @@ function readSettings(input: LoadInput, settings: readonly Setting[]): { get: Ge
   }
   const values = new Map<string, unknown>()
   for (const s of settings) {
+    const fallback = defaults[s.key] === undefined ? undefined : convert(s, defaults[s.key])
+    if (fallback !== undefined) {
+      if (fallback.ok) values.set(s.key, fallback.value)
+      else problems.push({ setting: describe(s, 'default', configPath), message: fallback.message })
+    }
     const r = raw(s)
-    if (r === undefined) continue
+    if (r === undefined || r.origin === 'default') continue
     const converted = convert(s, r.value)
     if (converted.ok) values.set(s.key, converted.value)
     else problems.push({ setting: describe(s, r.origin, configPath), message: converted.message })
   }
-  const get: Get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback)
-  return { get, problems, raw, has: (key) => values.has(key) }
+  return { values: new SettingValues(values, settings), problems, raw }
 }
 
 /** What the admin commands (members, keys) need: where the store is, how it is keyed, where they audit. */
@@ -87,24 +92,26 @@ export const STORE_SETTING_KEYS = ['mode', 'store', 'redisOptions', 'dataDir', '
  * (OAuth client, TLS, trusted proxies) are neither known nor needed, e.g. on a bastion host.
  */
 export function loadStoreConfig(input: LoadInput): StoreConfig {
-  const { get, problems } = readSettings(input, SETTINGS.filter((s) => (STORE_SETTING_KEYS as readonly string[]).includes(s.key)))
-  const store = parseStore(get('store', 'file'), get<string | undefined>('redisOptions', undefined), problems)
+  const { values, problems } = readSettings(input, SETTINGS.filter((s) => (STORE_SETTING_KEYS as readonly string[]).includes(s.key)))
+  const store = parseStore(values.text('store'), values.optionalText('redisOptions'), problems)
   if (problems.length > 0) throw new ConfigError(problems)
-  const dataDir = dataDirOf(get, input.env)
+  const dataDir = dataDirOf(values, input.env)
   const secretEnv = secretEnvOf(input.env)
   return Object.freeze({
-    mode: get<'local' | 'gateway'>('mode', 'local'),
+    mode: values.choice('mode', MODES),
     store,
     dataDir,
     secretEnv: () => secretEnv,
-    auditLog: get<string>('auditLog', '') || join(dataDir, 'audit.log'),
-    storeOutageGraceMs: get('storeOutageGrace', 60_000),
+    auditLog: values.optionalText('auditLog') ?? join(dataDir, 'audit.log'),
+    storeOutageGraceMs: values.number('storeOutageGrace'),
   })
 }
 
-function dataDirOf(get: Get, env: LoadInput['env']): string {
+const MODES = ['local', 'gateway'] as const
+
+function dataDirOf(values: SettingValues, env: LoadInput['env']): string {
   const home = nonEmpty(env['HOME']) ?? homedir()
-  return get<string | undefined>('dataDir', undefined) ?? join(nonEmpty(env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy')
+  return values.optionalText('dataDir') ?? join(nonEmpty(env['XDG_CONFIG_HOME']) ?? join(home, '.config'), 'c66-proxy')
 }
 
 function secretEnvOf(env: LoadInput['env']) {
@@ -120,13 +127,13 @@ function secretEnvOf(env: LoadInput['env']) {
  * collecting every problem before failing once. Secrets are never echoed in a message.
  */
 export function loadConfig(input: LoadInput): Config {
-  const { get, problems, raw, has } = readSettings(input, SETTINGS)
+  const { values, problems, raw } = readSettings(input, SETTINGS)
 
-  const listen = get<ListenAddress>('listen', { host: '127.0.0.1', port: 8066 })
-  const upstream = get<URL>('upstream', new URL('https://app.cloud66.com'))
-  const unsafeListenAny = get('unsafeListenAny', false)
-  const unsafeHttpUpstream = get('unsafeHttpUpstream', false)
-  const mode = get<'local' | 'gateway'>('mode', 'local')
+  const listen = values.listen('listen')
+  const upstream = values.url('upstream')
+  const unsafeListenAny = values.flag('unsafeListenAny')
+  const unsafeHttpUpstream = values.flag('unsafeHttpUpstream')
+  const mode = values.choice('mode', MODES)
   if (mode === 'local' && !unsafeListenAny && !isLoopbackHost(listen.host)) {
     problems.push({
       setting: settingName(byKey('listen')),
@@ -144,15 +151,12 @@ export function loadConfig(input: LoadInput): Config {
   // it would silently deny nothing. (An empty list in a config file, like the default's, is deliberate.)
   const denyGiven = raw(byKey('denyPaths'))?.value
   const denyItems = typeof denyGiven === 'string' ? denyGiven.split(',') : Array.isArray(denyGiven) ? denyGiven : []
-  if (has('denyPaths') && denyItems.length > 0 && get<string[]>('denyPaths', []).length === 0) {
+  if (denyItems.length > 0 && values.list('denyPaths').length === 0) {
     problems.push({ setting: settingName(byKey('denyPaths')), message: 'is set but names no rule (an empty pattern denies nothing); give rules or leave it unset' })
   }
-  for (const rule of get<string[]>('denyPaths', [])) {
-    const compiled = compileRule(rule)
-    if (typeof compiled === 'string') problems.push({ setting: settingName(byKey('denyPaths')), message: compiled })
-  }
+  const denyRules = compileSettingRules(values.list('denyPaths'), settingName(byKey('denyPaths')), problems)
 
-  for (const entry of get<string[]>('allowedHosts', [])) {
+  for (const entry of values.list('allowedHosts')) {
     if (!isHostEntry(entry)) {
       problems.push({
         setting: settingName(byKey('allowedHosts')),
@@ -161,19 +165,19 @@ export function loadConfig(input: LoadInput): Config {
     }
   }
 
-  const scopes = get('scopes', 'public')
+  const scopes = values.text('scopes')
   if (!/^[a-z_]+( [a-z_]+)*$/.test(scopes)) {
     problems.push({ setting: settingName(byKey('scopes')), message: 'must be scope names separated by single spaces (e.g. "public redeploy"); Cloud 66 does not accept commas' })
   }
-  const clientSecret = readClientSecret(input.env, get<string | undefined>('clientSecretFile', undefined), problems)
+  const clientSecret = readClientSecret(input.env, values.optionalText('clientSecretFile'), problems)
 
   const envTokens = readEnvTokens(input.env, problems)
-  const store = parseStore(get('store', 'file'), get<string | undefined>('redisOptions', undefined), problems)
-  const gateway = readGateway(get, mode, input.env, clientSecret, problems)
+  const store = parseStore(values.text('store'), values.optionalText('redisOptions'), problems)
+  const gateway = readGateway(values, mode, input.env, clientSecret, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const home = nonEmpty(input.env['HOME']) ?? homedir()
-  const dataDir = dataDirOf(get, input.env)
+  const dataDir = dataDirOf(values, input.env)
   const secretEnv = secretEnvOf(input.env)
   return Object.freeze({
     mode,
@@ -181,41 +185,45 @@ export function loadConfig(input: LoadInput): Config {
     gateway: Object.freeze({ ...gateway, auditLog: gateway.auditLog || join(dataDir, 'audit.log') }),
     listen,
     upstream,
-    tokenFile: get<string | undefined>('tokenFile', undefined),
-    cxProfile: get<string | undefined>('cxProfile', undefined),
+    tokenFile: values.optionalText('tokenFile'),
+    cxProfile: values.optionalText('cxProfile'),
     cxHome: join(home, '.cloud66'),
-    logLevel: get<LogLevel>('logLevel', 'info'),
-    connectTimeoutMs: get('connectTimeout', 5_000),
-    responseTimeoutMs: get('responseTimeout', 60_000),
-    idleTimeoutMs: get('idleTimeout', 120_000),
-    shutdownGraceMs: get('shutdownGrace', 10_000),
-    readOnly: get('readOnly', false),
-    denyPaths: Object.freeze(get<string[]>('denyPaths', [])),
-    allowedHosts: Object.freeze(get<string[]>('allowedHosts', []).map((h) => h.toLowerCase())),
+    logLevel: values.choice('logLevel', LOG_LEVELS),
+    connectTimeoutMs: values.number('connectTimeout'),
+    responseTimeoutMs: values.number('responseTimeout'),
+    idleTimeoutMs: values.number('idleTimeout'),
+    shutdownGraceMs: values.number('shutdownGrace'),
+    readOnly: values.flag('readOnly'),
+    denyRules,
+    allowedHosts: Object.freeze(values.list('allowedHosts').map((h) => h.toLowerCase())),
     unsafeListenAny,
     unsafeHttpUpstream,
-    maxHeaderBytes: get('maxHeaderBytes', 16_384),
-    replayBodyLimitBytes: get('replayBodyLimit', 1_048_576),
-    inspectBodyLimitBytes: get('inspectBodyLimit', 1_048_576),
-    requestBodyTimeoutMs: get('requestBodyTimeout', 60_000),
-    minUploadRate: get('minUploadRate', 16_384),
-    upstreamMaxSockets: get('upstreamMaxSockets', 64),
+    maxHeaderBytes: values.number('maxHeaderBytes'),
+    replayBodyLimitBytes: values.number('replayBodyLimit'),
+    inspectBodyLimitBytes: values.number('inspectBodyLimit'),
+    requestBodyTimeoutMs: values.number('requestBodyTimeout'),
+    minUploadRate: values.number('minUploadRate'),
+    upstreamMaxSockets: values.number('upstreamMaxSockets'),
     envTokens,
     oauth: Object.freeze({
-      clientId: get<string | undefined>('clientId', undefined),
+      clientId: values.optionalText('clientId'),
       clientSecret,
-      clientAuth: get<'body' | 'basic'>('clientAuth', 'body'),
+      clientAuth: values.choice('clientAuth', CLIENT_AUTH),
       scopes,
-      timeoutMs: get('oauthTimeout', 10_000),
+      timeoutMs: values.number('oauthTimeout'),
     }),
     // The scheme actually served: a gateway with its own certificate is reached over https, and
     // its OAuth redirect URI must say so (the registered callback is https).
-    publicUrl: get<URL>('publicUrl', defaultPublicUrl(listen, mode === 'gateway' && gateway.tls ? 'https' : 'http')),
+    publicUrl: values.optionalUrl('publicUrl') ?? defaultPublicUrl(listen, mode === 'gateway' && gateway.tls ? 'https' : 'http'),
     dataDir,
-    refreshSkewMs: get('refreshSkew', 60_000),
+    refreshSkewMs: values.number('refreshSkew'),
     secretEnv: () => secretEnv,
   } satisfies Config)
 }
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+const CLIENT_AUTH = ['body', 'basic'] as const
+
 
 /**
  * The URL users reach the proxy at when --public-url is not set: the listen address, except that
@@ -316,14 +324,6 @@ function isHostEntry(entry: string): boolean {
   return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535)
 }
 
-/** 127.0.0.0/8, ::1 and the name localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
-  if (h === 'localhost') return true
-  if (isIP(h) === 4) return h.startsWith('127.')
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h)
-  return false
-}
 
 function readEnvTokens(env: LoadInput['env'], problems: ConfigProblem[]): Config['envTokens'] {
   const access = nonEmpty(env['CLOUD66_ACCESS_TOKEN']?.trim())

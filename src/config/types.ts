@@ -1,6 +1,10 @@
+import type { BlockList } from 'node:net'
+import type { PathRule } from '../rules/path-rules.js'
 import type { Secret } from '../secret.js'
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+import type { LogLevel } from '../log.js'
+
+export type { LogLevel }
 
 /** COUNT per UNIT, e.g. `2700/h`. */
 export interface Rate {
@@ -30,7 +34,8 @@ export interface Config {
   readonly idleTimeoutMs: number
   readonly shutdownGraceMs: number
   readonly readOnly: boolean
-  readonly denyPaths: readonly string[]
+  /** --deny-path, compiled (each rule keeps its source text). */
+  readonly denyRules: readonly PathRule[]
   readonly allowedHosts: readonly string[]
   readonly unsafeListenAny: boolean
   readonly unsafeHttpUpstream: boolean
@@ -74,8 +79,10 @@ export interface OAuthConfig {
 
 export interface GatewayConfig {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined
-  /** CIDRs whose X-Forwarded-* and identity header are believed. */
-  readonly trustedProxies: readonly string[]
+  /** The proxies whose X-Forwarded-* and identity header are believed. */
+  readonly trustedProxies: BlockList
+  /** The same, as configured (for messages). */
+  readonly trustedProxyCidrs: readonly string[]
   /** Lower-case header name, or undefined. */
   readonly trustedIdentityHeader: string | undefined
   readonly admins: readonly string[]
@@ -86,7 +93,8 @@ export interface GatewayConfig {
   readonly memberConcurrency: number
   /** Open connections one client address may hold (trusted proxies exempt). */
   readonly maxClientConnections: number
-  readonly denyPaths: readonly string[]
+  /** --gateway-deny-paths, compiled. */
+  readonly denyRules: readonly PathRule[]
   /** A file path, `-` for standard output. */
   readonly auditLog: string
   readonly auditAll: boolean

@@ -1,6 +1,7 @@
 import type { BlockList } from 'node:net'
 import type { IncomingMessage } from 'node:http'
-import { ProxyError } from '../errors.js'
+import type { ProxyError } from '../errors.js'
+import { refuse } from '../refusals.js'
 import { isTrustedAddress } from '../net/client-address.js'
 import type { Directory } from './directory.js'
 import { presentedCredential } from './key-format.js'
@@ -43,14 +44,6 @@ export function takeIdentityHeader(req: IncomingMessage, header: string | undefi
   return memberId === undefined ? { invalid: true } : { memberId }
 }
 
-/** The identity header was there, from a trusted proxy, but its value is not an e-mail address. */
-export const invalidIdentity = () =>
-  new ProxyError('unidentified', 401, 'The single-sign-on identity header does not hold an e-mail address, so it names no member')
-
-const unidentified = () =>
-  new ProxyError('unidentified', 401, 'Every request to the gateway must carry a gateway key: Authorization: Bearer c66p_… or HTTP Basic with the key as password (curl -u me:c66p_…). Create one on the gateway\'s /-/ page.')
-const invalidKey = () => new ProxyError('invalid_key', 401, 'The gateway key is unknown, expired or revoked')
-
 /**
  * Who is calling the gateway. A gateway key wins; else the SSO identity header from a trusted
  * proxy; else the request is refused. A Cloud 66 token presented directly is not a gateway
@@ -62,20 +55,20 @@ export async function identifyGatewayCaller(req: IncomingMessage, deps: Identify
   const presented = presentedCredential(req.headers)
   if (presented.kind === 'key') {
     const found = await deps.directory.callerForKey(presented.key)
-    if ('invalid' in found) throw invalidKey()
+    if ('invalid' in found) throw refuse.invalidKey()
     return found
   }
   if (presented.kind === 'other') {
-    throw new ProxyError('invalid_key', 401, 'This is not a gateway key (gateway keys start with c66p_); a Cloud 66 token is not accepted here')
+    throw refuse.notAKey()
   }
   if (identity !== undefined) {
-    if ('invalid' in identity) throw invalidIdentity()
+    if ('invalid' in identity) throw refuse.invalidIdentity()
     const member: Member = (await deps.directory.member(identity.memberId)) ?? { id: identity.memberId, kind: 'person', createdAt: 0, lastLoginAt: undefined }
     return { member, key: undefined }
   }
-  throw unidentified()
+  throw refuse.noKey()
 }
 
 export function loginRequiredFor(loginUrl: string): ProxyError {
-  return new ProxyError('login_required', 401, `No Cloud 66 token is linked to this member yet: log in at ${loginUrl}`)
+  return refuse.loginRequired(`No Cloud 66 token is linked to this member yet: log in at ${loginUrl}`)
 }

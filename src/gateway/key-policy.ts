@@ -1,5 +1,6 @@
-import type { Rejection } from '../http/guards.js'
-import { compileRules, decodedSegments, firstMatch, hasParamRule, type PathRule, type PolicyInput } from '../proxy/policy.js'
+import type { ProxyError } from '../errors.js'
+import { refuse } from '../refusals.js'
+import { compileRules, decodedSegments, firstMatch, hasParamRule, type PathRule, type PolicyInput } from '../rules/path-rules.js'
 import type { KeyPolicy } from './types.js'
 
 interface Compiled {
@@ -28,22 +29,20 @@ export function stackIdOf(apiPath: string): string | undefined {
   return segments[0] === 'stacks' && segments[1] !== undefined && segments[1] !== '' ? segments[1] : undefined
 }
 
-const refuse = (code: 'read_only_key' | 'denied_by_policy', message: string): Rejection => ({ status: 403, code, reason: code === 'read_only_key' ? 'read_only_key' : 'key_policy', message })
-
 /** True when the key's rules name a `?param`: its requests' bodies must be read to judge them. */
 export const keyJudgesParams = (policy: KeyPolicy): boolean => compiled(policy).readsParams
 
 /** A key's own limits (issue 4 "Policy"): read-only, methods, allow/deny paths, stack ids. */
-export function checkKeyPolicy(policy: KeyPolicy, input: PolicyInput): Rejection | undefined {
-  if (policy.readOnly && input.method !== 'GET' && input.method !== 'HEAD') return refuse('read_only_key', 'This gateway key is read-only: only GET and HEAD are allowed')
-  if (policy.methods && !policy.methods.includes(input.method)) return refuse('denied_by_policy', `This gateway key may not use ${input.method}`)
+export function checkKeyPolicy(policy: KeyPolicy, input: PolicyInput): ProxyError | undefined {
+  if (policy.readOnly && input.method !== 'GET' && input.method !== 'HEAD') return refuse.readOnlyKey()
+  if (policy.methods && !policy.methods.includes(input.method)) return refuse.keyMethod(input.method)
   const c = compiled(policy)
-  if (c.allow && !firstMatch(c.allow, input)) return refuse('denied_by_policy', "This path is outside the gateway key's allowed paths")
+  if (c.allow && !firstMatch(c.allow, input)) return refuse.keyPath()
   const denied = firstMatch(c.deny, input)
-  if (denied) return refuse('denied_by_policy', `Refused by the gateway key's deny rule "${denied.source}"`)
+  if (denied) return refuse.keyDenyRule(denied.source)
   if (policy.stackIds) {
     const stack = stackIdOf(input.apiPath)
-    if (stack === undefined || !policy.stackIds.includes(stack)) return refuse('denied_by_policy', 'This gateway key is limited to other stacks')
+    if (stack === undefined || !policy.stackIds.includes(stack)) return refuse.keyStacks()
   }
   return undefined
 }

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Clock } from '../clock.js'
 import { parseDuration } from '../config/duration.js'
 import { ProxyError } from '../errors.js'
-import { compileRule, type RuleLimits } from '../proxy/policy.js'
+import { compileRule, type RuleLimits } from '../rules/path-rules.js'
 import type { NewKeyOptions } from './directory.js'
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const

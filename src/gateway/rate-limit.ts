@@ -1,18 +1,11 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type IRateLimiterStoreOptions } from 'rate-limiter-flexible'
-import { ProxyError } from '../errors.js'
+import type { ProxyError } from '../errors.js'
+import { refuse } from '../refusals.js'
 import type { Rate } from '../config/types.js'
 
 export interface MemberRateLimiter {
-  /** Counts one API request for the member; throws a 429 ProxyError (with retryAfterSeconds) when over budget. */
+  /** Counts one API request for the member; throws a 429 ProxyError with Retry-After when over budget. */
   consume(memberId: string): Promise<void>
-}
-
-export class RateLimitedError extends ProxyError {
-  constructor(readonly retryAfterSeconds: number, rate: string) {
-    super('rate_limited', 429, `This member's gateway budget (${rate}) is used up; retry in ${retryAfterSeconds} s. Cloud 66 allows 3,000 requests per user per hour.`, {
-      headers: { 'Retry-After': String(retryAfterSeconds) },
-    })
-  }
 }
 
 /**
@@ -40,7 +33,7 @@ function createLimiter(rate: Rate, redis: unknown | undefined, keyPrefix: string
 
 /** Per-member budget of API requests. */
 export function createMemberRateLimiter(rate: Rate, redis: unknown | undefined): MemberRateLimiter {
-  return createLimiter(rate, redis, 'c66p:rate', (after) => new RateLimitedError(after, rate.text))
+  return createLimiter(rate, redis, 'c66p:rate', (after) => refuse.memberRate(rate.text, after))
 }
 
 /**
@@ -48,7 +41,5 @@ export function createMemberRateLimiter(rate: Rate, redis: unknown | undefined):
  * and a round trip, and a stranger may start them without any credential.
  */
 export function createLoginRateLimiter(rate: Rate, redis: unknown | undefined): { consume(clientAddress: string): Promise<void> } {
-  return createLimiter(rate, redis, 'c66p:login', (after) =>
-    new ProxyError('rate_limited', 429, `Too many logins started from this address (${rate.text}); retry in ${after} s`, { headers: { 'Retry-After': String(after) } }),
-  )
+  return createLimiter(rate, redis, 'c66p:login', (after) => refuse.loginRate(rate.text, after))
 }

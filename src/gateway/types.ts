@@ -45,3 +45,13 @@ export interface Caller {
   /** The key used, or undefined when the SSO identity header identified the caller. */
   readonly key: KeyRecord | undefined
 }
+
+/** Who is calling: local mode's one user, or a gateway member (with the key they used). */
+export interface CallerInfo {
+  /** The token store's caller id: `local`, or the member id. */
+  readonly id: string
+  readonly keyId?: string
+  readonly keyLabel?: string
+  /** The gateway key's own limits. */
+  readonly policy?: KeyPolicy
+}

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import type Koa from 'koa'
-import { ProxyError } from '../errors.js'
+import type { ProxyContext } from '../proxy/request-state.js'
+import { refuse } from '../refusals.js'
 import { readCookie, serializeCookie } from './cookies.js'
 
 export const CSRF_COOKIE = 'c66p_csrf'
@@ -10,7 +10,7 @@ export const CSRF_COOKIE = 'c66p_csrf'
  * cookie and in the form. The guards already refuse foreign Origins and cross-site fetches; this
  * also covers browsers that send neither header.
  */
-export function csrfTokenFor(ctx: Koa.Context, secure: boolean): string {
+export function csrfTokenFor(ctx: ProxyContext, secure: boolean): string {
   const existing = readCookie(ctx.req.headers, CSRF_COOKIE)
   if (existing !== undefined && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing
   const token = randomBytes(32).toString('base64url')
@@ -18,8 +18,8 @@ export function csrfTokenFor(ctx: Koa.Context, secure: boolean): string {
   return token
 }
 
-export function checkCsrf(ctx: Koa.Context, submitted: string | null): void {
+export function checkCsrf(ctx: ProxyContext, submitted: string | null): void {
   const cookie = readCookie(ctx.req.headers, CSRF_COOKIE)
   const ok = cookie !== undefined && submitted !== null && cookie.length === submitted.length && timingSafeEqual(Buffer.from(cookie), Buffer.from(submitted))
-  if (!ok) throw new ProxyError('forbidden_origin', 403, 'The form is stale or was not sent by this proxy (CSRF check failed); reload the page and try again')
+  if (!ok) throw refuse.csrf()
 }

@@ -1,8 +1,7 @@
-import type Koa from 'koa'
-import type { Metrics } from '../metrics.js'
-import { rejectionError, type ErrorResponder } from './error-response.js'
+import type { ProxyContext, ProxyMiddleware } from '../proxy/request-state.js'
+import type { ErrorResponder } from './error-response.js'
 import type { RequestGuard } from './local-guard.js'
-import type { Observer, RequestState } from './observe.js'
+import type { Observer } from './observe.js'
 import { refusedRouteLabel } from './route-label.js'
 
 export interface EdgeParts {
@@ -10,8 +9,7 @@ export interface EdgeParts {
   readonly answerError: ErrorResponder
   readonly guard: RequestGuard
   /** The proxy's own endpoints and the proxied API, chosen by path. */
-  readonly dispatch: (ctx: Koa.Context) => Promise<void> | void
-  readonly metrics: Metrics
+  readonly dispatch: (ctx: ProxyContext) => Promise<void> | void
 }
 
 /**
@@ -19,15 +17,14 @@ export interface EdgeParts {
  * the JSON error contract. These were four middlewares; each Koa layer costs an async frame and a
  * compose step on every request, which the bench measured, and their order never varies.
  */
-export function edgeMiddleware({ observer, answerError, guard, dispatch, metrics }: EdgeParts): Koa.Middleware {
+export function edgeMiddleware({ observer, answerError, guard, dispatch }: EdgeParts): ProxyMiddleware {
   return async function edge(ctx) {
     const started = observer.begin(ctx)
     try {
-      const rejection = guard(ctx)
-      if (rejection) {
-        metrics.rejected.inc({ reason: rejection.reason })
-        ;(ctx.state as RequestState).route = refusedRouteLabel(ctx.req.method ?? 'GET', ctx.req.url ?? '/')
-        throw rejectionError(rejection)
+      const refused = guard(ctx)
+      if (refused) {
+        ;ctx.state.route = refusedRouteLabel(ctx.req.method ?? 'GET', ctx.req.url ?? '/')
+        throw refused
       }
       const dispatched = dispatch(ctx)
       if (dispatched instanceof Promise) await dispatched

@@ -1,5 +1,4 @@
-import type Koa from 'koa'
-import type { RequestState } from './observe.js'
+import type { ProxyContext } from '../proxy/request-state.js'
 
 /** Browsers ask every origin for it, the status page's included. */
 export const FAVICON = '/favicon.ico'
@@ -11,8 +10,8 @@ export const isFavicon = (url: string): boolean => url === FAVICON || url.starts
  * request of the user's hourly budget, with their token, on a 404. No content, cached for a day
  * so the browser stops asking.
  */
-export function answerFavicon(ctx: Koa.Context): void {
-  ;(ctx.state as RequestState).route = FAVICON
+export function answerFavicon(ctx: ProxyContext): void {
+  ;ctx.state.route = FAVICON
   ctx.set('Cache-Control', 'public, max-age=86400')
   ctx.status = 204
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import type { Rejection } from './guards.js'
+import type { ProxyError } from '../errors.js'
+import { refuse } from '../refusals.js'
 
 /**
  * The Connection options honest clients send (RFC 9110 §7.6.1, RFC 9112 §9.3): persistence,
@@ -10,13 +11,6 @@ import type { Rejection } from './guards.js'
  */
 const HOP_BY_HOP_OPTIONS = new Set(['close', 'keep-alive', 'upgrade', 'te', 'http2-settings'])
 
-const refuse = (reason: string, message: string): Rejection => ({ status: 400, code: 'bad_request', reason, message })
-
-const DUPLICATE_HOST = refuse('duplicate_host', 'A request may carry only one Host header (RFC 9112 §3.2)')
-const UNDERSCORE_FRAMING = refuse('framing', 'Content_Length and Transfer_Encoding are not accepted: some servers read them as Content-Length and Transfer-Encoding')
-const HTTP10_CHUNKED = refuse('framing', 'Transfer-Encoding is not accepted on an HTTP/1.0 request (RFC 9112 §6.1)')
-const TRANSFER_CODING = refuse('framing', 'The only Transfer-Encoding accepted is a single "chunked"')
-
 /**
  * Request framing that every parser on the way (Node's here, Rack's behind Cloud 66) reads the
  * same: one Host; Transfer-Encoding, when present, exactly `chunked` on HTTP/1.1; no
@@ -25,30 +19,30 @@ const TRANSFER_CODING = refuse('framing', 'The only Transfer-Encoding accepted i
  * refuses Content-Length with Transfer-Encoding, differing or malformed Content-Lengths, obs-fold,
  * bare CR and control characters in values; the framing harness in test/framing checks both.
  */
-export function checkFraming(req: IncomingMessage): Rejection | undefined {
+export function checkFraming(req: IncomingMessage): ProxyError | undefined {
   const raw = req.rawHeaders
   let hosts = 0
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? ''
     // Compared by length first: this runs on every request, and almost no name has these lengths.
     if (name.length === 4) {
-      if (name.toLowerCase() === 'host' && ++hosts > 1) return DUPLICATE_HOST
+      if (name.toLowerCase() === 'host' && ++hosts > 1) return refuse.duplicateHost()
     } else if ((name.length === 14 || name.length === 17) && name.includes('_')) {
       const folded = name.toLowerCase().replace(/_/g, '-')
-      if (folded === 'content-length' || folded === 'transfer-encoding') return UNDERSCORE_FRAMING
+      if (folded === 'content-length' || folded === 'transfer-encoding') return refuse.underscoreFraming()
     }
   }
   const te = req.headers['transfer-encoding']
   if (te !== undefined) {
-    if (req.httpVersion !== '1.1') return HTTP10_CHUNKED
-    if (te.trim().toLowerCase() !== 'chunked') return TRANSFER_CODING
+    if (req.httpVersion !== '1.1') return refuse.http10Chunked()
+    if (te.trim().toLowerCase() !== 'chunked') return refuse.transferCoding()
   }
   const connection = req.headers.connection
   if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
     for (const option of connection.split(',')) {
       const o = option.trim().toLowerCase()
       if (o !== '' && !HOP_BY_HOP_OPTIONS.has(o)) {
-        return refuse('connection_option', `The Connection header may only name hop-by-hop options (${[...HOP_BY_HOP_OPTIONS].join(', ')}), not ${JSON.stringify(o.slice(0, 40))}`)
+        return refuse.connectionOption([...HOP_BY_HOP_OPTIONS], o)
       }
     }
   }

@@ -1,16 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { isLoopbackHost } from '../config/load.js'
-import type { ProxyErrorCode } from '../errors.js'
+import { isLoopbackHost } from '../net/loopback.js'
+import type { ProxyError } from '../errors.js'
+import { refuse } from '../refusals.js'
 
-/** Why a request is refused before anything reaches Cloud 66. `reason` is the metric label. */
-export interface Rejection {
-  readonly status: number
-  readonly code: ProxyErrorCode
-  readonly reason: string
-  readonly message: string
-}
-
-const reject = (status: number, code: ProxyErrorCode, reason: string, message: string): Rejection => ({ status, code, reason, message })
 
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 /** A whole segment of one or two dots, each written "." or "%2e" in any case. */
@@ -21,40 +13,38 @@ const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i
  * hide a different path from Cloud 66's router: no dot-segments (raw or %2e), no backslashes,
  * no encoded slashes, no empty segments, no control characters.
  */
-export function checkRequestTarget(method: string, rawUrl: string): Rejection | undefined {
-  if (FORBIDDEN_METHODS.has(method)) return reject(405, 'method_not_allowed', 'method', `${method} is not supported by this proxy`)
-  if (rawUrl === '*') return reject(400, 'invalid_request_target', 'asterisk_form', 'Asterisk-form request targets (OPTIONS *) are not accepted')
-  if (!rawUrl.startsWith('/')) return reject(400, 'invalid_request_target', 'absolute_form', 'Only origin-form request targets (/path?query) are accepted; this is not a forward proxy')
+export function checkRequestTarget(method: string, rawUrl: string): ProxyError | undefined {
+  if (FORBIDDEN_METHODS.has(method)) return refuse.method(method)
+  if (rawUrl === '*') return refuse.asteriskForm()
+  if (!rawUrl.startsWith('/')) return refuse.absoluteForm()
   // RFC 9112 §3.2 has no fragment in a request target, yet Node passes `#…` through in req.url.
   // Cloud 66 (like any URL parser) would route only the part before it, so `/accounts/otp#x`
   // would slip past a deny rule for /accounts/otp while reaching that very endpoint.
-  if (rawUrl.includes('#')) return reject(400, 'invalid_request_target', 'fragment', 'A fragment (#) is not allowed in a request target')
+  if (rawUrl.includes('#')) return refuse.fragment()
   const path = pathOf(rawUrl)
   // One scan for the common case: a path without '\\', '%', control characters or ':' cannot hold
   // a backslash, an encoded character, a control character or an embedded URL, so those rules are
   // only run on paths that have one of them (the bench profile counted these regexes per request).
   // eslint-disable-next-line no-control-regex
   if (/[\\%:\x00-\x1f\x7f]/.test(path)) {
-    if (path.includes('\\') || /%5c/i.test(path)) return reject(400, 'invalid_path', 'backslash', 'Backslashes are not allowed in the path')
-    if (/%2f/i.test(path)) return reject(400, 'invalid_path', 'encoded_slash', 'Encoded slashes (%2F) are not allowed in the path')
+    if (path.includes('\\') || /%5c/i.test(path)) return refuse.backslash()
+    if (/%2f/i.test(path)) return refuse.encodedSlash()
     // eslint-disable-next-line no-control-regex
-    if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return reject(400, 'invalid_path', 'control_char', 'Control characters are not allowed in the path')
-    if (/https?:\//i.test(path)) return reject(400, 'invalid_path', 'embedded_url', 'A URL inside the path is not allowed')
+    if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return refuse.controlChar()
+    if (/https?:\//i.test(path)) return refuse.embeddedUrl()
   }
   // An empty segment before the last one is a "//"; a dot-segment needs a "." or a "%2e".
-  if (path.includes('//')) return reject(400, 'invalid_path', 'empty_segment', 'Empty path segments (//) are not allowed')
-  if (DOT_SEGMENT.test(path)) return reject(400, 'invalid_path', 'dot_segment', 'Dot-segments (. and ..) are not allowed in the path')
+  if (path.includes('//')) return refuse.emptySegment()
+  if (DOT_SEGMENT.test(path)) return refuse.dotSegment()
   return undefined
 }
-
-const MISSING_HOST = reject(400, 'bad_request', 'missing_host', 'HTTP/1.1 requests must carry a Host header')
 
 /**
  * RFC 9112 §3.2: an HTTP/1.1 request without Host is malformed (400). HTTP/1.0 ones pass here and
  * meet the Host allowlist instead.
  */
-export function checkHostPresent(host: string | undefined, httpVersion: string): Rejection | undefined {
-  return host === undefined && httpVersion === '1.1' ? MISSING_HOST : undefined
+export function checkHostPresent(host: string | undefined, httpVersion: string): ProxyError | undefined {
+  return host === undefined && httpVersion === '1.1' ? refuse.missingHost() : undefined
 }
 
 /** The path of an origin-form request target: everything before the query. */
@@ -120,14 +110,14 @@ export function checkBrowserRules(
   host: string | undefined = headers.host,
   /** isNavigationToOwnPage(): a top-level GET of /-/ or /-/callback may come from another site. */
   navigationToOwnPage = false,
-): Rejection | undefined {
+): ProxyError | undefined {
   if (host === undefined || !allowedHosts.has(host.toLowerCase())) {
-    return reject(403, 'forbidden_host', 'host', 'The Host header does not name this proxy (DNS-rebinding protection); use http://localhost:<port> or add the name with --allowed-hosts')
+    return refuse.host()
   }
   const origin = headers.origin
   const prefix = `${scheme}://`
   if (origin !== undefined && !(origin.toLowerCase().startsWith(prefix) && allowedHosts.has(origin.slice(prefix.length).toLowerCase()))) {
-    return reject(403, 'forbidden_origin', 'origin', 'Requests from web pages of other origins are refused')
+    return refuse.origin()
   }
   const site = headers['sec-fetch-site']
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
@@ -136,15 +126,15 @@ export function checkBrowserRules(
     const token = site.trim().toLowerCase()
     const ownSite = token === 'same-origin' || token === 'none'
     if (!ownSite && !(navigationToOwnPage && (site === 'cross-site' || site === 'same-site'))) {
-      return reject(403, 'forbidden_origin', 'sec_fetch_site', 'Cross-site requests from browsers are refused')
+      return refuse.crossSite()
     }
   }
   return undefined
 }
 
 /** Binding to loopback is not a boundary on its own (CVE-2020-8558): the peer must be loopback too. */
-export function checkRemoteAddress(remote: string | undefined): Rejection | undefined {
+export function checkRemoteAddress(remote: string | undefined): ProxyError | undefined {
   // The two addresses almost every local client has, without isLoopbackHost's parsing.
   if (remote === '127.0.0.1' || remote === '::1' || (remote !== undefined && isLoopbackHost(remote))) return undefined
-  return reject(403, 'forbidden_remote', 'remote', 'Only clients on this machine may use the local proxy')
+  return refuse.remote()
 }

@@ -1,10 +1,11 @@
-import type Koa from 'koa'
+import type { ProxyContext } from '../proxy/request-state.js'
 import type { Config } from '../config/types.js'
 import { checkFraming } from './framing.js'
-import { allowedHostHeaders, checkBrowserRules, checkHostPresent, checkRemoteAddress, checkRequestTarget, isNavigationToOwnPage, pathOf, type Rejection } from './guards.js'
+import type { ProxyError } from '../errors.js'
+import { allowedHostHeaders, checkBrowserRules, checkHostPresent, checkRemoteAddress, checkRequestTarget, isNavigationToOwnPage, pathOf } from './guards.js'
 
-/** A check every request passes before it is dispatched: a Rejection refuses it. */
-export type RequestGuard = (ctx: Koa.Context) => Rejection | undefined
+/** A check every request passes before it is dispatched: the error it returns refuses the request. */
+export type RequestGuard = (ctx: ProxyContext) => ProxyError | undefined
 
 /**
  * The local-mode safety rules, applied to every request, the proxy's own pages included,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type Koa from 'koa'
+import type { ProxyContext } from '../proxy/request-state.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import type { OAuthClient, PendingLogin } from '../oauth/client.js'
@@ -24,11 +24,11 @@ export interface LoginDeps {
    * Keeps the token of a completed login: local mode stores it for the one local user; the
    * gateway finds the member (Cloud 66's resource owner, or the SSO identity) and starts a session.
    */
-  readonly completeLogin: (ctx: Koa.Context, token: StoredToken) => Promise<void>
+  readonly completeLogin: (ctx: ProxyContext, token: StoredToken) => Promise<void>
   readonly metrics: Metrics
   readonly log: Logger
   /** Called before a login is started; throws a ProxyError to refuse it (gateway: a per-address rate limit). */
-  readonly beforeLogin?: (ctx: Koa.Context) => Promise<void>
+  readonly beforeLogin: (ctx: ProxyContext) => Promise<void> | void
 }
 
 interface PendingRecord extends PendingLogin {
@@ -45,13 +45,13 @@ export function safeReturnTo(value: string | undefined): string {
   return value
 }
 
-function errorPage(ctx: Koa.Context, status: number, title: string, message: string) {
+function errorPage(ctx: ProxyContext, status: number, title: string, message: string) {
   ctx.status = status
   ctx.type = 'text/html; charset=utf-8'
   ctx.body = page(title, `<h1>${escapeHtml(title)}</h1><p class="bad">${escapeHtml(message)}</p><p><a href="/-/">Back to the status page</a> · <a href="/-/login">Try logging in again</a></p>`)
 }
 
-function noStore(ctx: Koa.Context) {
+function noStore(ctx: ProxyContext) {
   ctx.set('Cache-Control', 'no-store')
   ctx.set('Pragma', 'no-cache')
   ctx.set('Referrer-Policy', 'no-referrer')
@@ -64,13 +64,15 @@ function noStore(ctx: Koa.Context) {
  * RFC 9700): /-/login starts an attempt whose state and verifier live sealed in the store for ten
  * minutes, bound to this browser by an HttpOnly cookie; /-/callback accepts each attempt once.
  */
+export type LoginHandlers = ReturnType<typeof createLoginHandlers>
+
 export function createLoginHandlers(deps: LoginDeps) {
   const secure = deps.publicUrl.protocol === 'https:'
   const redirectUri = new URL('/-/callback', deps.publicUrl).href
   // A public URL derived from `--listen HOST:0` names port 0, which no browser can reach, so the
   // redirect URI would send Cloud 66's answer nowhere. Port 0 can only mean "the port the OS
   // picked": that is the port this very request arrived on.
-  const redirectUriFor = (ctx: Koa.Context): string => {
+  const redirectUriFor = (ctx: ProxyContext): string => {
     if (deps.publicUrl.port !== '0' || ctx.req.socket.localPort === undefined) return redirectUri
     const bound = new URL(deps.publicUrl)
     bound.port = String(ctx.req.socket.localPort)
@@ -78,7 +80,7 @@ export function createLoginHandlers(deps: LoginDeps) {
   }
   const count = (outcome: string) => deps.metrics.logins.inc({ outcome })
 
-  async function login(ctx: Koa.Context) {
+  async function login(ctx: ProxyContext) {
     noStore(ctx)
     if (!deps.oauth) {
       errorPage(ctx, 400, 'Login is not configured', 'Set C66_CLIENT_ID and C66_CLIENT_SECRET (an OAuth application registered in Cloud 66) and restart the proxy.')
@@ -95,7 +97,7 @@ export function createLoginHandlers(deps: LoginDeps) {
       errorPage(ctx, 400, 'Login failed', `return_to may be at most ${MAX_RETURN_TO} characters.`)
       return
     }
-    await deps.beforeLogin?.(ctx)
+    await deps.beforeLogin(ctx)
     const { url, pending } = await deps.oauth.startLogin(redirectUriFor(ctx))
     const binding = randomBytes(32).toString('base64url')
     const record: PendingRecord = { ...pending, binding: sha256(binding), returnTo: safeReturnTo(returnTo) }
@@ -106,7 +108,7 @@ export function createLoginHandlers(deps: LoginDeps) {
     ctx.set('Location', url.href)
   }
 
-  async function callback(ctx: Koa.Context) {
+  async function callback(ctx: ProxyContext) {
     noStore(ctx)
     // Whatever happens, this attempt is over for this browser.
     ctx.append('Set-Cookie', serializeCookie(LOGIN_COOKIE, '', { path: '/-/', maxAgeSeconds: 0, secure }))

@@ -1,33 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import type Koa from 'koa'
+import type { ProxyContext, RequestState } from '../proxy/request-state.js'
 import type { RequestLine, RequestLog } from '../log.js'
 import { methodLabel, type Metrics } from '../metrics.js'
-import type { ForwardResult } from '../proxy/forward.js'
-import type { CallerInfo } from '../proxy/handler.js'
 import { givenRequestId } from './request-id.js'
 
-/** What the handlers tell the observer about a request. */
-export interface RequestState {
-  /** Made on first use: requestIdOf(). */
-  requestId?: string
-  route: string
-  result?: ForwardResult
-  /** Set once the caller is identified (gateway: the member and key). */
-  caller?: CallerInfo
-  /** The stack a request is about, for the audit log. */
-  stackId?: string
-  /** The client's address (gateway): X-Forwarded-For from a trusted front, else the peer. */
-  client?: string
-}
-
 /** Called once per request after it ended (the gateway's audit log). */
-export type RequestDone = (ctx: Koa.Context, state: RequestState, status: number, seconds: number) => void
+export type RequestDone = (ctx: ProxyContext, state: RequestState, status: number, seconds: number) => void
 
 /** Start and end of every request, whatever its outcome. */
 export interface Observer {
   /** Returns the start time to hand to end(). */
-  begin(ctx: Koa.Context): number
-  end(ctx: Koa.Context, started: number): void
+  begin(ctx: ProxyContext): number
+  end(ctx: ProxyContext, started: number): void
   /** Writes the batched log lines and metric updates now (shutdown, scrape). */
   flush(): void
 }
@@ -74,7 +58,7 @@ export function createObserver(metrics: Metrics, requestLog: RequestLog, isShutt
   return {
     flush,
     begin(ctx) {
-      const state = ctx.state as RequestState
+      const state = ctx.state
       state.route = 'other'
       if (isShuttingDown()) ctx.res.shouldKeepAlive = false
       inFlight.begin()
@@ -82,7 +66,7 @@ export function createObserver(metrics: Metrics, requestLog: RequestLog, isShutt
     },
     end(ctx, started) {
       inFlight.end()
-      const state = ctx.state as RequestState
+      const state = ctx.state
       const seconds = (performance.now() - started) / 1000
       const result = state.result
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status

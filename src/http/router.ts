@@ -1,21 +1,21 @@
 import type Router from 'koa-router'
-import type Koa from 'koa'
-import { ProxyError } from '../errors.js'
+import type { ProxyMiddleware } from '../proxy/request-state.js'
+import { refuse } from '../refusals.js'
 
 /**
  * A koa-router as one middleware in the error contract: a known path with the wrong method is a
  * JSON 405, an unknown path the JSON 404 `notFound` says.
  */
-export function routerMiddleware(router: Router, notFound: string): Koa.Middleware {
+export function routerMiddleware(router: Router, notFound: string): ProxyMiddleware {
   // @types/koa-router types the context more narrowly than Koa's own Middleware; the runtime is the same.
-  const routes = router.routes() as unknown as Koa.Middleware
+  const routes = router.routes() as unknown as ProxyMiddleware
   const allowed = router.allowedMethods({
     throw: true,
-    notImplemented: () => new ProxyError('method_not_allowed', 405, 'Method not allowed on this endpoint'),
-    methodNotAllowed: () => new ProxyError('method_not_allowed', 405, 'Method not allowed on this endpoint'),
-  }) as unknown as Koa.Middleware
+    notImplemented: refuse.methodNotAllowedHere,
+    methodNotAllowed: refuse.methodNotAllowedHere,
+  }) as unknown as ProxyMiddleware
   return async (ctx, next) => {
     await routes(ctx, () => allowed(ctx, next))
-    if (ctx.status === 404 && ctx.body === undefined) throw new ProxyError('not_found', 404, notFound)
+    if (ctx.status === 404 && ctx.body === undefined) throw refuse.notFound(notFound)
   }
 }

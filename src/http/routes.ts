@@ -1,50 +1,43 @@
 import Router from 'koa-router'
-import type Koa from 'koa'
 import type { Clock } from '../clock.js'
-import type { Config } from '../config/types.js'
-import { routerMiddleware } from './router.js'
 import type { Metrics } from '../metrics.js'
-import type { OAuthClient } from '../oauth/client.js'
+import type { BodyPace } from '../proxy/read-body.js'
+import type { ProxyContext, ProxyMiddleware, RequestState } from '../proxy/request-state.js'
 import type { TokenStore } from '../store/types.js'
-import { logout } from '../tokens/logout.js'
-import type { TokenService } from '../tokens/token-service.js'
-import { checkCsrf, csrfTokenFor } from './csrf.js'
+import { checkCsrf } from './csrf.js'
 import { readForm } from './form.js'
-import type { BodyPace } from './body.js'
-import { PAGE_CSP } from './html.js'
-import type { createLoginHandlers } from './login.js'
-import type { RequestState } from './observe.js'
-import { renderStatusPage } from './status-page.js'
+import type { LoginHandlers } from './login.js'
+import { routerMiddleware } from './router.js'
+
+/** What the two modes show and do on their own pages (the local status page, or the gateway's). */
+export interface ModePages {
+  /** `GET /-/` */
+  home(ctx: ProxyContext): Promise<void>
+  /** `POST /-/logout`, once its CSRF check passed. */
+  logout(ctx: ProxyContext): Promise<void>
+  /** What keeps this process from being ready (an empty list: ready), and where the token comes from. */
+  readiness(): Promise<{ problems: string[]; tokenSource?: string }>
+  /** Routes only this mode has (the gateway's admin page and its script). */
+  extra(router: Router<RequestState>): void
+}
 
 export interface OwnRoutesDeps {
-  readonly config: Config
   readonly metrics: Metrics
-  readonly tokens: TokenService
   readonly store: TokenStore
-  readonly oauth: OAuthClient | undefined
-  readonly login: ReturnType<typeof createLoginHandlers>
-  readonly caller: () => string
+  readonly login: LoginHandlers
+  readonly pages: ModePages
   readonly isShuttingDown: () => boolean
   readonly clock: Clock
   readonly bodyPace: BodyPace
-  /** Gateway mode replaces the status page, the log-out and readiness, and adds its own pages. */
-  readonly gateway?: {
-    readonly home: (ctx: Koa.Context) => Promise<void>
-    readonly logout: (ctx: Koa.Context) => Promise<void>
-    readonly extra: (router: Router) => void
-    /** Problems that make this replica unready (the store unreachable, …). */
-    readonly readiness: () => Promise<string[]>
-  }
 }
 
 const EXPIRING_SOON_MS = 10 * 60_000
 
 /** The proxy's own endpoints under `/-/`. They are never forwarded; an unknown one is a 404. */
-export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
-  const router = new Router({ prefix: '/-' })
-  const secure = deps.config.publicUrl.protocol === 'https:'
-  const label = (name: string): Koa.Middleware => async (ctx, next) => {
-    ;(ctx.state as RequestState).route = name
+export function ownRoutes(deps: OwnRoutesDeps): ProxyMiddleware {
+  const router = new Router<RequestState>({ prefix: '/-' })
+  const label = (name: string): ProxyMiddleware => async (ctx, next) => {
+    ctx.state.route = name
     ctx.set('Cache-Control', 'no-store')
     ctx.set('X-Content-Type-Options', 'nosniff')
     await next()
@@ -55,15 +48,7 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
   })
 
   router.get('/readyz', label('/-/readyz'), async (ctx) => {
-    const problems: string[] = []
-    let tokenSource: string | undefined
-    if (deps.gateway) problems.push(...(await deps.gateway.readiness()))
-    else {
-      const report = await deps.tokens.describe(deps.caller())
-      tokenSource = report.active?.source
-      if (report.loginRequired) problems.push('Cloud 66 login required')
-      else if (!report.active) problems.push('no Cloud 66 token is available')
-    }
+    const { problems, tokenSource } = await deps.pages.readiness()
     if (deps.isShuttingDown()) problems.push('shutting down')
     ctx.status = problems.length === 0 ? 200 : 503
     ctx.body = problems.length === 0 ? { status: 'ready', token_source: tokenSource } : { status: 'not_ready', problems }
@@ -75,41 +60,19 @@ export function ownRoutes(deps: OwnRoutesDeps): Koa.Middleware {
     ctx.body = await deps.metrics.registry.metrics()
   })
 
-  router.get('/', label('/-/'), async (ctx) => {
-    if (deps.gateway) return deps.gateway.home(ctx)
-    ctx.set('Content-Security-Policy', PAGE_CSP)
-    ctx.set('X-Frame-Options', 'DENY')
-    ctx.set('Referrer-Policy', 'same-origin')
-    ctx.type = 'text/html; charset=utf-8'
-    ctx.body = renderStatusPage({
-      config: deps.config,
-      report: await deps.tokens.describe(deps.caller()),
-      oauthConfigured: deps.oauth !== undefined,
-      storeLocation: deps.store.location,
-      csrf: csrfTokenFor(ctx, secure),
-      now: deps.clock.now(),
-    })
-  })
-
+  router.get('/', label('/-/'), (ctx) => deps.pages.home(ctx))
   router.get('/login', label('/-/login'), (ctx) => deps.login.login(ctx))
   router.get('/callback', label('/-/callback'), (ctx) => deps.login.callback(ctx))
-
   router.post('/logout', label('/-/logout'), async (ctx) => {
     checkCsrf(ctx, (await readForm(ctx.req, deps.bodyPace)).get('csrf'))
-    if (deps.gateway) return deps.gateway.logout(ctx)
-    const caller = deps.caller()
-    await logout(caller, deps.store, deps.oauth)
-    deps.tokens.evict(caller)
-    ctx.set('Referrer-Policy', 'no-referrer')
-    ctx.status = 303
-    ctx.set('Location', '/-/')
+    await deps.pages.logout(ctx)
   })
 
-  deps.gateway?.extra(router)
+  deps.pages.extra(router)
 
   const routes = routerMiddleware(router, 'No such endpoint of the proxy')
   return async function own(ctx, next) {
-    ;(ctx.state as RequestState).route = '/-/other'
+    ctx.state.route = '/-/other'
     await routes(ctx, next)
   }
 }

@@ -1,4 +1,4 @@
-import { paramName } from './target.js'
+import { paramName, paramTokens } from '../rules/param-names.js'
 
 /**
  * What Cloud 66's Rails stack makes of a request body, as far as parameters go. Rails merges
@@ -63,15 +63,6 @@ export function formNames(text: string): string[] {
     else names.push(...paramTokens(paramName(part)))
   }
   return names
-}
-
-/**
- * The names of a parameter's nesting levels: `include_private_key[]`, `x[include_private_key]`
- * and `[include_private_key]` (Rack 2 strips leading brackets) all hold `include_private_key`.
- */
-export function paramTokens(name: string): string[] {
-  if (!name.includes('[') && !name.includes(']')) return [name]
-  return name.split(/[[\]]+/).filter((t) => t !== '')
 }
 
 /**

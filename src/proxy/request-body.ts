@@ -1,9 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
-import { ProxyError } from '../errors.js'
-import { readBody, readBodyUpTo, type BodyPace } from '../http/body.js'
-import type { Rejection } from '../http/guards.js'
+import { refuse } from '../refusals.js'
+import { readBody, readBodyUpTo, type BodyPace } from './read-body.js'
 import { bodyKind, bodyParamNames, mediaTypeOf } from './body-params.js'
-import { paramName } from './target.js'
+import { paramName } from '../rules/param-names.js'
 
 /** How a request's body goes upstream. */
 export interface PlannedBody {
@@ -42,15 +41,15 @@ export async function planBody(req: IncomingMessage, method: string, paramRules:
   const kind = bodyKind(mediaTypeOf(headers['content-type']))
   if (paramRules || (method === 'POST' && (kind === 'form' || kind === 'multipart'))) {
     if (kind === 'other') {
-      throw new ProxyError('unsupported_media_type', 415, 'A parameter rule applies, and this body\'s Content-Type is not one the proxy can check (form, multipart or JSON)')
+      throw refuse.uncheckableType()
     }
     const encoding = headers['content-encoding']
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new ProxyError('unsupported_media_type', 415, 'The proxy cannot check the parameters of a body with a Content-Encoding')
+      throw refuse.encodedBody()
     }
     const body = await readBodyUpTo(req, limits.inspectBytes, limits.pace)
     const names = bodyParamNames(kind, body)
-    if (names === undefined) throw new ProxyError('bad_request', 400, 'The request body is not valid JSON')
+    if (names === undefined) throw refuse.invalidJson()
     return { body, replayable: true, names }
   }
   if (te !== undefined) return { body: undefined, replayable: false, names: undefined }
@@ -66,13 +65,6 @@ export function queryParamNames(query: string | undefined): string[] {
 }
 
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const
-
-export const METHOD_OVERRIDE: Rejection = {
-  status: 400,
-  code: 'method_override',
-  reason: 'method_override',
-  message: 'Method overrides (X-HTTP-Method-Override, a _method parameter) are refused: Cloud 66 would run another method than the one the proxy checked. Send the real method.',
-}
 
 /**
  * Rack::MethodOverride runs a POST that carries `_method` in its form body, or an

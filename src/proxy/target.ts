@@ -1,3 +1,4 @@
+import { paramName } from '../rules/param-names.js'
 import { routeTemplate } from './route-template.js'
 
 /** Where a request goes upstream and how it is labelled. */
@@ -51,15 +52,4 @@ export function withoutTokenParams(query: string): string {
     else if (left.some((p) => p !== '')) kept.push(left.join(';'))
   }
   return kept.join('&')
-}
-
-/** The decoded name of one `name=value` query part (`+` is a space, as in forms). */
-export function paramName(part: string): string {
-  const eq = part.indexOf('=')
-  const raw = (eq === -1 ? part : part.slice(0, eq)).replace(/\+/g, ' ')
-  try {
-    return decodeURIComponent(raw).replace(/\[\]$/, '')
-  } catch {
-    return raw
-  }
 }

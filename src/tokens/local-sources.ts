@@ -3,7 +3,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Config } from '../config/types.js'
 import { Secret } from '../secret.js'
-import { parseTokenFile, parseCxTokenJson } from './cx-format.js'
+import { parseTokenFile, parseCxTokenJson } from '../formats/cx-token.js'
 
 export type TokenSourceName = 'CLOUD66_ACCESS_TOKEN' | 'CLOUD66_TOKEN' | 'token-file' | 'cx'
 

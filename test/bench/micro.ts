@@ -3,7 +3,7 @@
 // the body). Each reports the time per operation next to its goal. Part of every `npm run bench`;
 // `npm run bench -- --micro` runs only these (no wrk needed).
 import { bodyParamNames } from '../../src/proxy/body-params.js'
-import { compileRule, firstMatch, type PathRule } from '../../src/proxy/policy.js'
+import { compileRule, firstMatch, type PathRule } from '../../src/rules/path-rules.js'
 
 export interface MicroResult {
   readonly name: string

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -39,7 +39,7 @@ const ROWS: readonly Row[] = [
   { key: 'idleTimeout', layers: ['1h', '20s', '30s', '40s'], expected: [3_600_000, 20_000, 30_000, 40_000], read: (c) => c.idleTimeoutMs },
   { key: 'shutdownGrace', layers: ['1s', '2s', '300ms', 4000], expected: [1_000, 2_000, 300, 4_000], read: (c) => c.shutdownGraceMs },
   { key: 'readOnly', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.readOnly },
-  { key: 'denyPaths', layers: [['/a'], ['/b'], '/c,/d', ['/e']], expected: [['/a'], ['/b'], ['/c', '/d'], ['/e']], read: (c) => [...c.denyPaths] },
+  { key: 'denyPaths', layers: [['/a'], ['/b'], '/c,/d', ['/e']], expected: [['/a'], ['/b'], ['/c', '/d'], ['/e']], read: (c) => c.denyRules.map((r) => r.source) },
   { key: 'allowedHosts', layers: [['d.test'], ['f.test'], 'E.test', ['flag.test']], expected: [['d.test'], ['f.test'], ['e.test'], ['flag.test']], read: (c) => [...c.allowedHosts] },
   { key: 'unsafeListenAny', layers: [false, true, 'no', true], expected: [false, true, false, true], read: (c) => c.unsafeListenAny },
   { key: 'unsafeHttpUpstream', layers: [false, true, '0', true], expected: [false, true, false, true], read: (c) => c.unsafeHttpUpstream },
@@ -71,11 +71,11 @@ const ROWS: readonly Row[] = [
   // Existing files, since TLS files are checked: the test's own source files stand in for PEM files.
   { key: 'tlsCert', layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], read: (c) => c.gateway.tls?.certFile },
   { key: 'tlsKey', layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], read: (c) => c.gateway.tls?.keyFile },
-  { key: 'trustedProxies', layers: [['10.0.0.0/8'], ['10.1.0.0/16'], '10.2.0.0/16,10.3.0.1', ['::1']], expected: [['10.0.0.0/8'], ['10.1.0.0/16'], ['10.2.0.0/16', '10.3.0.1'], ['::1']], read: (c) => [...c.gateway.trustedProxies] },
+  { key: 'trustedProxies', layers: [['10.0.0.0/8'], ['10.1.0.0/16'], '10.2.0.0/16,10.3.0.1', ['::1']], expected: [['10.0.0.0/8'], ['10.1.0.0/16'], ['10.2.0.0/16', '10.3.0.1'], ['::1']], read: (c) => [...c.gateway.trustedProxyCidrs] },
   { key: 'trustedIdentityHeader', layers: ['X-D', 'X-F', 'X_E', 'X-Flag'], expected: ['x-d', 'x-f', 'x-e', 'x-flag'], read: (c) => c.gateway.trustedIdentityHeader },
   { key: 'admins', layers: [['cloud66:1'], ['cloud66:2'], 'cloud66:3,ops@x', ['cloud66:4']], expected: [['cloud66:1'], ['cloud66:2'], ['cloud66:3', 'ops@x'], ['cloud66:4']], read: (c) => [...c.gateway.admins] },
   { key: 'memberRate', layers: ['1/s', '2/m', '3/h', '4/d'], expected: ['1/s', '2/m', '3/h', '4/d'], read: (c) => c.gateway.memberRate.text },
-  { key: 'gatewayDenyPaths', layers: [['/a'], ['/b'], '/c,?d', ['/e']], expected: [['/a'], ['/b'], ['/c', '?d'], ['/e']], read: (c) => [...c.gateway.denyPaths] },
+  { key: 'gatewayDenyPaths', layers: [['/a'], ['/b'], '/c,?d', ['/e']], expected: [['/a'], ['/b'], ['/c', '?d'], ['/e']], read: (c) => c.gateway.denyRules.map((r) => r.source) },
   { key: 'auditLog', layers: ['/d/audit', '/f/audit', '-', '/flag/audit'], expected: ['/d/audit', '/f/audit', '-', '/flag/audit'], read: (c) => c.gateway.auditLog },
   { key: 'auditAll', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.gateway.auditAll },
   { key: 'replicaId', layers: ['d', 'f', 'e', 'flag'], expected: ['d', 'f', 'e', 'flag'], read: (c) => c.gateway.replicaId },
@@ -103,6 +103,8 @@ test('clientSecretFile: a flag beats the environment, which beats the --config f
   t.is(read({ clientSecretFile: files[2] }, { C66_CLIENT_SECRET_FILE: files[1] as string }), 'secret-from-flag')
 })
 
+const SHIPPED_DEFAULTS = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8')) as Record<string, unknown>
+
 function tempDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'c66-precedence-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -124,7 +126,8 @@ for (const row of ROWS) {
     const dir = tempDir(t)
     const [dflt, fromFile, fromEnv, fromFlag] = row.layers
     const defaultsFile = join(dir, 'default.json')
-    writeFileSync(defaultsFile, JSON.stringify({ [row.key]: dflt }))
+    // The real defaults with this row's setting changed: every other setting keeps its default.
+    writeFileSync(defaultsFile, JSON.stringify({ ...SHIPPED_DEFAULTS, [row.key]: dflt }))
     const configFile = join(dir, 'config.json')
     writeFileSync(configFile, JSON.stringify({ [row.key]: fromFile }))
 
@@ -180,7 +183,7 @@ test('the shipped config/default.json gives the documented defaults', (t) => {
     cxHome: join(dir, '.cloud66'),
   })
   t.is(config.upstream.origin, 'https://app.cloud66.com')
-  t.deepEqual([...config.denyPaths], [])
+  t.deepEqual([...config.denyRules], [])
 })
 
 test('durations accept milliseconds, seconds, minutes and bare numbers', (t) => {

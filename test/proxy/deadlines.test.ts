@@ -3,7 +3,7 @@
 // re-arming starts the timeout again.
 import test from 'ava'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Deadlines, checkIntervalMs, type Expiring } from '../../src/proxy/deadlines.js'
+import { Deadlines, checkIntervalMs, type Expiring } from '../../src/proxy/forward/deadlines.js'
 
 interface Item extends Expiring {
   readonly name: string

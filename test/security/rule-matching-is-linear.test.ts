@@ -1,5 +1,5 @@
 import test from 'ava'
-import { compileRule, matchSegments, type PathRule } from '../../src/proxy/policy.js'
+import { compileRule, matchSegments, type PathRule } from '../../src/rules/path-rules.js'
 import { SIM_TOKEN, send, startSim } from '../helpers/forwarding.js'
 import { createKey, errorCode, gwRequest, loginMember, startGateway, startGatewaySim } from '../helpers/gateway.js'
 import { startProxy } from '../helpers/proxy.js'

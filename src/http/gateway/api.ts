@@ -1,17 +1,17 @@
 import Router from 'koa-router'
-import type Koa from 'koa'
+import type { ProxyContext, ProxyMiddleware } from '../../proxy/request-state.js'
 import type { Clock } from '../../clock.js'
 import { ProxyError } from '../../errors.js'
+import { refuse } from '../../refusals.js'
 import { routerMiddleware } from '../router.js'
 import type { Directory } from '../../gateway/directory.js'
 import { readJson } from './json-body.js'
-import type { BodyPace } from '../body.js'
+import type { BodyPace } from '../../proxy/read-body.js'
 import { keyOptions } from '../../gateway/key-request.js'
 import type { KeyRecord, Member } from '../../gateway/types.js'
 import { Secret } from '../../secret.js'
 import type { TokenStore } from '../../store/types.js'
 import type { TokenService } from '../../tokens/token-service.js'
-import type { RequestState } from '../observe.js'
 import { requireAdmin, requireSession, type SessionDeps } from './session.js'
 import { whenJson } from '../../time-format.js'
 
@@ -23,7 +23,7 @@ export interface GatewayApiDeps extends SessionDeps {
   readonly publicOrigin: string
   readonly bodyPace: BodyPace
   /** Told about every change made through the API, once it succeeded (the audit log). */
-  readonly onAction: (ctx: Koa.Context, action: ManagementAction) => void
+  readonly onAction: (ctx: ProxyContext, action: ManagementAction) => void
 }
 
 /** A change to members or keys, for the audit log: who did what to which member or key. */
@@ -61,15 +61,15 @@ export function keyJson(k: KeyRecord) {
  * Every request needs the session cookie; state-changing ones need Content-Type: application/json;
  * any request whose Origin is present and not the public origin is refused with 403.
  */
-export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
+export function gatewayApi(deps: GatewayApiDeps): ProxyMiddleware {
   const router = new Router({ prefix: '/-/api' })
   const d: Directory = deps.directory
 
   router.use(async (ctx, next) => {
-    ;(ctx.state as RequestState).route = `/-/api${routeName(ctx.path)}`
+    ;ctx.state.route = `/-/api${routeName(ctx.path)}`
     ctx.set('Cache-Control', 'no-store')
     const origin = ctx.get('origin')
-    if (origin !== '' && origin !== deps.publicOrigin) throw new ProxyError('forbidden_origin', 403, 'Requests from other origins are refused')
+    if (origin !== '' && origin !== deps.publicOrigin) throw refuse.origin()
     await next()
   })
 
@@ -99,7 +99,7 @@ export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
     await readJson(ctx, deps.bodyPace)
     const key = await d.getKey(ctx.params['id'] ?? '')
     // Someone else's key is "not found" to a non-admin: ids are not a way to probe other members.
-    if (!key || (key.memberId !== who.member.id && !who.admin)) throw new ProxyError('not_found', 404, 'No such key')
+    if (!key || (key.memberId !== who.member.id && !who.admin)) throw refuse.notFound('No such key')
     const revoked = await d.revokeKey(key.id)
     if (revoked) deps.onAction(ctx, { event: 'key_revoked', member: who.member.id, object: key.memberId, key_id: key.id, key_label: key.label })
     ctx.body = revoked ? keyJson(revoked) : {}
@@ -128,10 +128,10 @@ export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
     const who = await requireAdmin(ctx, deps)
     const memberId = ctx.params['id'] ?? ''
     if (!isServiceMember(memberId)) {
-      throw new ProxyError('denied_by_policy', 403, 'A key acts with its member\'s own Cloud 66 token: admins issue keys for bots (service:NAME) only; people create their own keys on /-/')
+      throw refuse.keysForBotsOnly()
     }
     const body = await readJson(ctx, deps.bodyPace)
-    if (!(await d.member(memberId))) throw new ProxyError('not_found', 404, 'No such member')
+    if (!(await d.member(memberId))) throw refuse.notFound('No such member')
     const { record, key } = await d.createKey(memberId, keyOptions(body, deps.clock))
     deps.onAction(ctx, { event: 'key_created', member: who.member.id, object: memberId, key_id: record.id, key_label: record.label })
     ctx.status = 201
@@ -159,7 +159,7 @@ export function gatewayApi(deps: GatewayApiDeps): Koa.Middleware {
     await readJson(ctx, deps.bodyPace)
     const memberId = ctx.params['id'] ?? ''
     const removed = await d.removeMember(memberId)
-    if (!removed) throw new ProxyError('not_found', 404, 'No such member')
+    if (!removed) throw refuse.notFound('No such member')
     deps.tokens.evict(memberId)
     deps.onAction(ctx, { event: 'member_removed', member: who.member.id, object: memberId })
     ctx.body = { removed: memberId }

@@ -4,7 +4,6 @@ import { fromTrustedProxy } from '../../gateway/identify.js'
 import { checkFraming } from '../framing.js'
 import { checkBrowserRules, checkHostPresent, checkRequestTarget, isNavigationToOwnPage, pathOf } from '../guards.js'
 import type { RequestGuard } from '../local-guard.js'
-import type { RequestState } from '../observe.js'
 import { clientAddress } from '../../net/client-address.js'
 
 /** Probes (load balancers, Kubernetes) address a replica by its own IP: they are exempt from the Host rule. */
@@ -20,7 +19,7 @@ export function gatewayGuard(config: Config, trusted: BlockList): RequestGuard {
   const scheme = config.publicUrl.protocol === 'https:' ? 'https' : 'http'
   return function guard(ctx) {
     const req = ctx.req
-    ;(ctx.state as RequestState).client = clientAddress(req, trusted)
+    ;ctx.state.client = clientAddress(req, trusted)
     const method = req.method ?? 'GET'
     const url = req.url ?? ''
     const forwardedHost = fromTrustedProxy(req, trusted) ? firstValue(req.headers['x-forwarded-host']) : undefined

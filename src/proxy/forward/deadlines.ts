@@ -1,6 +1,6 @@
 /** Something with a deadline: the forwarder's requests waiting for response headers. */
 export interface Expiring {
-  /** performance.now() value after which the item has expired; written by Deadlines.arm(). */
+  /** The time (the timer's now()) after which the item has expired; written by Deadlines.arm(). */
   deadlineAt: number
 }
 
@@ -17,21 +17,39 @@ export function checkIntervalMs(timeoutMs: number): number {
  * pair cost ~2 µs of latency per request there (bench W2). Here arming and disarming are a Set
  * add and delete; the price is precision: an item expires up to checkIntervalMs() late.
  */
+/** Where Deadlines reads the time and runs its check: the process's own, unless a test gives its own. */
+export interface DeadlineTimer {
+  now(): number
+  /** Calls `check` every `ms`; returns how to stop. */
+  every(check: () => void, ms: number): () => void
+}
+
+const processTimer: DeadlineTimer = {
+  now: () => performance.now(),
+  every(check, ms) {
+    // unref: a pending deadline must not keep a process alive that has nothing else to do.
+    const timer = setInterval(check, ms).unref()
+    return () => clearInterval(timer)
+  },
+}
+
 export class Deadlines<T extends Expiring> {
   readonly #items = new Set<T>()
-  readonly #timer: NodeJS.Timeout
+  readonly #stop: () => void
+  readonly #now: () => number
 
   constructor(
     readonly timeoutMs: number,
     private readonly onExpired: (item: T) => void,
+    timer: DeadlineTimer = processTimer,
   ) {
-    // unref: a pending deadline must not keep a process alive that has nothing else to do.
-    this.#timer = setInterval(() => this.#check(), checkIntervalMs(timeoutMs)).unref()
+    this.#now = timer.now
+    this.#stop = timer.every(() => this.#check(), checkIntervalMs(timeoutMs))
   }
 
   /** Starts (or restarts) the item's timeout. */
   arm(item: T): void {
-    item.deadlineAt = performance.now() + this.timeoutMs
+    item.deadlineAt = this.#now() + this.timeoutMs
     this.#items.add(item)
   }
 
@@ -40,13 +58,13 @@ export class Deadlines<T extends Expiring> {
   }
 
   close(): void {
-    clearInterval(this.#timer)
+    this.#stop()
     this.#items.clear()
   }
 
   #check(): void {
     if (this.#items.size === 0) return
-    const now = performance.now()
+    const now = this.#now()
     // Deleting the current entry while iterating a Set is safe.
     for (const item of this.#items) {
       if (item.deadlineAt > now) continue

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import { ProxyError } from '../errors.js'
+import type { ProxyError } from '../errors.js'
+import { refuse } from '../refusals.js'
 
 /**
  * How fast a request body must arrive (the model of Apache's mod_reqtimeout `body=…,MinRate=…`):
@@ -10,11 +11,6 @@ import { ProxyError } from '../errors.js'
 export interface BodyPace {
   readonly timeoutMs: number
   readonly minRate: number
-}
-
-/** The 408 for a body that ran out of time, with Connection: close so the rest is never read. */
-export function bodyTimeout(): ProxyError {
-  return new ProxyError('body_timeout', 408, 'The request body arrived too slowly (see --request-body-timeout and --min-upload-rate)', { headers: { Connection: 'close' } })
 }
 
 /**
@@ -79,7 +75,7 @@ export function readWhole(req: IncomingMessage, limits: ReadLimits): Promise<Buf
       if (size > limits.limit) return fail(limits.tooLarge())
       chunks.push(chunk)
     }
-    const stopPace = watchPace(req, limits.pace, () => fail(bodyTimeout()))
+    const stopPace = watchPace(req, limits.pace, () => fail(refuse.bodyTimeout()))
     req.on('data', onData)
     req.once('end', () => {
       if (settled) return
@@ -87,16 +83,16 @@ export function readWhole(req: IncomingMessage, limits: ReadLimits): Promise<Buf
       stopPace()
       resolve(Buffer.concat(chunks, size))
     })
-    req.once('error', () => fail(new ProxyError('bad_request', 400, 'The request body ended early')))
+    req.once('error', () => fail(refuse.bodyEndedEarly()))
     req.once('close', () => {
-      if (!req.complete) fail(new ProxyError('bad_request', 400, 'The request body ended early'))
+      if (!req.complete) fail(refuse.bodyEndedEarly())
     })
   })
 }
 
 /** A body of known, small length (buffered for a replay after a 401). */
 export function readBody(req: IncomingMessage, length: number, pace: BodyPace): Promise<Buffer> {
-  return readWhole(req, { limit: length, pace, tooLarge: () => new ProxyError('bad_request', 400, 'The request body is longer than its Content-Length') })
+  return readWhole(req, { limit: length, pace, tooLarge: refuse.bodyLongerThanDeclared })
 }
 
 /** A body a parameter rule must read, up to `limit` bytes (413 beyond). */
@@ -104,7 +100,6 @@ export function readBodyUpTo(req: IncomingMessage, limit: number, pace: BodyPace
   return readWhole(req, {
     limit,
     pace,
-    // Connection: close, so Node does not read (and throw away) the rest of a huge body to keep the connection.
-    tooLarge: () => new ProxyError('payload_too_large', 413, `The request body is larger than the ${limit} bytes the proxy reads to check it against the parameter rules`, { headers: { Connection: 'close' } }),
+    tooLarge: () => refuse.bodyTooLarge(`The request body is larger than the ${limit} bytes the proxy reads to check it against the parameter rules`),
   })
 }

@@ -1,4 +1,4 @@
-import { ProxyError, type ProxyErrorCode } from '../errors.js'
+import { ProxyError, type ProxyErrorCode } from '../../errors.js'
 
 /** Codes the forwarder gives the errors it raises itself when a timer fires. */
 export const CONNECT_TIMEOUT = 'C66_CONNECT_TIMEOUT'

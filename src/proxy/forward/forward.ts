@@ -1,0 +1,88 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import type httpProxy from 'http-proxy'
+import type { Config } from '../../config/types.js'
+import type { Logger } from '../../log.js'
+import type { Metrics } from '../../metrics.js'
+import { passContext } from './context.js'
+import { upstreamRequestPass, upstreamResponsePass } from './events.js'
+import { resultOf, startFlight, type Flight, type ForwardJob, type ForwardResult } from './flight.js'
+import { upstreamProxy } from './upstream-proxy.js'
+import { BODY_TIMEOUT, classifyUpstreamError } from './upstream-errors.js'
+
+export type { ForwardJob, ForwardResult } from './flight.js'
+
+export interface Forwarder {
+  /** Settles when the response is over: resolves once it was started, rejects with a ProxyError before that. */
+  forward(req: IncomingMessage, res: ServerResponse, job: ForwardJob): Promise<ForwardResult>
+  close(): void
+}
+
+/**
+ * The forwarding layer: http-proxy with a keep-alive pool, built once. The proxy handles the
+ * response itself (`selfHandleResponse`) so it can drop cookies, rewrite `Location`, replay once
+ * after a 401, and destroy the client connection when the upstream breaks off mid-body. It also
+ * aborts the upstream request as soon as the client goes away, which http-proxy stopped doing on
+ * Node ≥ 15.5 (http-party/node-http-proxy#1559). Each step of a request's way lives in a pass of
+ * its own (timers, respond, replay, throttled), sharing the request's Flight.
+ */
+export function createForwarder(config: Config, metrics: Metrics, log: Logger): Forwarder {
+  const { agent, proxy } = upstreamProxy(config)
+  const ctx = passContext(config, metrics, log, { send, fail })
+
+  proxy.on('proxyReq', upstreamRequestPass(ctx))
+  proxy.on('proxyRes', upstreamResponsePass(ctx))
+
+  function send(flight: Flight, req: IncomingMessage) {
+    flight.attempt += 1
+    flight.proxyReq = undefined
+    // Until a pooled socket is free this also bounds the wait for one; a streamed body restarts
+    // the timeout once it is sent (armUpstreamTimers).
+    ctx.awaitingResponse.arm(flight)
+    const options: httpProxy.ServerOptions = { headers: { authorization: `Bearer ${flight.token.reveal()}` } }
+    if (flight.job.body !== undefined) options.buffer = Readable.from([flight.job.body])
+    proxy.web(req, flight.res, options, (err: NodeJS.ErrnoException) => fail(flight, err))
+  }
+
+  function fail(flight: Flight, err: NodeJS.ErrnoException) {
+    ctx.awaitingResponse.disarm(flight)
+    if (flight.abandoned) return // the client left first: nothing to answer, nothing to count
+    flight.abandoned = true
+    flight.proxyReq?.destroy()
+    const { error, reason } = classifyUpstreamError(err)
+    // A caller's slow body is counted as a refusal, by the error responder; the rest are Cloud 66's.
+    if (err.code !== BODY_TIMEOUT) metrics.upstreamErrors.inc({ reason })
+    if (flight.res.headersSent) {
+      flight.upstreamBroken = true
+      flight.res.destroy()
+      return
+    }
+    log.warn({ err_code: err.code, reason }, 'upstream request failed')
+    flight.settle(error)
+  }
+
+  return {
+    forward(req, res, job) {
+      return new Promise<ForwardResult>((resolve, reject) => {
+        const flight = startFlight(req, res, job, resolve, reject)
+        req.url = job.upstreamPath
+        res.once('close', () => {
+          ctx.awaitingResponse.disarm(flight)
+          const complete = res.writableFinished
+          if (!complete) {
+            // The caller went away (or we destroyed the socket): stop the upstream at once.
+            flight.abandoned = true
+            flight.proxyReq?.destroy()
+          }
+          flight.settle(resultOf(flight, complete))
+        })
+        send(flight, req)
+      })
+    },
+    close() {
+      ctx.awaitingResponse.close()
+      proxy.close()
+      agent.destroy()
+    },
+  }
+}
