@@ -21,7 +21,7 @@ function stdoutStream(): DestinationStream {
 /** What every line carries, from either logger below. */
 const common = {
   base: { service: 'c66-proxy' },
-  // pino's default epoch-millisecond `time`: an ISO string per line cost ~4.5 µs/request (bench profile).
+  // pino's default epoch-millisecond `time`: an ISO string per line cost ~4.5 µs/request (CPU profile).
   timestamp: pino.stdTimeFunctions.epochTime,
 } as const
 
@@ -69,7 +69,7 @@ export interface RequestLog {
  * The per-request line: the same JSON, field for field and in the same order, that
  * `log.info(line, 'request')` writes (a test compares the two), written to the logger's own
  * destination as one block per batch. Not through pino's call: through it, the line cost ~7 µs
- * of CPU per request inside the proxy (bench W1 with and without the line); built directly it
+ * of CPU per request inside the proxy (`npm run bench`, with and without the line); built directly it
  * costs ~3 µs less (microbenchmark: 1.5 µs against 0.5 µs per line for this one fixed shape).
  * Every string goes through JSON.stringify; the fields never hold a header or token, so there is
  * nothing to redact.

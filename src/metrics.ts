@@ -117,7 +117,7 @@ export type Metrics = ReturnType<typeof createMetrics>
 /**
  * Counts for a per-request counter, kept as plain numbers and added to the prom-client counter
  * when it is scraped (its `collect` hook). prom-client hashes the label set on every `inc`, even
- * through a bound child; on the hot path that was ~2 µs per counter per request (bench profile).
+ * through a bound child; on the hot path that was ~2 µs per counter per request (CPU profile).
  * Entries are found through one Map per label, keyed by the label values themselves (constant
  * strings, whose hashes V8 keeps), not by a joined string that would be built and hashed per call.
  * The label sets are bounded (callers pass fixed labels), so the maps cannot grow with traffic.

@@ -2,7 +2,7 @@
  * npm forwards SIGTERM and SIGINT only to the process it started itself (@npmcli/run-script's
  * signal-manager), and for `npx c66-proxy` and `npm start` that process is `sh -c '…'`, not the
  * proxy. /bin/sh (dash) dies of the signal without passing it on, so `kill -TERM <npx pid>` left
- * the proxy orphaned and still listening (issue 12). When npm launched us (it sets
+ * the proxy orphaned and still listening. When npm launched us (it sets
  * npm_lifecycle_event), we therefore also leave when the process that started us goes away: a
  * reparented process sees its parent id change. Ctrl-C in a terminal and `docker stop` signal the
  * proxy itself and need none of this.

@@ -1,7 +1,7 @@
 /**
  * The cx toolbelt writes its token file as the Go `oauth.Token` struct with PascalCase fields:
  * `{"AccessToken":"…","RefreshToken":"","Expiry":"0001-01-01T00:00:00Z","Extra":null}`
- * (cloud66-api.md §2.1). `CLOUD66_TOKEN` is the base64 of exactly that JSON.
+ * (written by Go's encoding/json, mode 0600). `CLOUD66_TOKEN` is the base64 of exactly that JSON.
  * Errors never include the input: it is a credential.
  */
 export function parseCxTokenJson(text: string): string {

@@ -32,7 +32,7 @@ export function stackIdOf(apiPath: string): string | undefined {
 /** True when the key's rules name a `?param`: its requests' bodies must be read to judge them. */
 export const keyJudgesParams = (policy: KeyPolicy): boolean => compiled(policy).readsParams
 
-/** A key's own limits (issue 4 "Policy"): read-only, methods, allow/deny paths, stack ids. */
+/** A key's own limits: read-only, methods, allow/deny paths, stack ids. */
 export function checkKeyPolicy(policy: KeyPolicy, input: PolicyInput): ProxyError | undefined {
   if (policy.readOnly && input.method !== 'GET' && input.method !== 'HEAD') return refuse.readOnlyKey()
   if (policy.methods && !policy.methods.includes(input.method)) return refuse.keyMethod(input.method)

@@ -13,7 +13,7 @@ export function givenRequestId(headers: IncomingHttpHeaders): string | undefined
 /**
  * The request's id, made on first use: by an error response or the gateway's audit record. A
  * request that needs neither gets its UUID only when its log line is written (the observer):
- * made on arrival, it sat on every request's way to the upstream (~1.3 µs, bench profile).
+ * made on arrival, it sat on every request's way to the upstream (~1.3 µs, `npm run bench -- --profile`).
  */
 export function requestIdOf(ctx: ProxyContext): string {
   const state = ctx.state as { requestId?: string }

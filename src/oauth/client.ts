@@ -6,7 +6,7 @@ import { OAuthError } from './errors.js'
 import { normaliseTokenResponse } from './form-response.js'
 
 export interface OAuthSettings {
-  /** Cloud 66 origin; endpoints are `<upstream>/oauth/{authorize,token,revoke,token/info}` (cloud66-api.md §1.1). */
+  /** Cloud 66 origin; endpoints are `<upstream>/oauth/{authorize,token,revoke,token/info}`, as the cx toolbelt derives them. */
   readonly upstream: URL
   readonly clientId: string
   readonly clientSecret: Secret | undefined
@@ -146,7 +146,7 @@ export function createOAuthClient(settings: OAuthSettings, clock: Clock, fetchIm
  * oauth4webapi's ClientSecretBasic form-encodes both first (RFC 6749 §2.3.1), turning `-`, `_`,
  * `.`, `~` and friends into %XX; Doorkeeper (ClientSecretBasic, Credentials.from_basic) splits the
  * decoded header without unescaping, so it would compare `sim%2Dclient` with `sim-client` and
- * refuse the client (401 invalid_client). cx sends the credentials raw too (cloud66-api.md §1.3).
+ * refuse the client (401 invalid_client). The cx toolbelt (Go's goauth2) sends the credentials raw too.
  */
 function doorkeeperBasic(clientId: string, secret: Secret): oauth.ClientAuth {
   return (_as, _client, _body, headers) => {
@@ -173,7 +173,7 @@ async function call<T>(send: () => Promise<Response>, process: (res: Response) =
     return await process(res)
   } catch (err) {
     // Doorkeeper sends `WWW-Authenticate: Bearer …, error="invalid_grant"` with EVERY token-endpoint
-    // error, 400s included (cloud66-api.md §9 item 12), and oauth4webapi then reports the challenge
+    // error, 400s included (Doorkeeper 5.5 does), and oauth4webapi then reports the challenge
     // (WWWAuthenticateChallengeError) instead of the JSON body. Read the code from the challenge, or
     // an invalid_grant would look like a malformed answer: no recovery from a sibling's rotation, no
     // "login required", just an error on every request.

@@ -1,7 +1,7 @@
 /**
  * Cloud 66's docs say the token endpoint answers `access_token=…&token_type=bearer` unless asked
  * for JSON (text copied from GitHub's docs; Doorkeeper answers JSON). Real clients pick the parser
- * by Content-Type (cloud66-api.md §1.7), so we do too: a form-encoded answer is turned into the
+ * by Content-Type (Go's goauth2 and Ruby's oauth2 gem both do), so we do too: a form-encoded answer is turned into the
  * JSON oauth4webapi expects, with numeric fields made numbers.
  */
 const NUMERIC = new Set(['expires_in', 'created_at'])

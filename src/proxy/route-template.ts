@@ -1,6 +1,6 @@
 /**
  * Bounded route labels for metrics and logs, built once from the Cloud 66 API v3 endpoint list
- * (cloud66-api.md §4). A path that matches no template is `other`: the label set can never grow
+ * (stacks, deployments, servers, …). A path that matches no template is `other`: the label set can never grow
  * with what callers send, and ids, names and tokens never become labels.
  */
 const TEMPLATES = [
@@ -87,7 +87,7 @@ export function routeTemplate(apiPath: string): string {
   return template
 }
 
-/** Paths seen lately and their templates: the trie walk was ~1.5 µs of each request (bench profile). */
+/** Paths seen lately and their templates: the trie walk was ~1.5 µs of each request (CPU profile). */
 const recent = new Map<string, string>()
 const RECENT_MAX = 1_000
 

@@ -13,7 +13,7 @@ export interface Target {
 }
 
 const API_PREFIX = '/api/3'
-/** Doorkeeper accepts a token from these query parameters (cloud66-api.md §9 item 22). */
+/** Doorkeeper (Cloud 66's OAuth server) accepts a token from these query parameters too. */
 const TOKEN_PARAMS = new Set(['access_token', 'bearer_token'])
 
 /**

@@ -1,5 +1,5 @@
-// Accounts, users and the credential-minting endpoints a proxy may want to block or audit
-// (reference §3 "Security-relevant endpoints"): one-time login codes, JWTs, registry credentials
+// Accounts, users and the credential-minting endpoints a proxy may want to block or audit:
+// one-time login codes (which turn an API token into a browser login), JWTs, registry credentials
 // and the SSH access key. Scopes for the Go-client-only endpoints are undocumented; they are
 // `public` here, the scope every token has.
 import { createHmac, randomBytes } from 'node:crypto'

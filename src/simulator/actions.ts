@@ -1,5 +1,6 @@
-// Async stack actions (reference §3 "Async actions"): mutations answer with an action whose
-// `finished_at` stays null while it runs; clients poll GET /stacks/{id}/actions/{id} until it is set.
+// Async stack actions: many mutations (stack create, reboots, settings, env-var uploads) answer
+// with an action whose `finished_at` stays null while it runs; clients poll
+// GET /stacks/{id}/actions/{id} until it is set.
 // An action finishes lazily, when read after ACTION_RUN_MS, so no timer outlives close().
 import type { Dataset, StackEntry } from './data.js'
 import { iso } from './fake.js'

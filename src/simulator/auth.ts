@@ -1,6 +1,6 @@
-// Bearer-token checks as Doorkeeper's `doorkeeper_authorize!` does them
-// (reference cloud66-api.md §9 items 19-22): where a token may come from, and the exact shape of
-// the 401 and 403 answers, which carry empty bodies and no session cookie.
+// Bearer-token checks as Doorkeeper's `doorkeeper_authorize!` does them: where a token may come
+// from, and the exact shape of the 401 and 403 answers, which carry empty bodies and no session
+// cookie.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 
 export const ALL_SCOPES = ['public', 'redeploy', 'jobs', 'users', 'admin', 'reboot'] as const

@@ -1,6 +1,6 @@
-// Database backups. A backup file answers with a presigned, off-host S3 URL (reference §3
-// "Absolute URLs in bodies"): the proxy must pass it through untouched and must never send the
-// Bearer token there. Its escapes come back double-encoded (%252F), as the real API's do.
+// Database backups. A backup file answers with a presigned, off-host S3 URL (`public_url`): the
+// proxy must pass it through untouched and must never send the Bearer token there. Its escapes
+// come back double-encoded (%252F), as the real API's do.
 import { createHmac } from 'node:crypto'
 import { startAction, renderAction } from './actions.js'
 import { endpoint } from './endpoint.js'

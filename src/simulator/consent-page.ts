@@ -1,10 +1,10 @@
-// The HTML Doorkeeper's AuthorizationsController renders (views authorizations/new, error, show;
-// reference §9 items 1, 6, 8): server-rendered, no script, no external asset, so a real browser
-// with JavaScript off can drive it. The simulator has no sign-in (item 9), so the Authorize form
-// carries a user picker instead.
+// The HTML Doorkeeper's AuthorizationsController renders (views authorizations/new, error, show):
+// server-rendered, no script, no external asset, so a real browser with JavaScript off can drive
+// it. Doorkeeper sends a signed-out user to the app's sign-in page first; the simulator has no
+// sign-in, so the Authorize form carries a user picker instead.
 import type { OAuthUser } from './oauth-store.js'
 
-/** Scope descriptions, after Cloud 66's scope table (reference §1.5). */
+/** Scope descriptions, after the scope table in Cloud 66's docs (`reboot` is not in it). */
 const SCOPE_TEXT: Readonly<Record<string, string>> = {
   public: 'Public read-only access and view limited stack information',
   redeploy: 'Redeploy any stacks you can access',
@@ -14,7 +14,7 @@ const SCOPE_TEXT: Readonly<Record<string, string>> = {
   reboot: 'Reboot the servers you can access',
 }
 
-/** The hidden fields both consent forms carry, besides authenticity_token (item 1). */
+/** The hidden fields both consent forms carry, besides authenticity_token. */
 export interface ConsentFields {
   readonly client_id: string
   readonly redirect_uri: string
@@ -106,7 +106,7 @@ ${consentForm(page.fields, page.denyToken, 'delete', '<button type="submit">Deny
   return layout('OAuth authorization required', body, page.pageToken)
 }
 
-/** views/doorkeeper/authorizations/error: answered with 200, never redirected (item 6). */
+/** views/doorkeeper/authorizations/error: answered with 200, never redirected, not even invalid_scope. */
 export function renderError(description: string): string {
   return layout(
     'OAuth authorization required',
@@ -119,7 +119,7 @@ export function renderError(description: string): string {
   )
 }
 
-/** views/doorkeeper/authorizations/show: the out-of-band code to copy (item 8). */
+/** views/doorkeeper/authorizations/show: the out-of-band code to copy; no state is passed on. */
 export function renderNativeCode(code: string): string {
   return layout(
     'OAuth authorization required',

@@ -1,5 +1,6 @@
 // Deployments (redeploy) and stack actions: the two kinds of asynchronous work a client starts and
-// then polls (reference §3 "Async actions", §4 "Deployments").
+// then polls: a redeploy answers with `async_action_id`, a stack action with the action itself, and
+// clients poll GET /stacks/{id}/actions/{id} until `finished_at` is set.
 import type { ActionRecord } from './actions.js'
 import { renderAction, startAction } from './actions.js'
 import { endpoint } from './endpoint.js'
@@ -12,7 +13,7 @@ import { stringParam } from './params.js'
 import { badRequest } from './respond.js'
 import type { Router } from './router.js'
 
-/** The `command` values of POST /stacks/{id}/actions (reference §4). */
+/** The `command` values Cloud 66's docs list for POST /stacks/{id}/actions. */
 export const ACTION_COMMANDS = new Set([
   'clear_caches', 'maintenance_mode', 'restart', 'container_restart',
   'process_pause', 'process_restart', 'process_resume',

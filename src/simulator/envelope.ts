@@ -1,6 +1,6 @@
-// The v3 response envelope (reference §3): `{"response": …}` for one object, plus `count` and
-// `pagination` for lists. Pages hold 30 items; `page` is 1-based; a page past the end is empty.
-// `previous`/`next` are null at the ends, which is what stops cx's paging loop.
+// The v3 response envelope, which cx always unwraps: `{"response": …}` for one object, plus
+// `count` and `pagination` for lists. Pages hold 30 items; `page` is 1-based; a page past the end
+// is empty. `previous`/`next` are null at the ends, which is what stops cx's paging loop.
 import type { Params } from './params.js'
 import { pageParam } from './params.js'
 

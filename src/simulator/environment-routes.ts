@@ -1,5 +1,6 @@
-// Environment variables. Every endpoint, reads included, needs the `admin` scope (reference §1.5),
-// and changes answer with an async action, as the API applies them to servers in the background.
+// Environment variables. Cloud 66's docs require the `admin` scope for every endpoint, reads
+// included, and changes answer with an async action, as the API applies them to servers in the
+// background.
 import { renderAction, startAction } from './actions.js'
 import type { StackEntry } from './data.js'
 import { endpoint } from './endpoint.js'

@@ -32,8 +32,8 @@ export interface SimulatorOptions {
   /**
    * OAuth applications. Default: one confidential client `sim-client` / `sim-secret` whose empty
    * `redirectUris` accept any loopback http URI (on any port) and 'urn:ietf:wg:oauth:2.0:oob'.
-   * Registered URIs match exactly, except that loopback IP literals ignore the port (§9 item 7).
-   * `confidential` defaults to whether a secret is given.
+   * Registered URIs match exactly, except that loopback IP literals ignore the port, as in
+   * Doorkeeper 5.5. `confidential` defaults to whether a secret is given.
    */
   oauthClients?: Array<{ clientId: string; clientSecret?: string; redirectUris: string[]; confidential?: boolean }>
   /** 'form' answers a successful /oauth/token as `access_token=…&token_type=bearer&…` (Cloud 66's docs). Default 'json'. */
@@ -43,8 +43,9 @@ export interface SimulatorOptions {
   /** Default false (Cloud 66's usual case); true issues rotating refresh tokens (Doorkeeper's use_refresh_token). */
   issueRefreshTokens?: boolean
   /**
-   * §9 item 17. true (default, Doorkeeper's previous_refresh_token column): a refresh leaves the
-   * old pair working until the new access token is first used. false: the old pair is revoked at once.
+   * When Doorkeeper revokes the pair a refresh was made from. true (default, Doorkeeper's
+   * previous_refresh_token column): a refresh leaves the old pair working until the new access
+   * token is first used. false: the old pair is revoked at once.
    */
   revokePreviousOnUse?: boolean
   /** Resource owners shown on the consent page. Default ada@example.com (1) and grace@example.com (2). */

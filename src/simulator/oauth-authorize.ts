@@ -1,7 +1,7 @@
 // The authorization endpoint (RFC 6749 §4.1.1-4.1.2) as Doorkeeper 5.5's AuthorizationsController
-// runs it (reference §9 items 1-8): GET validates the request and shows the consent page (or an
-// error page, never a redirect); the page's Authorize and Deny forms POST back here, CSRF-checked,
-// and are answered with a 302 to the client's redirect URI.
+// runs it: GET validates the request and shows the consent page (or an error page, never a
+// redirect); the page's Authorize and Deny forms POST back here, CSRF-checked, and are answered
+// with a 302 to the client's redirect URI.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { escapeHtml, PAGE_CSP, renderConsent, renderError, renderNativeCode } from './consent-page.js'
 import type { ConsentFields } from './consent-page.js'
@@ -45,7 +45,8 @@ function preAuthorize(store: OAuthStore, params: Params): PreAuthResult {
   if (clientId === undefined) return fail(OAuthError.missing('client_id'))
   const client = store.client(clientId)
   if (client === undefined) return fail(new OAuthError('invalid_client'))
-  // Cloud 66's docs say `redirect_url`; it is not read, so the URI is missing (§9 item 6).
+  // Cloud 66's docs say `redirect_url`; it is not read, so the URI is missing and Doorkeeper shows
+  // its invalid_redirect_uri error page.
   const redirectUri = stringParam(params, 'redirect_uri')
   if (redirectUri === undefined || !redirectUriAllowed(redirectUri, client.redirectUris)) return fail(new OAuthError('invalid_redirect_uri'))
 
@@ -80,8 +81,9 @@ export function authorizeRequest(ctx: RequestContext): void {
   const { id, session, isNew } = openSession(store, ctx.req)
   const cookie: OutgoingHttpHeaders = isNew ? { 'set-cookie': sessionCookie(id) } : {}
 
-  // §9 item 5: the same user already holds an unrevoked token of this confidential client with
-  // exactly these scopes, so the page is skipped. Public clients always see it (CVE-2023-34246).
+  // The same user already holds an unrevoked token of this confidential client with exactly these
+  // scopes, so Doorkeeper skips the page and redirects with a new code; any other scope set, even a
+  // subset, shows it. Public clients always see it (CVE-2023-34246).
   const userId = session.userId
   if (userId !== undefined && pre.client.confidential && store.hasMatchingToken(pre.client.clientId, userId, pre.scopes)) {
     redirectWithCode(ctx, pre, userId, cookie)
@@ -117,7 +119,8 @@ export async function authorizeDecision(ctx: RequestContext): Promise<void> {
   const override = stringParam(params.body, '_method')?.toLowerCase()
   const method = ctx.req.method === 'POST' && override === 'delete' ? 'delete' : (ctx.req.method ?? 'POST').toLowerCase()
 
-  // protect_from_forgery runs first: session cookie plus a token valid for this form (§9 item 4).
+  // protect_from_forgery runs first: session cookie plus a token valid for this form, else an
+  // empty 422.
   const store = ctx.sim.oauth
   const found = existingSession(store, ctx.req)
   const presented = stringParam(params.all, 'authenticity_token') ?? header(ctx, 'x-csrf-token')
@@ -201,7 +204,7 @@ function sendHtml(res: ServerResponse, status: number, html: string, headers: Ou
   res.end(html)
 }
 
-/** Rails' redirect_to: 302, `Cache-Control: no-cache` (§9 item 2) and the "You are being redirected" body. */
+/** Rails' redirect_to: 302, `Cache-Control: no-cache` and the "You are being redirected" body. */
 function redirect(res: ServerResponse, location: string, headers: OutgoingHttpHeaders): void {
   if (res.headersSent || res.destroyed) return
   const body = `<html><body>You are being <a href="${escapeHtml(location)}">redirected</a>.</body></html>`

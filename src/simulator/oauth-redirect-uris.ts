@@ -1,6 +1,6 @@
-// Redirect URI rules, after Doorkeeper 5.5's URIChecker (reference §9 items 6-8, 13): the
-// out-of-band URI, exact matching otherwise, and loopback IP literals that match on any port
-// (RFC 8252 §7.3). Answers are built as Doorkeeper's URIBuilder builds them.
+// Redirect URI rules, after Doorkeeper 5.5's URIChecker: the out-of-band URI, exact matching
+// otherwise, and loopback IP literals that match on any port (RFC 8252 §7.3). Answers are built
+// as Doorkeeper's URIBuilder builds them.
 
 export const OOB_URI = 'urn:ietf:wg:oauth:2.0:oob'
 

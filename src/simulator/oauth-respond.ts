@@ -1,7 +1,7 @@
-// Doorkeeper's OAuth answers, texts and headers (reference §9 items 10-14, 23; Doorkeeper 5.5's
-// config/locales/en.yml, ErrorResponse, TokenResponse): JSON errors carry WWW-Authenticate even on
-// a 400, successes and errors alike carry no-store/no-cache, and none sets a session cookie
-// (the token endpoints run on ActionController::Metal).
+// Doorkeeper's OAuth answers, texts and headers (after Doorkeeper 5.5's config/locales/en.yml,
+// ErrorResponse, TokenResponse): JSON errors carry WWW-Authenticate even on a 400, successes and
+// errors alike carry no-store/no-cache, and none sets a session cookie (the token endpoints run
+// on ActionController::Metal).
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { JSON_TYPE } from './respond.js'
 

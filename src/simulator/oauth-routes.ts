@@ -1,4 +1,4 @@
-// Cloud 66's OAuth endpoints (reference §1.1 and §9), on the simulator's origin beside /api/3:
+// Cloud 66's OAuth endpoints (Doorkeeper's default routes), on the simulator's origin beside /api/3:
 // the consent flow under /oauth/authorize (oauth-authorize.ts) and the Metal endpoints
 // /oauth/token, /oauth/revoke and /oauth/token/info (oauth-token.ts).
 import { authorizeDecision, authorizeRequest, nativeCode } from './oauth-authorize.js'
@@ -13,7 +13,7 @@ export function registerOAuthRoutes(router: Router): void {
     .on(['POST', 'DELETE'], '/oauth/authorize', authorizeDecision)
     .on('GET', '/oauth/authorize/native', nativeCode)
     .on('POST', '/oauth/token', tokenEndpoint)
-    // §9 item 14: no GET route, and Rails' production 404 here is empty.
+    // Doorkeeper has no GET route, and Rails' production 404 here is empty.
     .on('GET', '/oauth/token', (ctx) => sendEmpty(ctx.res, 404))
     .on('POST', '/oauth/revoke', revokeToken)
     .on('GET', '/oauth/token/info', tokenInfo)

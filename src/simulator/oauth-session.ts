@@ -1,4 +1,4 @@
-// The consent page's session cookie and Rails' CSRF protection (reference §9 items 1 and 4):
+// The consent page's session cookie and Rails' CSRF protection:
 // `_session=…; path=/; HttpOnly; SameSite=Lax`, one real token per session, and per-form tokens
 // (HMAC of the real token with "<path>#<method>", as Rails' per_form_csrf_tokens), each sent
 // masked with a fresh one-time pad. A form's token is good for that form only; the page's

@@ -1,7 +1,7 @@
-// The authorization server's records, after Doorkeeper's tables (reference §9): applications
-// (clients), grants (authorization codes) and access-token rows, where a row holds the access
-// token AND its refresh token, so revoking either kills both (item 24). Issued access tokens are
-// made valid in the API's TokenRegistry, so /api/3 accepts them with exactly the granted scopes.
+// The authorization server's records, after Doorkeeper's tables: applications (clients), grants
+// (authorization codes) and access-token rows, where a row holds the access token AND its refresh
+// token, so revoking either kills both. Issued access tokens are made valid in the API's
+// TokenRegistry, so /api/3 accepts them with exactly the granted scopes.
 import { createHash, randomBytes } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import { ALL_SCOPES } from './auth.js'
@@ -48,7 +48,10 @@ export interface TokenRow {
   /** Lifetime in seconds; undefined never expires (Cloud 66's usual case). */
   readonly expiresIn: number | undefined
   revoked: boolean
-  /** §9 item 17: the refresh token this row was minted from, revoked when this token is first used. */
+  /**
+   * Doorkeeper's previous_refresh_token: the refresh token this row was minted from, revoked when
+   * this token is first used.
+   */
   previousRefreshToken: string | undefined
 }
 

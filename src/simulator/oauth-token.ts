@@ -1,5 +1,5 @@
 // The token endpoint (RFC 6749 §4.1.3, §4.4, §6; RFC 7636 §4.6), revocation (RFC 7009) and
-// Doorkeeper's token info, as Doorkeeper 5.5 answers them (reference §9 items 10-18, 23-28).
+// Doorkeeper's token info, as Doorkeeper 5.5 answers them.
 // Each grant checks in Doorkeeper's validation order, because the order decides which error a
 // client sees when several things are wrong at once.
 import type { IncomingMessage } from 'node:http'
@@ -31,7 +31,8 @@ export async function tokenEndpoint(ctx: RequestContext): Promise<void> {
     sendOAuthError(ctx.res, err)
     return
   }
-  // `Accept` plays no part (§9 item 14); only the simulator's switch picks the encoding.
+  // `Accept` plays no part (Doorkeeper answers JSON even to a form `Accept`); only the simulator's
+  // switch picks the encoding.
   sendToken(ctx.res, tokenBody(row), store.tokenResponseFormat)
 }
 
@@ -68,8 +69,8 @@ function redeemCode(store: OAuthStore, params: Params, client: () => OAuthClient
   const verifier = stringParam(params, 'code_verifier')
   const redirectUri = stringParam(params, 'redirect_uri')
   if (found?.codeChallenge !== undefined && verifier === undefined) throw OAuthError.missing('code_verifier')
-  // §9 item 13: `redirect_url` (the docs' spelling) leaves redirect_uri missing, and as nothing
-  // below has run, the code is still good for a corrected retry.
+  // `redirect_url` (the docs' spelling) leaves redirect_uri missing, and as nothing below has run,
+  // the code is still good for a corrected retry, as in Doorkeeper.
   if (redirectUri === undefined) throw OAuthError.missing('redirect_uri')
   const authenticated = client()
   if (authenticated === undefined) throw new OAuthError('invalid_client')
@@ -77,7 +78,8 @@ function redeemCode(store: OAuthStore, params: Params, client: () => OAuthClient
   if (!redirectUriAllowed(redirectUri, [found.redirectUri])) throw new OAuthError('invalid_grant')
   if (!verifierMatches(found, verifier)) throw new OAuthError('invalid_grant')
 
-  // Only success uses the code up: failed tries above leave it redeemable (§9 item 25).
+  // Only success uses the code up: failed tries above, a wrong PKCE verifier included, leave it
+  // redeemable, as in Doorkeeper.
   found.revoked = true
   return store.issue({
     clientId: authenticated.clientId,
@@ -89,8 +91,8 @@ function redeemCode(store: OAuthStore, params: Params, client: () => OAuthClient
 }
 
 /**
- * RFC 7636 §4.6. A verifier for a code issued without a challenge fails too (§9 item 26), so a
- * client must send one only when it sent a challenge.
+ * RFC 7636 §4.6. A verifier for a code issued without a challenge fails too (Doorkeeper answers
+ * invalid_grant), so a client must send one only when it sent a challenge.
  */
 function verifierMatches(found: Grant, verifier: string | undefined): boolean {
   if (verifier === undefined) return found.codeChallenge === undefined
@@ -99,7 +101,7 @@ function verifierMatches(found: Grant, verifier: string | undefined): boolean {
   return false
 }
 
-/** RefreshTokenRequest: presence, token, client, client match, scope (§9 items 16-18). */
+/** RefreshTokenRequest: presence, token, client, client match, scope; a refresh rotates both tokens. */
 function refresh(store: OAuthStore, req: IncomingMessage, params: Params): TokenRow {
   const presented = stringParam(params, 'refresh_token')
   if (presented === undefined) throw OAuthError.missing('refresh_token')
@@ -109,13 +111,13 @@ function refresh(store: OAuthStore, req: IncomingMessage, params: Params): Token
   const credentials = clientCredentials(req.headers.authorization, params)
   const client = credentials === undefined ? undefined : store.authenticateClient(credentials.clientId, credentials.secret)
   if (credentials !== undefined && client === undefined) throw new OAuthError('invalid_client')
-  // No client authentication at all is invalid_grant, not invalid_client (§9 item 18).
+  // No client authentication at all is invalid_grant, not invalid_client, as in Doorkeeper 5.5.
   if (row.clientId !== undefined && client?.clientId !== row.clientId) throw new OAuthError('invalid_grant')
   const narrower = stringParam(params, 'scope') ?? stringParam(params, 'scopes')
   const scopes = narrower === undefined ? row.scopes : scopeList(narrower, row.scopes)
   if (scopes === undefined) throw new OAuthError('invalid_scope')
 
-  // §9 item 17. Without the previous_refresh_token column the old pair dies now; with it, only
+  // Without Doorkeeper's previous_refresh_token column the old pair dies now; with it, only
   // when the new access token is first used (OAuthStore#present), so until then it still works.
   if (!store.revokePreviousOnUse) store.revokeRow(row)
   return store.issue({
@@ -129,7 +131,7 @@ function refresh(store: OAuthStore, req: IncomingMessage, params: Params): Token
   })
 }
 
-/** ClientCredentials: an authenticated client, scope `public` unless asked, no refresh token (item 15). */
+/** ClientCredentials: an authenticated client, scope `public` unless asked, no refresh token. */
 function clientCredentialsGrant(store: OAuthStore, params: Params, client: OAuthClient | undefined): TokenRow {
   if (client === undefined) throw new OAuthError('invalid_client')
   const asked = stringParam(params, 'scope')
@@ -153,7 +155,10 @@ function tokenBody(row: TokenRow): TokenBody {
 
 const REVOKE_REFUSED = { error: 'unauthorized_client', error_description: 'You are not authorized to revoke this token' }
 
-/** TokensController#revoke (§9 items 23-24); token_type_hint is ignored, as Doorkeeper does. */
+/**
+ * TokensController#revoke, which needs client authentication; token_type_hint is ignored, as
+ * Doorkeeper does.
+ */
 export async function revokeToken(ctx: RequestContext): Promise<void> {
   const store = ctx.sim.oauth
   store.calls.revoke += 1

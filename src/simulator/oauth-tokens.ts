@@ -1,8 +1,8 @@
-// What OAuth adds to the API's token check (reference cloud66-api.md §9 items 17, 19, 28): tokens
-// that expire, and a hook that runs whenever a token is presented, which is when Doorkeeper
-// revokes the pair a refreshed token was minted from. auth.ts's 401 knows only "invalid" and
-// "revoked", so an expired token leaves check() as a TokenExpired throw, and the router below
-// turns that into Doorkeeper's "The access token expired" 401.
+// What OAuth adds to the API's token check: tokens that expire, and a hook that runs whenever a
+// token is presented, which is when Doorkeeper revokes the pair a refreshed token was minted from.
+// auth.ts's 401 knows only "invalid" and "revoked", so an expired token leaves check() as a
+// TokenExpired throw, and the router below turns that into Doorkeeper's "The access token
+// expired" 401.
 import type { ServerResponse } from 'node:http'
 import type { Clock } from '../clock.js'
 import { TokenRegistry } from './auth.js'

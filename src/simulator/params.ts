@@ -1,7 +1,7 @@
 // Rails-style request parameters: the query string merged with a JSON or form-encoded body.
-// Real clients send both kinds (cx sends JSON, curl examples and hubot send forms), and old cx
-// builds send GET requests with a JSON body (reference §3 "Request bodies"): a GET body is used
-// when it parses and ignored when it does not, never an error.
+// Real clients send both kinds (cx sends JSON, curl examples and hubot send forms), and cx builds
+// from before March 2021 send GET requests with a JSON body (`page`, `include_servers`): a GET body
+// is used when it parses and ignored when it does not, never an error.
 import type { ReceivedBody } from './recorder.js'
 import { ApiError, badRequest } from './respond.js'
 

@@ -1,5 +1,5 @@
 // Cloud 66 allows "3,000 requests per user per hour" and answers `503 throttled` beyond it, to be
-// retried "in the next hourly interval" (reference §3). Modelled as a fixed window per token that
+// retried "in the next hourly interval" (so its API docs say). Modelled as a fixed window per token that
 // opens with the token's first request, so a test with a small budget is deterministic.
 
 export interface RateDecision {

@@ -1,5 +1,5 @@
 // Writing JSON answers the way the Cloud 66 Rails app does: the `{error, error_description}` body
-// for failures (reference §3 "Errors") and the headers Rails adds to every answer.
+// for failures (the fields cx and the Ruby toolbelt read) and the headers Rails adds to every answer.
 import { randomUUID } from 'node:crypto'
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 

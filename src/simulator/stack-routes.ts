@@ -1,6 +1,6 @@
-// Stacks, their servers and services, and reboots. Scopes as documented per endpoint
-// (reference §1.5 and §4): reads are `public`, creating a stack is `redeploy`, reboots `reboot`,
-// and a server's SSH private key additionally needs `admin`.
+// Stacks, their servers and services, and reboots. Scopes as Cloud 66's docs give them per
+// endpoint: reads are `public`, creating a stack is `redeploy`, reboots `reboot` (a scope missing
+// from the docs' scope table), and a server's SSH private key additionally needs `admin`.
 import { renderAction, startAction } from './actions.js'
 import { endpoint } from './endpoint.js'
 import type { ApiRequest, Reply } from './endpoint.js'
@@ -38,7 +38,7 @@ export function registerStackRoutes(router: Router): void {
     })))
 }
 
-/** The list filters cx sends (reference §4): names and repos by substring, the rest exactly. */
+/** The list filters cx sends (`filter_*`): names and repos by substring, the rest exactly. */
 function filterStacks(api: ApiRequest): StackJson[] {
   const name = stringParam(api.input, 'filter_name')?.toLowerCase()
   const environment = stringParam(api.input, 'filter_environment')

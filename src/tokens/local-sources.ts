@@ -29,7 +29,7 @@ export interface Resolution {
 }
 
 /**
- * The local-mode token sources in their order of precedence (issue #2): CLOUD66_ACCESS_TOKEN,
+ * The local-mode token sources in their order of precedence: CLOUD66_ACCESS_TOKEN,
  * CLOUD66_TOKEN, --token-file, then the cx toolbelt's own file. First found wins; a broken
  * file is reported and skipped, never fatal, because files can be fixed while we run.
  */
@@ -107,7 +107,7 @@ export class LocalTokenSources {
     }
   }
 
-  /** ~/.cloud66/cx.json, or the profile's `token_file` from ~/.cloud66/cxprofiles.json (cloud66-api.md §2.2). */
+  /** ~/.cloud66/cx.json, or the profile's `token_file` from ~/.cloud66/cxprofiles.json (the cx toolbelt's layout since 2019). */
   private async cxTokenPath(): Promise<{ path: string } | { location: string; problem: string }> {
     const home = this.config.cxHome
     const profile = this.config.cxProfile

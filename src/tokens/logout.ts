@@ -11,7 +11,7 @@ export interface LogoutResult {
 
 /**
  * Revokes the caller's stored token at `<upstream>/oauth/revoke` (revoking the access token
- * also kills its refresh token: cloud66-api.md §9 item 24) and deletes it from the store. The
+ * also kills its refresh token: Doorkeeper keeps both in one row) and deletes it from the store. The
  * token is deleted even when revocation fails, so logging out always takes effect locally.
  */
 export async function logout(caller: string, store: TokenStore, oauth: OAuthClient | undefined): Promise<LogoutResult> {

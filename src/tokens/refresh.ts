@@ -40,7 +40,7 @@ export class LoginRequiredError extends Error {
  * Refreshes a caller's token exactly once at a time: an in-process single flight, then the
  * store's cross-process lock, then a re-read under the lock (another process or replica may
  * have refreshed already: Doorkeeper rotates refresh tokens, so refreshing twice would burn
- * the rotated pair; peers.md §3 items 30-33). The new pair is stored before it is used.
+ * the rotated pair: oauth2-proxy and several subscription proxies logged users out that way). The new pair is stored before it is used.
  * On `invalid_grant` the store is read again and a sibling's newer token adopted; otherwise
  * the caller is marked as needing a login.
  */

@@ -53,7 +53,7 @@ export interface TokenServiceDeps {
 }
 
 /**
- * The token for a caller: the lru-cache, else the store, else the local-mode sources (issue #3).
+ * The token for a caller: the lru-cache, else the store, else the local-mode sources.
  * A cache entry never outlives its token; a token near expiry is refreshed (once, see Refresher)
  * before it is used; an upstream 401 evicts the entry and looks for a replacement once.
  */
@@ -68,7 +68,7 @@ export class TokenService {
       max: 10_000,
       ttl: ENV_ANSWER_TTL_MS,
       // Read the clock on every lookup. The default (1 ms) caches it and starts a 1 ms timer to
-      // forget it: a timer per request when requests come one at a time (bench profile, W2),
+      // forget it: a timer per request when requests come one at a time (CPU profile at one connection),
       // where performance.now() itself costs a few tens of nanoseconds.
       ttlResolution: 0,
       // clear()/delete() (a change notification, a 401) must not fail lookups already in flight:
