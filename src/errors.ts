@@ -26,6 +26,7 @@ export type ProxyErrorCode =
   | 'headers_too_large'
   | 'not_found'
   | 'upstream_unreachable'
+  | 'bad_upstream'
   | 'upstream_dns'
   | 'upstream_tls'
   | 'upstream_reset'

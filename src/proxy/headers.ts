@@ -25,11 +25,27 @@ const DROPPED_REQUEST = new Set([
   'cf-connecting-ip', 'fastly-client-ip', 'x-original-url', 'x-rewrite-url',
 ])
 
-/** Response headers that never reach the caller: hop-by-hop ones, and cookies Cloud 66 sets. */
+/**
+ * Response headers that never reach the caller: hop-by-hop ones, cookies Cloud 66 sets, and the
+ * upstream's own framing and sniffing policy, which the proxy replaces with its own (below).
+ */
 const DROPPED_RESPONSE = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authenticate', 'set-cookie',
+  'content-security-policy', 'content-security-policy-report-only', 'x-frame-options', 'x-content-type-options',
 ])
+
+/**
+ * Added to every proxied answer. It is served from the proxy's own origin, the origin of its
+ * pages (and, on a gateway, of /-/api): an HTML or untyped answer from upstream (or anything
+ * between) must never run there. A sandbox CSP gives it an opaque origin of its own and no
+ * script; nosniff stops a browser from guessing HTML; DENY stops framing.
+ */
+const SECURITY_HEADERS = [
+  'X-Content-Type-Options', 'nosniff',
+  'Content-Security-Policy', "sandbox; default-src 'none'; frame-ancestors 'none'",
+  'X-Frame-Options', 'DENY',
+] as const
 
 /**
  * Deletes from `headers`, in place, everything that must not reach the upstream. Names are
@@ -52,6 +68,8 @@ export interface FilteredHeaders {
   /** `[name, value, …]`, as `writeHead` takes them. */
   readonly headers: string[]
   readonly contentLength: number | undefined
+  /** A `Location` with a scheme other than http(s) (`javascript:`, `data:`): the answer must not be passed on. */
+  readonly unsafeLocation: boolean
 }
 
 /**
@@ -69,6 +87,7 @@ export function filterResponseHeaders(raw: readonly string[], upstreamOrigin: st
   }
   const headers: string[] = []
   let contentLength: number | undefined
+  let unsafeLocation = false
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? ''
     const lower = name.toLowerCase()
@@ -76,9 +95,13 @@ export function filterResponseHeaders(raw: readonly string[], upstreamOrigin: st
     if (DROPPED_RESPONSE.has(lower) || listed?.has(lower) || lower.startsWith('access-control-')) continue
     const value = raw[i + 1] ?? ''
     if (lower === 'content-length') contentLength = Number(value)
-    headers.push(name, lower === 'location' ? rewriteLocation(value, upstreamOrigin, publicOrigin) : value)
+    if (lower === 'location') {
+      if (hasScriptScheme(value)) unsafeLocation = true
+      headers.push(name, rewriteLocation(value, upstreamOrigin, publicOrigin))
+    } else headers.push(name, value)
   }
-  return { headers, contentLength }
+  headers.push(...SECURITY_HEADERS)
+  return { headers, contentLength, unsafeLocation }
 }
 
 function connectionTokens(value: string): Set<string> {
@@ -111,3 +134,14 @@ export function rewriteLocation(value: string, upstreamOrigin: string, publicOri
 }
 
 const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*)/
+
+/**
+ * True for a Location whose scheme is not http or https, the way a browser reads it: leading
+ * spaces and control characters are skipped and tabs and newlines anywhere are ignored, so
+ * ` java\tscript:` is `javascript:`. Relative Locations (no scheme) are fine.
+ */
+export function hasScriptScheme(location: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  const scheme = /^[\x00-\x20]*([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(location.replace(/[\t\n\r]/g, ''))?.[1]?.toLowerCase()
+  return scheme !== undefined && scheme !== 'http' && scheme !== 'https'
+}

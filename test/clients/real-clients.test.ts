@@ -43,9 +43,10 @@ const JSON_BODY = '{"stack":{"name":"café crème"},"tags":["a","b"],"note":"a&b
 /**
  * Response headers that differ between any two calls, or by design: `date`, the connection's own
  * `connection`/`keep-alive`, the simulator's random `x-request-id`, its per-token countdown
- * `x-ratelimit-remaining`, and `set-cookie`, which the proxy drops (checked separately below).
+ * `x-ratelimit-remaining`, `set-cookie`, which the proxy drops, and the framing and sniffing
+ * policy, which the proxy replaces with its own (both checked separately below).
  */
-const VARYING = new Set(['date', 'connection', 'keep-alive', 'x-request-id', 'x-ratelimit-remaining', 'set-cookie'])
+const VARYING = new Set(['date', 'connection', 'keep-alive', 'x-request-id', 'x-ratelimit-remaining', 'set-cookie', 'content-security-policy', 'x-frame-options', 'x-content-type-options'])
 
 interface Client {
   readonly name: string
@@ -206,6 +207,7 @@ for (const client of CLIENTS) {
       t.deepEqual(upstreamView(pu), upstreamView(du), `${client.name}, ${name}: what Cloud 66 received`)
       t.is(pu.token, TOKEN, `${name}: the proxy added the token`)
       t.is(p.headers['set-cookie'], undefined, `${name}: upstream Set-Cookie is dropped`)
+      t.deepEqual(p.headers['x-content-type-options'], ['nosniff'], `${name}: the proxy's own nosniff, once`)
     })
 
     // The cases test what they say they test (each holds for the direct run and so, by the above, for the proxy).

@@ -18,8 +18,13 @@ test('status, headers and body of a Cloud 66 answer reach the caller as the upst
   t.is(proxied.status, direct.status)
   t.is(proxied.statusMessage, direct.statusMessage)
   t.true(proxied.body.equals(direct.body), 'the body is byte-identical')
-  const comparable = (headers: http.IncomingHttpHeaders) => Object.fromEntries(Object.entries(headers).filter(([k]) => !PER_ANSWER.has(k) && k !== 'x-ratelimit-remaining'))
+  // The proxy replaces the upstream's framing and sniffing policy with its own (issue 14): the
+  // answer is served from the proxy's origin and must not run there.
+  const REPLACED = new Set(['content-security-policy', 'x-frame-options', 'x-content-type-options'])
+  const comparable = (headers: http.IncomingHttpHeaders) => Object.fromEntries(Object.entries(headers).filter(([k]) => !PER_ANSWER.has(k) && !REPLACED.has(k) && k !== 'x-ratelimit-remaining'))
   t.deepEqual(comparable(proxied.headers), comparable(direct.headers))
+  t.like(proxied.headers, { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' })
+  t.regex(String(proxied.headers['content-security-policy']), /^sandbox;/)
   t.truthy(proxied.headers['x-request-id'], 'Cloud 66\'s own request id reaches the caller')
   t.truthy(proxied.headers['x-ratelimit-limit'])
 })

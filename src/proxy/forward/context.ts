@@ -5,7 +5,7 @@ import type { Metrics } from '../../metrics.js'
 import type { BodyPace } from '../read-body.js'
 import { Deadlines } from './deadlines.js'
 import type { Flight } from './flight.js'
-import { RESPONSE_TIMEOUT, timeoutError } from './upstream-errors.js'
+import { IDLE_TIMEOUT, RESPONSE_TIMEOUT, timeoutError } from './upstream-errors.js'
 
 /** What the forwarder's passes share: settings read once, and the forwarder's own two moves. */
 export interface PassContext {
@@ -21,6 +21,8 @@ export interface PassContext {
   readonly log: Logger
   /** The response timeout: from the request sent (a streamed body: fully sent) to the headers. */
   readonly awaitingResponse: Deadlines<Flight>
+  /** The idle timeout of a small response body, from its headers to its end. */
+  readonly awaitingBody: Deadlines<Flight>
   /** Sends (or sends again) the flight's request upstream. */
   send(flight: Flight, req: IncomingMessage): void
   /** Ends the flight with an upstream failure. */
@@ -42,6 +44,7 @@ function passContext(config: Config, metrics: Metrics, log: Logger, moves: Pick<
       if (flight.proxyReq) flight.proxyReq.destroy(timeoutError(RESPONSE_TIMEOUT))
       else moves.fail(flight, timeoutError(RESPONSE_TIMEOUT)) // still waiting for a pooled socket
     }),
+    awaitingBody: new Deadlines<Flight>(config.idleTimeoutMs, (flight) => flight.proxyReq?.destroy(timeoutError(IDLE_TIMEOUT))),
     ...moves,
   }
 }

@@ -1,9 +1,11 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { PassContext } from './context.js'
 import { flightOf } from './flight.js'
 import { onUnauthorized } from './replay.js'
 import { respond } from './respond.js'
 import { armUpstreamTimers } from './timers.js'
+import { BAD_UPSTREAM, timeoutError } from './upstream-errors.js'
 
 /** Once the upstream request exists: drop it if the caller already left, else arm its timers. */
 export function upstreamRequestPass(ctx: PassContext) {
@@ -11,8 +13,22 @@ export function upstreamRequestPass(ctx: PassContext) {
     const flight = flightOf(req)
     if (!flight) return
     flight.proxyReq = proxyReq
-    if (flight.abandoned || res.destroyed) proxyReq.destroy()
-    else armUpstreamTimers(ctx, flight, proxyReq, req)
+    if (flight.abandoned || res.destroyed) {
+      proxyReq.destroy()
+      return
+    }
+    armUpstreamTimers(ctx, flight, proxyReq, req)
+    // Interim answers: 100 Continue and 103 Early Hints are normal, and are not passed on; any
+    // other 1xx (a 102 or 199 flood) is refused, and so is a 101 to a request that asked for no
+    // upgrade (Node would otherwise hand over the raw socket, or relay it as a final answer).
+    proxyReq.on('information', (info: { statusCode: number }) => {
+      // fail() first: Node goes on parsing the same bytes and may emit a final answer next.
+      if (info.statusCode !== 100 && info.statusCode !== 103) ctx.fail(flight, timeoutError(BAD_UPSTREAM))
+    })
+    proxyReq.once('upgrade', (_res: IncomingMessage, socket: Socket) => {
+      socket.destroy()
+      ctx.fail(flight, timeoutError(BAD_UPSTREAM))
+    })
   }
 }
 

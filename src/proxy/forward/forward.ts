@@ -46,6 +46,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
 
   function fail(flight: Flight, err: NodeJS.ErrnoException) {
     ctx.awaitingResponse.disarm(flight)
+    ctx.awaitingBody.disarm(flight)
     if (flight.abandoned) return // the client left first: nothing to answer, nothing to count
     flight.abandoned = true
     flight.proxyReq?.destroy()
@@ -68,6 +69,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
         req.url = job.upstreamPath
         res.once('close', () => {
           ctx.awaitingResponse.disarm(flight)
+          ctx.awaitingBody.disarm(flight)
           const complete = res.writableFinished
           if (!complete) {
             // The caller went away (or we destroyed the socket): stop the upstream at once.
@@ -81,6 +83,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     },
     close() {
       ctx.awaitingResponse.close()
+      ctx.awaitingBody.close()
       proxy.close()
       agent.destroy()
     },

@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import { filterResponseHeaders } from '../headers.js'
 import type { PassContext } from './context.js'
 import type { Flight } from './flight.js'
 import { respondThrottled } from './throttled.js'
-import { IDLE_TIMEOUT, timeoutError } from './upstream-errors.js'
+import { BAD_UPSTREAM, IDLE_TIMEOUT, timeoutError } from './upstream-errors.js'
 
 /** Responses up to this size with a Content-Length get no idle timer of their own. */
 const SMALL_BODY_BYTES = 64 * 1024
@@ -18,15 +18,18 @@ export function respond(ctx: PassContext, flight: Flight, proxyRes: IncomingMess
     proxyRes.resume()
     return
   }
-  const status = proxyRes.statusCode ?? 502
+  const status = proxyRes.statusCode ?? 0
+  // Node's parser takes any three digits; writeHead throws on a status outside 100-999.
+  if (status < 200 || status > 599) return refuseAnswer(ctx, flight, proxyRes)
   if (status === 503) ctx.metrics.throttled.inc()
   if (status === 503 && ctx.throttledAs429) {
     void respondThrottled(ctx, flight, proxyRes)
     return
   }
-  const { headers, contentLength } = filterResponseHeaders(proxyRes.rawHeaders, ctx.upstreamOrigin, flight.job.publicOrigin)
-  res.writeHead(status, proxyRes.statusMessage, headers)
-  if (contentLength !== undefined && contentLength <= SMALL_BODY_BYTES) passSmallBody(flight, proxyRes, status, contentLength)
+  const { headers, contentLength, unsafeLocation } = filterResponseHeaders(proxyRes.rawHeaders, ctx.upstreamOrigin, flight.job.publicOrigin)
+  if (unsafeLocation) return refuseAnswer(ctx, flight, proxyRes)
+  res.writeHead(status, reasonPhrase(status, proxyRes.statusMessage), headers)
+  if (contentLength !== undefined && contentLength <= SMALL_BODY_BYTES) passSmallBody(ctx, flight, proxyRes, status, contentLength)
   else streamBody(ctx, flight, proxyRes)
   proxyRes.once('close', () => {
     // The upstream broke off: destroying the client connection is the only honest signal left
@@ -40,17 +43,39 @@ export function respond(ctx: PassContext, flight: Flight, proxyRes: IncomingMess
 }
 
 /**
+ * An answer the proxy will not pass on (a status out of range, a script Location): 502, and the
+ * upstream connection is closed rather than returned to the pool.
+ */
+function refuseAnswer(ctx: PassContext, flight: Flight, proxyRes: IncomingMessage): void {
+  proxyRes.destroy()
+  ctx.fail(flight, timeoutError(BAD_UPSTREAM))
+}
+
+/** A reason phrase writeHead accepts: the upstream's, unless it holds a control character (then the standard one). */
+function reasonPhrase(status: number, given: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  if (given === 'OK' || (given !== undefined && !/[^\t\x20-\x7e\x80-\xff]/.test(given))) return given
+  return STATUS_CODES[status] ?? ''
+}
+
+/**
  * A small body of known length arrives with (or right after) its headers: it is passed on without
  * pipe() (pipe's set-up and tear-down of eight listeners cost ~4 µs per request, measured, and
- * its backpressure has nothing to hold back at this size) and without a socket timer of its own.
- * It is all there, or (the caller or upstream gone) counted as unknown. A caller that leaves
- * destroys the upstream request, which ends this.
+ * its backpressure has nothing to hold back at this size). It is all there, or (the caller or
+ * upstream gone) counted as unknown. One that stalls is cut after the idle timeout, by the
+ * forwarder's shared deadline check rather than a timer of its own (a socket timer armed and
+ * disarmed per request was measurable work). A caller that leaves destroys the upstream request,
+ * which ends this.
  */
-function passSmallBody(flight: Flight, proxyRes: IncomingMessage, status: number, contentLength: number): void {
+function passSmallBody(ctx: PassContext, flight: Flight, proxyRes: IncomingMessage, status: number, contentLength: number): void {
   const res = flight.res
   flight.declaredBytes = res.req.method === 'HEAD' || status === 204 || status === 304 ? 0 : contentLength
+  ctx.awaitingBody.arm(flight)
   proxyRes.on('data', (chunk: Buffer) => res.write(chunk))
-  proxyRes.once('end', () => res.end())
+  proxyRes.once('end', () => {
+    ctx.awaitingBody.disarm(flight)
+    res.end()
+  })
 }
 
 /**

@@ -6,6 +6,8 @@ export const RESPONSE_TIMEOUT = 'C66_RESPONSE_TIMEOUT'
 export const IDLE_TIMEOUT = 'C66_IDLE_TIMEOUT'
 /** The caller's streamed body fell behind --request-body-timeout / --min-upload-rate: a 408, not an upstream fault. */
 export const BODY_TIMEOUT = 'C66_BODY_TIMEOUT'
+/** Cloud 66's answer was not one the proxy can pass on (a 101, a stray 1xx, a status out of range, a script URL). */
+export const BAD_UPSTREAM = 'C66_BAD_UPSTREAM'
 
 export function timeoutError(code: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(code)
@@ -21,6 +23,7 @@ const UNREACHABLE: Mapping = [502, 'upstream_unreachable', 'refused', 'Cloud 66 
 const DNS: Mapping = [502, 'upstream_dns', 'dns', 'The Cloud 66 host name could not be resolved']
 const TLS: Mapping = [502, 'upstream_tls', 'tls', 'The TLS connection to Cloud 66 failed']
 const RESET: Mapping = [502, 'upstream_reset', 'reset', 'Cloud 66 closed the connection before answering']
+const BAD: Mapping = [502, 'bad_upstream', 'bad_upstream', 'Cloud 66 sent an answer that is not valid HTTP or that the proxy does not pass on']
 const SLOW_BODY: Mapping = [408, 'body_timeout', 'body_timeout', 'The request body arrived too slowly (see --request-body-timeout and --min-upload-rate)']
 
 const BY_CODE: Readonly<Record<string, Mapping>> = {
@@ -28,6 +31,7 @@ const BY_CODE: Readonly<Record<string, Mapping>> = {
   [RESPONSE_TIMEOUT]: TIMEOUT_RESPONSE,
   [IDLE_TIMEOUT]: TIMEOUT_RESPONSE,
   [BODY_TIMEOUT]: SLOW_BODY,
+  [BAD_UPSTREAM]: BAD,
   ETIMEDOUT: TIMEOUT_CONNECT,
   ECONNREFUSED: UNREACHABLE,
   EHOSTUNREACH: UNREACHABLE,
@@ -46,7 +50,8 @@ const BY_CODE: Readonly<Record<string, Mapping>> = {
  */
 export function classifyUpstreamError(err: NodeJS.ErrnoException): { error: ProxyError; reason: string } {
   const code = err.code ?? ''
-  const mapping = BY_CODE[code] ?? (isTlsCode(code) ? TLS : RESET)
+  // HPE_*: Node's HTTP parser refused what Cloud 66 (or something between) sent.
+  const mapping = BY_CODE[code] ?? (code.startsWith('HPE_') ? BAD : isTlsCode(code) ? TLS : RESET)
   const [status, errorCode, reason, message] = mapping
   // A slow body's connection is closed after the answer: the rest of the body is never read.
   const headers = mapping === SLOW_BODY ? { Connection: 'close' } : undefined
