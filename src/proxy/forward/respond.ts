@@ -53,7 +53,6 @@ function refuseAnswer(ctx: PassContext, flight: Flight, proxyRes: IncomingMessag
 
 /** A reason phrase writeHead accepts: the upstream's, unless it holds a control character (then the standard one). */
 function reasonPhrase(status: number, given: string | undefined): string {
-  // eslint-disable-next-line no-control-regex
   if (given === 'OK' || (given !== undefined && !/[^\t\x20-\x7e\x80-\xff]/.test(given))) return given
   return STATUS_CODES[status] ?? ''
 }
