@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import type { Mode } from './modes/mode.js'
 import type { OAuthClient } from './oauth/client.js'
 import { oauthClientFor, openStore } from './open.js'
+import { prepareSocketPath, restrictSocket } from './net/unix-socket.js'
 import { createForwarder, type Forwarder } from './proxy/forward/forward.js'
 import { createProxyHandler } from './proxy/handler.js'
 import { createPolicy } from './proxy/policy.js'
@@ -87,16 +88,11 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   })
   return {
     server, tokens, store, oauth: core.oauth, metrics, log,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(config.listen.port, config.listen.host, () => {
-          server.off('error', reject)
-          const address = server.address() as AddressInfo
-          boundPort = address.port
-          resolve(address)
-        })
-      }),
+    async listen() {
+      const address = await listenOn(server, config.listen)
+      boundPort = address.port
+      return address
+    },
     async close() {
       shuttingDown = true
       await drain(server, metrics, config.shutdownGraceMs)
@@ -107,6 +103,28 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
       await store.close()
     },
   }
+}
+
+/**
+ * Binds the server. A unix socket is prepared first (a 0700 directory, no stale socket) and made
+ * 0600 once bound; its address is reported as family 'unix' with the socket path and the port
+ * callers name in their Host header.
+ */
+async function listenOn(server: http.Server, listen: Config['listen']): Promise<AddressInfo> {
+  const socket = listen.socket
+  if (socket !== undefined) await prepareSocketPath(socket)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    const done = () => {
+      server.off('error', reject)
+      resolve()
+    }
+    if (socket !== undefined) server.listen(socket, done)
+    else server.listen(listen.port, listen.host, done)
+  })
+  if (socket === undefined) return server.address() as AddressInfo
+  await restrictSocket(socket)
+  return { address: socket, family: 'unix', port: listen.port }
 }
 
 /** The store, the OAuth client and the token service: what both modes are built on. */

@@ -15,6 +15,7 @@ export type ProxyErrorCode =
   | 'forbidden_host'
   | 'forbidden_origin'
   | 'forbidden_remote'
+  | 'foreign_user'
   | 'read_only'
   | 'read_only_key'
   | 'unidentified'

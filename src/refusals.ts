@@ -33,6 +33,8 @@ export const refuse = {
   origin: () => refusal(403, 'forbidden_origin', 'origin', 'Requests from web pages of other origins are refused'),
   crossSite: () => refusal(403, 'forbidden_origin', 'sec_fetch_site', 'Cross-site requests from browsers are refused'),
   remote: () => refusal(403, 'forbidden_remote', 'remote', 'Only clients on this machine may use the local proxy'),
+  foreignUser: () =>
+    refusal(403, 'foreign_user', 'foreign_user', 'This proxy acts as the OS user who runs it and serves only that user; its owner can share it with --allow-users'),
   csrf: () => refusal(403, 'forbidden_origin', 'csrf', 'The form is stale or was not sent by this proxy (CSRF check failed); reload the page and try again'),
 
   // ── rules (--read-only, deny rules, a gateway key's policy) ───────────────────────────

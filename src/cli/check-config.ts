@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/types.js'
 import { ConfigError, type ConfigProblem } from '../errors.js'
 import { StoreError } from '../store/types.js'
-import { hostPort, openLocal } from './context.js'
+import { listenLabel, openLocal } from './context.js'
 import { settingFlags } from './options.js'
 import { configWarnings } from './warnings.js'
 
@@ -41,7 +41,7 @@ async function check(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Pro
     if (!(err instanceof ConfigError)) throw err
     return { ok: false, listen: null, upstream: null, problems: err.problems, warnings: [] }
   }
-  const listen = hostPort(config.listen.host, config.listen.port)
+  const listen = listenLabel(config.listen)
   const upstream = `${config.upstream.origin}/api/3`
   // openLocal() would stop the process on a store it cannot read; here that is one more problem.
   const store = localStore(config, systemClock)

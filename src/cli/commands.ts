@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { parseDuration } from '../config/duration.js'
-import { hostPort, probe } from './context.js'
+import { probeProxy } from './context.js'
 import { configOrExit } from './load.js'
 import { login, logoutCommand } from './login-commands.js'
 import { addSettingOptions, settingsHelp } from './options.js'
@@ -35,9 +35,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   addSettingOptions(program.command('healthcheck').description("exit 0 when the proxy at the listen address answers /-/healthz (the container's HEALTHCHECK)"))
     .action(async (opts: Record<string, unknown>) => {
       const config = configOrExit(opts, env)
-      // A wildcard listen address is reached through loopback, with a Host the guards accept.
-      const host = ['0.0.0.0', '::'].includes(config.listen.host) ? 'localhost' : config.listen.host
-      process.exitCode = (await probe(`http://${hostPort(host, config.listen.port)}/-/healthz`)) ? 0 : 1
+      process.exitCode = (await probeProxy(config.listen)) ? 0 : 1
     })
 
   addSettingOptions(program.command('login').description('log in to Cloud 66 (OAuth authorization code + PKCE) and store the token'))

@@ -1,7 +1,7 @@
 import http from 'node:http'
 import { localStore, oauthClientFor } from '../open.js'
 import { systemClock } from '../clock.js'
-import type { Config } from '../config/types.js'
+import type { Config, ListenAddress } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import { createMetrics } from '../metrics.js'
 import type { OAuthClient } from '../oauth/client.js'
@@ -57,13 +57,28 @@ export const hostPort = (host: string, port: number): string => (host.includes('
  * accepts and at once hangs up, undici's fetch never settled and, with only an unref'd timer
  * left, the command ended with exit code 13 (unsettled top-level await) instead of an answer.
  */
-export function probe(url: string, timeoutMs = 1_000): Promise<boolean> {
+export function probe(url: string, timeoutMs = 1_000, socketPath?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, ...(socketPath !== undefined ? { socketPath } : {}) }, (res) => {
       res.resume()
       resolve(res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300)
     })
     req.on('timeout', () => req.destroy())
     req.on('error', () => resolve(false))
   })
+}
+
+/** How the listen address is written back to people: HOST:PORT, or unix:/PATH. */
+export function listenLabel(listen: ListenAddress): string {
+  return listen.socket !== undefined ? `unix:${listen.socket}` : hostPort(listen.host, listen.port)
+}
+
+/**
+ * Whether a proxy answers /-/healthz at the listen address. A wildcard address is reached through
+ * loopback, and a socket with Host: localhost, as the guards expect.
+ */
+export function probeProxy(listen: ListenAddress): Promise<boolean> {
+  if (listen.socket !== undefined) return probe('http://localhost/-/healthz', 1_000, listen.socket)
+  const host = ['0.0.0.0', '::'].includes(listen.host) ? 'localhost' : listen.host
+  return probe(`http://${hostPort(host, listen.port)}/-/healthz`)
 }

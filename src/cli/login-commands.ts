@@ -23,8 +23,9 @@ export async function login(config: Config, flags: LoginFlags): Promise<void> {
     const token = await runCliLogin({
       oauth: ctx.oauth,
       host: config.listen.host === '::1' ? '::1' : '127.0.0.1',
-      // Default: the proxy's own listen port, so one registered redirect URI (<public>/-/callback) serves both.
-      port: flags.loginPort ?? config.listen.port,
+      // Default: the proxy's own listen port, so one registered redirect URI (<public>/-/callback)
+      // serves both; a proxy on a unix socket has none, and 8066 is the documented default.
+      port: flags.loginPort ?? loginPort(config),
       openBrowser: flags.browser,
       oob: flags.oob,
       timeoutMs: flags.timeoutMs,
@@ -43,7 +44,7 @@ export async function login(config: Config, flags: LoginFlags): Promise<void> {
   } catch (err) {
     if (err instanceof OAuthError) exitWith(`login failed: ${err.message}`)
     if (err instanceof Error && /EADDRINUSE/.test((err as NodeJS.ErrnoException).code ?? '')) {
-      exitWith(`cannot listen for the login redirect on port ${flags.loginPort ?? config.listen.port} (in use — is the proxy running? then open its /-/login page instead, or pass --login-port)`)
+      exitWith(`cannot listen for the login redirect on port ${flags.loginPort ?? loginPort(config)} (in use — is the proxy running? then open its /-/login page instead, or pass --login-port)`)
     }
     if (err instanceof Error && /no login within/.test(err.message)) exitWith(err.message)
     throw err
@@ -66,3 +67,5 @@ export async function logoutCommand(config: Config): Promise<void> {
     await ctx.close()
   }
 }
+
+const loginPort = (config: Config): number => (config.listen.socket !== undefined ? 8066 : config.listen.port)

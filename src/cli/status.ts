@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js'
-import { hostPort, openLocal, probe } from './context.js'
+import { listenLabel, openLocal, probeProxy } from './context.js'
 import { sourceRows, tokenFields } from '../tokens/token-view.js'
 
 /** `c66-proxy status`: the token in use (fingerprint only), where it came from, upstream, listen address. */
@@ -7,8 +7,8 @@ export async function status(config: Config, json: boolean): Promise<void> {
   const ctx = await openLocal(config)
   try {
     const report = await ctx.tokens.describe()
-    const listen = hostPort(config.listen.host, config.listen.port)
-    const running = await probe(`http://${listen}/-/healthz`)
+    const listen = listenLabel(config.listen)
+    const running = await probeProxy(config.listen)
     const token = tokenFields(report, ctx.store.location)
     const out = {
       mode: config.mode,

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises'
 import type { Config } from '../config/types.js'
+import { canTellPeerUsers } from '../net/peer-uid.js'
 import type { TokenReport } from '../tokens/token-service.js'
 
 /**
@@ -23,7 +24,20 @@ export async function configWarnings(config: Config, report: TokenReport): Promi
   if (oauth && config.oauth.clientSecret === undefined) {
     warnings.push('C66_CLIENT_ID is set without C66_CLIENT_SECRET; the proxy will act as a public OAuth client (PKCE only)')
   }
+  warnings.push(...otherUserWarnings(config))
   return warnings
+}
+
+/** Local mode on a machine where the proxy cannot tell which OS user connects. */
+export function otherUserWarnings(config: Config, canTell: () => boolean = canTellPeerUsers): string[] {
+  if (config.mode !== 'local' || config.unsafeListenAny) return []
+  if (config.listen.socket !== undefined) {
+    return config.allowedUids.length > 0 ? ['--allow-users has no effect with --listen unix:: only you can open the socket (mode 0600 in a 0700 directory)'] : []
+  }
+  if (canTell()) return []
+  return [
+    `on ${process.platform} the proxy cannot tell which OS user connects to ${config.listen.host}:${config.listen.port}: any account on this machine can use your Cloud 66 token through it. On a shared machine use --listen unix:/PATH instead.`,
+  ]
 }
 
 /** The path when nothing is there (ENOENT/ENOTDIR); other errors are the token source's to report. */

@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { isLoopbackHost } from '../net/loopback.js'
+import { uidOf } from '../net/os-users.js'
 import { ConfigError, type ConfigProblem } from '../errors.js'
 import { Secret } from '../secret.js'
 import { parseCxTokenJson } from '../formats/cx-token.js'
@@ -140,6 +141,10 @@ export function loadConfig(input: LoadInput): Config {
       message: `${listen.host} is not a loopback address; the proxy acts as you on Cloud 66, so it only listens on 127.0.0.1, ::1 or localhost (use --unsafe-listen-any to override)`,
     })
   }
+  if (listen.socket !== undefined && mode !== 'local') {
+    problems.push({ setting: settingName(byKey('listen')), message: 'unix:/PATH is for local mode; a gateway listens on HOST:PORT' })
+  }
+  const allowedUids = resolveUsers(values.list('allowUsers'), problems)
   if (upstream.protocol === 'http:' && !unsafeHttpUpstream && !isLoopbackHost(upstream.hostname)) {
     problems.push({
       setting: settingName(byKey('upstream')),
@@ -196,6 +201,7 @@ export function loadConfig(input: LoadInput): Config {
     readOnly: values.flag('readOnly'),
     denyRules,
     allowedHosts: Object.freeze(values.list('allowedHosts').map((h) => h.toLowerCase())),
+    allowedUids,
     unsafeListenAny,
     unsafeHttpUpstream,
     maxHeaderBytes: values.number('maxHeaderBytes'),
@@ -287,11 +293,32 @@ function convert(s: Setting, value: unknown): Converted {
   }
 }
 
+/** --allow-users: each name or uid must be a user of this machine, or the setting would share nothing. */
+function resolveUsers(users: readonly string[], problems: ConfigProblem[]): readonly number[] {
+  const uids: number[] = []
+  for (const user of users) {
+    const uid = uidOf(user)
+    if (uid === undefined) problems.push({ setting: settingName(byKey('allowUsers')), message: `"${user.slice(0, 64)}" is not a user of this machine` })
+    else uids.push(uid)
+  }
+  return Object.freeze(uids)
+}
+
+/** The longest socket path Linux takes (sun_path is 108 bytes with its terminating NUL). */
+const MAX_SOCKET_PATH = 107
+
 function parseListen(value: unknown, shown: string): Converted {
   if (typeof value !== 'string') return { ok: false, message: 'must be HOST:PORT' }
+  if (value.startsWith('unix:')) {
+    const path = resolve(value.slice('unix:'.length))
+    if (value.length === 'unix:'.length) return { ok: false, message: 'unix: needs a path (e.g. unix:/run/user/1000/c66-proxy/sock)' }
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return { ok: false, message: `the socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes, the most a unix socket address holds` }
+    // Callers reach it as `curl --unix-socket PATH http://localhost/...`: Host: localhost, port 80.
+    return { ok: true, value: { host: 'localhost', port: 80, socket: path } satisfies ListenAddress }
+  }
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value)
   const port = m ? Number(m[3]) : NaN
-  if (!m || port > 65535) return { ok: false, message: `${shown} is not HOST:PORT (e.g. 127.0.0.1:8066 or [::1]:8066)` }
+  if (!m || port > 65535) return { ok: false, message: `${shown} is not HOST:PORT (e.g. 127.0.0.1:8066 or [::1]:8066) or unix:/PATH` }
   const host = (m[1] ?? m[2] ?? '').toLowerCase()
   if (m[1] !== undefined && isIP(host) !== 6) return { ok: false, message: `${shown} has an invalid IPv6 address` }
   return { ok: true, value: { host, port } satisfies ListenAddress }

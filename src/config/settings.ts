@@ -19,7 +19,7 @@ export interface Setting {
 
 export const SETTINGS: readonly Setting[] = [
   { key: 'mode', flag: '--mode', env: 'C66_PROXY_MODE', kind: 'enum', choices: ['local', 'gateway'], description: '`local`: one user on one machine, loopback only. `gateway`: a shared team gateway where every request carries a member\'s gateway key.' },
-  { key: 'listen', flag: '--listen', env: 'C66_PROXY_LISTEN', kind: 'listen', description: 'HOST:PORT to listen on. Loopback only unless --unsafe-listen-any.' },
+  { key: 'listen', flag: '--listen', env: 'C66_PROXY_LISTEN', kind: 'listen', description: 'HOST:PORT to listen on (loopback only unless --unsafe-listen-any), or unix:/PATH for a socket only you can open (local mode).' },
   { key: 'upstream', flag: '--upstream', env: 'C66_PROXY_UPSTREAM', kind: 'url', description: 'Cloud 66 origin; requests go to <upstream>/api/3/…. https:// only, except loopback hosts or --unsafe-http-upstream.' },
   { key: 'tokenFile', flag: '--token-file', env: 'C66_PROXY_TOKEN_FILE', kind: 'string', description: 'A file holding a raw Cloud 66 token (or a cx token JSON). Re-read when it changes.' },
   { key: 'cxProfile', flag: '--cx-profile', env: 'C66_PROXY_CX_PROFILE', kind: 'string', description: "Use the token file of this cx toolbelt profile (from ~/.cloud66/cxprofiles.json) instead of ~/.cloud66/cx.json." },
@@ -31,6 +31,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'readOnly', flag: '--read-only', env: 'C66_PROXY_READ_ONLY', kind: 'bool', description: 'Only GET and HEAD reach Cloud 66; everything else gets 403 read_only.' },
   { key: 'denyPaths', flag: '--deny-path', env: 'C66_PROXY_DENY_PATHS', kind: 'list', description: 'Comma-separated path rules to refuse (403 denied_by_policy), e.g. "/accounts/otp,POST /stacks/*/deployments".' },
   { key: 'allowedHosts', flag: '--allowed-hosts', env: 'C66_PROXY_ALLOWED_HOSTS', kind: 'list', description: 'Extra Host names accepted besides localhost, 127.0.0.1 and [::1] (DNS-rebinding guard).' },
+  { key: 'allowUsers', flag: '--allow-users', env: 'C66_PROXY_ALLOW_USERS', kind: 'list', description: 'Local mode: other OS users (names or uids) who may use this proxy, and so your Cloud 66 token. Default: only the user running it.' },
   { key: 'unsafeListenAny', flag: '--unsafe-listen-any', env: 'C66_PROXY_UNSAFE_LISTEN_ANY', kind: 'bool', description: 'UNSAFE: allow a non-loopback listen address and non-loopback clients (e.g. inside a container).' },
   { key: 'unsafeHttpUpstream', flag: '--unsafe-http-upstream', env: 'C66_PROXY_UNSAFE_HTTP_UPSTREAM', kind: 'bool', description: 'UNSAFE: allow a plain http:// upstream that is not on loopback.' },
   { key: 'clientId', flag: '--client-id', env: 'C66_CLIENT_ID', kind: 'string', description: 'Client ID of your OAuth application registered in Cloud 66 (enables "Log in with Cloud 66" and `c66-proxy login`).' },

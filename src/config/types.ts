@@ -16,6 +16,11 @@ export interface Rate {
 export interface ListenAddress {
   readonly host: string
   readonly port: number
+  /**
+   * `--listen unix:/path`: the socket to listen on instead. host and port then say how callers
+   * address it (curl --unix-socket sends Host: localhost), not where it is.
+   */
+  readonly socket?: string
 }
 
 /** The validated, frozen configuration every part of the proxy is built from. */
@@ -37,6 +42,8 @@ export interface Config {
   /** --deny-path, compiled (each rule keeps its source text). */
   readonly denyRules: readonly PathRule[]
   readonly allowedHosts: readonly string[]
+  /** Local mode: the uids besides the proxy's own that may connect (--allow-users, resolved at start-up). */
+  readonly allowedUids: readonly number[]
   readonly unsafeListenAny: boolean
   readonly unsafeHttpUpstream: boolean
   readonly maxHeaderBytes: number

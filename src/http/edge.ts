@@ -21,7 +21,8 @@ export function edgeMiddleware({ observer, answerError, guard, dispatch }: EdgeP
   return async function edge(ctx) {
     const started = observer.begin(ctx)
     try {
-      const refused = guard(ctx)
+      let refused = guard(ctx)
+      if (refused instanceof Promise) refused = await refused
       if (refused) {
         ;ctx.state.route = refusedRouteLabel(ctx.req.method ?? 'GET', ctx.req.url ?? '/')
         throw refused

@@ -2,6 +2,8 @@ import type { Clock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import { localGuard } from '../http/local-guard.js'
 import { localPages } from '../http/local-pages.js'
+import { canTellPeerUsers } from '../net/peer-uid.js'
+import { peerUserGate, type PeerUserGate } from '../net/peer-users.js'
 import type { OAuthClient } from '../oauth/client.js'
 import { noLocalToken } from '../proxy/handler.js'
 import type { CallerInfo } from '../proxy/request-state.js'
@@ -31,7 +33,7 @@ const noSlot = (): (() => void) => nothing
  */
 export function localMode(i: LocalInputs): Mode {
   return {
-    guard: localGuard(i.config, i.port),
+    guard: localGuard(i.config, i.port, ownerOnly(i.config)),
     callers: {
       identify: () => LOCAL,
       judge: nothing,
@@ -56,4 +58,15 @@ export function localMode(i: LocalInputs): Mode {
     perClient: undefined,
     close: async () => undefined,
   }
+}
+
+/**
+ * The gate that keeps other accounts on this machine out, where one is needed and possible: a
+ * unix socket is guarded by its permissions, --unsafe-listen-any serves other machines whose users
+ * cannot be told, and only Linux lists sockets with their owners (configWarnings names the risk).
+ */
+export function ownerOnly(config: LocalInputs['config']): PeerUserGate | undefined {
+  const own = process.getuid?.()
+  if (config.listen.socket !== undefined || config.unsafeListenAny || own === undefined || !canTellPeerUsers()) return undefined
+  return peerUserGate(new Set([own, ...config.allowedUids]))
 }

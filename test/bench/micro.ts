@@ -2,6 +2,9 @@
 // matching (members write their own rules) and reading a body's parameter names (callers choose
 // the body). Each reports the time per operation next to its goal. Part of every `npm run bench`;
 // `npm run bench -- --micro` runs only these (no wrk needed).
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import { peerUserGate } from '../../src/net/peer-users.js'
 import { bodyParamNames } from '../../src/proxy/body-params.js'
 import { compileRule, firstMatch, type PathRule } from '../../src/rules/path-rules.js'
 
@@ -32,7 +35,7 @@ function rule(source: string): PathRule {
   return compiled
 }
 
-export function runMicro(): MicroResult[] {
+export async function runMicro(): Promise<MicroResult[]> {
   const results: MicroResult[] = []
   const add = (name: string, perOpUs: number, iterations: number, goalUs: number, goal: string) =>
     results.push({ name, perOpUs, iterations, goal, pass: perOpUs < goalUs })
@@ -57,7 +60,66 @@ export function runMicro(): MicroResult[] {
   add(`body names: ${(form.length / MiB).toFixed(1)} MiB form`, measure(() => bodyParamNames('form', form), 5), 5, 100_000, '< 100 ms')
   add(`body names: ${(jsonBody.length / MiB).toFixed(1)} MiB JSON`, measure(() => bodyParamNames('json', jsonBody), 5), 5, 100_000, '< 100 ms')
   add(`body names: ${(multipart.length / MiB).toFixed(1)} MiB multipart`, measure(() => bodyParamNames('multipart', multipart), 5), 5, 100_000, '< 100 ms')
+  if (process.platform === 'linux') for (const r of await peerUserMeasures()) add(...r)
   return results
+}
+
+/**
+ * Issue 14: the local proxy's check of which OS user is at the other end. The lookup reads the
+ * kernel's socket tables once per connection (off the event loop; concurrent lookups share one
+ * read); its cost grows with every socket the machine lists, TIME_WAIT ones included, so it is
+ * measured as the machine is and again with 2,000 more loopback connections open. Keep-alive
+ * requests pay only the per-connection cache.
+ */
+async function peerUserMeasures(): Promise<Array<[string, number, number, number, string]>> {
+  const server = net.createServer(() => undefined)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as net.AddressInfo).port
+  const accepted: net.Socket[] = []
+  server.on('connection', (s) => accepted.push(s))
+  const clients: net.Socket[] = []
+  const open = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const c = net.connect(port, '127.0.0.1')
+      clients.push(c)
+      await new Promise((resolve) => c.once('connect', resolve))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const listed = () => (readFileSync('/proc/net/tcp', 'latin1').match(/\n/g)?.length ?? 1) - 1
+  const own = new Set([process.getuid?.() ?? 0])
+  const out: Array<[string, number, number, number, string]> = []
+  try {
+    for (const extra of [1, 2_000]) {
+      await open(extra)
+      const lines = listed()
+      // A new gate each time: the first request of a connection, with nothing cached.
+      const times: number[] = []
+      for (let i = 0; i < 30; i++) {
+        const socket = accepted[i % accepted.length] as net.Socket
+        const started = process.hrtime.bigint()
+        if ((await peerUserGate(own)(socket)) !== true) throw new Error('own connection refused')
+        times.push(Number(process.hrtime.bigint() - started) / 1000)
+      }
+      times.sort((a, b) => a - b)
+      // The kernel writes every listed socket as a line of text as it is read: the goal is per line.
+      out.push([`peer user: first request of a connection, ${lines} sockets listed (latency)`, times[15] ?? NaN, 30, 10 * lines, `< 10 µs × ${lines} lines`])
+      const burst = accepted.slice(0, 200)
+      const gate = peerUserGate(own)
+      const started = process.hrtime.bigint()
+      await Promise.all(burst.map((s) => gate(s)))
+      const perConn = Number(process.hrtime.bigint() - started) / 1000 / burst.length
+      if (burst.length >= 200) out.push([`peer user: 200 new connections at once, ${lines} sockets listed (per connection)`, perConn, 200, 1_000, '< 1 ms'])
+    }
+    const gate = peerUserGate(own)
+    const socket = accepted[0] as net.Socket
+    await gate(socket)
+    out.push(['peer user: a keep-alive request (cached per connection)', measure(() => gate(socket), 100_000), 100_000, 1, '< 1 µs'])
+  } finally {
+    for (const c of clients) c.destroy()
+    server.close()
+  }
+  return out
 }
 
 export function renderMicro(results: readonly MicroResult[]): string {

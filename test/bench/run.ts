@@ -47,7 +47,7 @@ if (opts.render) {
 }
 
 if (opts.micro) {
-  const results = runMicro()
+  const results = await runMicro()
   process.stdout.write(`${renderMicro(results)}\n`)
   process.exit(opts.check && results.some((r) => !r.pass) ? 2 : 0)
 }
@@ -229,7 +229,7 @@ async function runTarget(spec: TargetSpec, rep: number, order: number, upstream:
 
 async function benchmark(): Promise<number> {
   const started = performance.now()
-  const micro = runMicro()
+  const micro = await runMicro()
   const uploadFile = runs('W4') ? makeUploadFile(durations.transferMiB) : ''
   const upstream = await startUpstream()
   log(`upstream on 127.0.0.1:${upstream.port} (pid ${upstream.pid}); ${reps} rep(s) of ${selected.map((t) => t.name).join(', ')}`)

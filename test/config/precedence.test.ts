@@ -41,6 +41,8 @@ const ROWS: readonly Row[] = [
   { key: 'readOnly', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.readOnly },
   { key: 'denyPaths', layers: [['/a'], ['/b'], '/c,/d', ['/e']], expected: [['/a'], ['/b'], ['/c', '/d'], ['/e']], read: (c) => c.denyRules.map((r) => r.source) },
   { key: 'allowedHosts', layers: [['d.test'], ['f.test'], 'E.test', ['flag.test']], expected: [['d.test'], ['f.test'], ['e.test'], ['flag.test']], read: (c) => [...c.allowedHosts] },
+  // Numeric uids: resolving names asks the machine's user database, which differs between machines.
+  { key: 'allowUsers', layers: [['0'], ['1'], '2,3', ['4']], expected: [[0], [1], [2, 3], [4]], read: (c) => [...c.allowedUids] },
   { key: 'unsafeListenAny', layers: [false, true, 'no', true], expected: [false, true, false, true], read: (c) => c.unsafeListenAny },
   { key: 'unsafeHttpUpstream', layers: [false, true, '0', true], expected: [false, true, false, true], read: (c) => c.unsafeHttpUpstream },
   { key: 'maxHeaderBytes', layers: [1000, 2000, '3000', 4000], expected: [1000, 2000, 3000, 4000], read: (c) => c.maxHeaderBytes },
