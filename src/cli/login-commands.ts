@@ -31,6 +31,7 @@ export async function login(config: Config, flags: LoginFlags): Promise<void> {
       timeoutMs: flags.timeoutMs,
       out: process.stdout,
       input: process.stdin,
+      env: process.env,
     })
     await ctx.store.putToken(LOCAL_CALLER, token)
     let who = ''
