@@ -85,11 +85,10 @@ export interface TokenStore {
   /** Every unexpired document of a namespace, in no particular order. */
   listDocs(namespace: string): Promise<Array<{ id: string; value: string }>>
   /**
-   * Tells every process sharing the store that something changed (a key revoked, a member removed),
-   * so in-memory caches can drop it. In-process only for the file and memory stores; Redis pub/sub.
+   * The bus of the processes sharing this store. It comes with the store because its reach is the
+   * store's (the same Redis, the same file), and closing the store ends its subscriptions.
    */
-  publish(channel: string, message: string): Promise<void>
-  /** Returns a function that stops the subscription. */
-  subscribe(channel: string, onMessage: (message: string) => void): () => void
+  readonly bus: StoreBus
+  /** Ends the bus's subscriptions too; every later call fails with `store_unavailable`. */
   close(): Promise<void>
 }

@@ -1,7 +1,7 @@
 import type { ClusterOptions, RedisOptions } from 'ioredis'
 import type { Clock } from '../../clock.js'
 import { loadKeyRing, type KeyRing } from '../keys.js'
-import type { StoredToken, TokenStore } from '../types.js'
+import type { StoreBus, StoredToken, TokenStore } from '../types.js'
 import { RedisBus } from './bus.js'
 import { RedisConnection } from './connection.js'
 import { RedisKeyspace } from './keyspace.js'
@@ -110,14 +110,8 @@ export class RedisTokenStore implements TokenStore {
   withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
     return this.#lock.withLock(name, work)
   }
-  publish(channel: string, message: string): Promise<void> {
-    return this.#bus.publish(channel, message)
-  }
-  subscribe(channel: string, onMessage: (message: string) => void): () => void {
-    return this.#bus.subscribe(channel, onMessage)
-  }
-  whenSubscribed(timeoutMs?: number): Promise<void> {
-    return this.#bus.whenSubscribed(timeoutMs)
+  get bus(): StoreBus {
+    return this.#bus
   }
 
   async close(): Promise<void> {
