@@ -308,6 +308,14 @@ export function tokenStoreContract(label: string, open: () => Promise<StoreHarne
     const error = await t.throwsAsync(store.getToken('alice'), { instanceOf: StoreError })
     t.is(error?.code, 'store_unavailable')
   })
+
+  it('the bus of a closed store refuses to publish or subscribe with a StoreError', async (t, { store }) => {
+    await store.close()
+    const published = await t.throwsAsync(store.bus.publish('keys', 'after close'), { instanceOf: StoreError })
+    t.is(published?.code, 'store_unavailable')
+    const subscribed = t.throws(() => store.bus.subscribe('keys', () => undefined), { instanceOf: StoreError })
+    t.is(subscribed?.code, 'store_unavailable')
+  })
 }
 
 /** A subscription that records what it hears; `received(n)` waits (event-driven, with a safety bound) for n messages. */
