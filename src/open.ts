@@ -18,7 +18,7 @@ export function localStore(config: StoreSettings, clock: Clock): TokenStore {
 export async function openStore(config: StoreSettings, clock: Clock): Promise<TokenStore> {
   if (config.store.kind === 'redis') {
     // Loaded only when used: local mode never pays for ioredis in memory or start-up time.
-    const { openRedisStore } = await import('./store/redis-store.js')
+    const { openRedisStore } = await import('./store/redis/index.js')
     // `"cluster": true` (or an object of ioredis ClusterOptions) in --redis-options selects Redis Cluster.
     const { cluster, ...redisOptions } = config.store.options
     return openRedisStore({

@@ -59,7 +59,7 @@ export class Directory {
     // is served without a store round trip, so an outage goes unnoticed while it is fresh, and with
     // `--store-outage-grace 2s` a cached member kept working for the whole 30 s of FRESH_MS.redis.
     this.#freshMs = Math.min(store.kind === 'redis' ? FRESH_MS.redis : FRESH_MS.other, graceMs)
-    this.#unsubscribe = store.subscribe(CHANNEL, (message) => this.#invalidate(message))
+    this.#unsubscribe = store.bus.subscribe(CHANNEL, (message) => this.#invalidate(message))
   }
 
   /**
@@ -250,7 +250,7 @@ export class Directory {
 
   async #announce(message: Invalidation): Promise<void> {
     this.#invalidate(JSON.stringify(message)) // this replica at once, the others through the store
-    await this.store.publish(CHANNEL, JSON.stringify(message))
+    await this.store.bus.publish(CHANNEL, JSON.stringify(message))
   }
 
   #invalidate(raw: string): void {

@@ -5,11 +5,11 @@ import type { Clock } from '../clock.js'
 import { parseDocument, recordKey, serializeDocument, type Records, type SealedRecord } from './document.js'
 import { assertPrivateDirectory, errnoCode, makePrivateDirectory, removeLeftoverTemps, writeFileAtomically } from './fs-safety.js'
 import type { KeyRing } from './keys.js'
-import { busForFile, StoreChannels } from './local-bus.js'
+import { busForFile, LocalStoreBus } from './local-bus.js'
 import { withFileLock, type FileLockOptions } from './lock-file.js'
 import { open, seal } from './sealer.js'
 import { decodeDoc, decodeOnce, decodeToken, encodeDoc, encodeOnce, encodeToken } from './token-codec.js'
-import { StoreError, type StoredToken, type TokenStore } from './types.js'
+import { StoreError, type StoreBus, type StoredToken, type TokenStore } from './types.js'
 
 export interface FileTokenStoreOptions {
   /** The store file; its directory also holds `locks/` (and, in local mode, `secret.key`). */
@@ -36,7 +36,7 @@ export interface FileTokenStoreOptions {
  * A file that cannot be parsed or opened is reported and left as it is: writes refuse too, so a
  * wrong secret never costs the user the tokens sealed with the right one.
  *
- * A file store is for one replica: publish/subscribe reaches the store objects of this process that
+ * A file store is for one replica: its bus reaches the store objects of this process that
  * use the same file, and no other process (see local-bus.ts). Several replicas need the Redis store.
  */
 export class FileTokenStore implements TokenStore {
@@ -47,7 +47,7 @@ export class FileTokenStore implements TokenStore {
   readonly #keys: KeyRing
   readonly #clock: Clock
   readonly #lock: FileLockOptions
-  readonly #channels: StoreChannels
+  readonly #bus: LocalStoreBus
   #ready: Promise<void> | undefined
   #closed = false
 
@@ -58,7 +58,7 @@ export class FileTokenStore implements TokenStore {
     this.#keys = options.keys
     this.#clock = options.clock
     this.#lock = { timeoutMs: options.lockTimeoutMs ?? 15_000, staleMs: options.staleLockMs ?? 10_000 }
-    this.#channels = new StoreChannels(busForFile(this.location))
+    this.#bus = new LocalStoreBus(busForFile(this.location), () => this.#assertOpen())
   }
 
   async check(): Promise<void> {
@@ -177,19 +177,13 @@ export class FileTokenStore implements TokenStore {
     return docs
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    this.#assertOpen()
-    this.#channels.publish(channel, message)
-  }
-
-  subscribe(channel: string, onMessage: (message: string) => void): () => void {
-    this.#assertOpen()
-    return this.#channels.subscribe(channel, onMessage)
+  get bus(): StoreBus {
+    return this.#bus
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    this.#channels.close()
+    this.#bus.close()
   }
 
   /** A document's value, or undefined once its sealed expiry has passed by the store's clock. */

@@ -1,27 +1,27 @@
 import { stat } from 'node:fs/promises'
 import type { EmbeddedStoreSettings } from './embedded.js'
 import type { FileTokenStore } from './file-store.js'
-import { busForFile, StoreChannels } from './local-bus.js'
-import { StoreError, type StoredToken, type TokenStore } from './types.js'
+import { busForFile, LocalStoreBus } from './local-bus.js'
+import { StoreError, type StoreBus, type StoredToken, type TokenStore } from './types.js'
 
 /**
  * The embedded store as the proxy and the CLI use it: nothing is created on disk (no directory,
  * no generated key) until something is written. A user who only uses CLOUD66_ACCESS_TOKEN never
  * gets a store; `status` never creates one. An existing store is opened — and checked — on first
  * use, so a store that cannot be read or decrypted still stops the caller with a clear message.
- * publish/subscribe use the in-process bus of the store file (local-bus.ts), so they work before the
+ * Its bus is the in-process bus of the store file (local-bus.ts), so it works before the
  * file exists and never create it.
  */
 export class LazyFileStore implements TokenStore {
   readonly kind = 'file'
   readonly location: string
   #opened: Promise<FileTokenStore> | undefined
-  readonly #channels: StoreChannels
+  readonly #bus: LocalStoreBus
   #closed = false
 
   constructor(private readonly settings: EmbeddedStoreSettings) {
     this.location = settings.path
-    this.#channels = new StoreChannels(busForFile(settings.path))
+    this.#bus = new LocalStoreBus(busForFile(settings.path), () => this.#assertOpen())
   }
 
   async #store(create: boolean): Promise<FileTokenStore | undefined> {
@@ -79,18 +79,13 @@ export class LazyFileStore implements TokenStore {
   async listDocs(namespace: string): Promise<Array<{ id: string; value: string }>> {
     return (await (await this.#store(false))?.listDocs(namespace)) ?? []
   }
-  async publish(channel: string, message: string): Promise<void> {
-    this.#assertOpen()
-    this.#channels.publish(channel, message)
-  }
-  subscribe(channel: string, onMessage: (message: string) => void): () => void {
-    this.#assertOpen()
-    return this.#channels.subscribe(channel, onMessage)
+  get bus(): StoreBus {
+    return this.#bus
   }
   async close(): Promise<void> {
     // Closed means closed: without this, the next call would quietly open the file again.
     this.#closed = true
-    this.#channels.close()
+    this.#bus.close()
     const opened = this.#opened
     this.#opened = undefined
     await (await opened?.catch(() => undefined))?.close()

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import type { StoreBus } from './types.js'
 
 /**
  * publish/subscribe within one process: what the memory and file stores offer for cache
@@ -61,19 +62,26 @@ export function busForFile(path: string): LocalBus {
 }
 
 /**
- * One store object's use of a bus: it publishes and subscribes through the bus, and closing the
- * store ends the subscriptions it made (as closing a Redis store quits its subscriber connection).
+ * The StoreBus of a memory or file store object: it publishes and subscribes through a LocalBus, is
+ * refused once its store is closed, and closing the store ends the subscriptions it made (as closing
+ * a Redis store quits its subscriber connection).
  */
-export class StoreChannels {
+export class LocalStoreBus implements StoreBus {
   readonly #stops = new Set<() => void>()
 
-  constructor(private readonly bus: LocalBus) {}
+  constructor(
+    private readonly bus: LocalBus,
+    /** The store's own check: throws its `store_unavailable` once it is closed. */
+    private readonly assertOpen: () => void,
+  ) {}
 
-  publish(channel: string, message: string): void {
+  async publish(channel: string, message: string): Promise<void> {
+    this.assertOpen()
     this.bus.publish(channel, message)
   }
 
   subscribe(channel: string, onMessage: (message: string) => void): () => void {
+    this.assertOpen()
     const stop = this.bus.subscribe(channel, onMessage)
     const once = () => {
       if (this.#stops.delete(once)) stop()
@@ -81,6 +89,9 @@ export class StoreChannels {
     this.#stops.add(once)
     return once
   }
+
+  /** In process, a subscription hears every later publish from the moment it is made. */
+  async whenSubscribed(): Promise<void> {}
 
   /** Ends every subscription this store object made. */
   close(): void {

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js'
-import { LocalBus, StoreChannels } from './local-bus.js'
+import { LocalBus, LocalStoreBus } from './local-bus.js'
 import { KeyedMutex, MutexTimeout } from './mutex.js'
-import { StoreError, type StoredToken, type TokenStore } from './types.js'
+import { StoreError, type StoreBus, type StoredToken, type TokenStore } from './types.js'
 
 export interface MemoryTokenStoreOptions {
   /** Decides expiry of one-time values. */
@@ -13,7 +13,7 @@ export interface MemoryTokenStoreOptions {
 /**
  * The reference TokenStore: the contract's semantics with nothing in the way (no file, no sealing).
  * For tests, and for a proxy that must not write to disk. Locks are exclusive within this process only,
- * which is all a memory store can be shared by; publish/subscribe likewise reaches this store object's
+ * which is all a memory store can be shared by; its bus likewise reaches this store object's
  * subscribers only.
  */
 export class MemoryTokenStore implements TokenStore {
@@ -22,7 +22,7 @@ export class MemoryTokenStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>()
   readonly #once = new Map<string, { value: string; expiresAt: number }>()
   readonly #docs = new Map<string, { namespace: string; id: string; value: string; expiresAt: number | undefined }>()
-  readonly #channels = new StoreChannels(new LocalBus())
+  readonly #bus = new LocalStoreBus(new LocalBus(), () => this.#assertOpen())
   readonly #locks = new KeyedMutex()
   readonly #clock: Clock
   readonly #lockTimeoutMs: number
@@ -125,19 +125,13 @@ export class MemoryTokenStore implements TokenStore {
     return docs
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    this.#assertOpen()
-    this.#channels.publish(channel, message)
-  }
-
-  subscribe(channel: string, onMessage: (message: string) => void): () => void {
-    this.#assertOpen()
-    return this.#channels.subscribe(channel, onMessage)
+  get bus(): StoreBus {
+    return this.#bus
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    this.#channels.close()
+    this.#bus.close()
   }
 
   #live(expiresAt: number | undefined): boolean {

@@ -36,6 +36,22 @@ export class StoreError extends Error {
 }
 
 /**
+ * Tells every process sharing a store that something changed (a key revoked, a member removed), so
+ * in-memory caches can drop it. Its reach is the store's: this process for the memory and file
+ * stores (local-bus.ts), every replica for the Redis store (pub/sub).
+ */
+export interface StoreBus {
+  publish(channel: string, message: string): Promise<void>
+  /** Returns a function that stops the subscription. */
+  subscribe(channel: string, onMessage: (message: string) => void): () => void
+  /**
+   * Resolves once every subscription made so far hears what is published from now on: at once in
+   * process, once Redis confirmed them over Redis. Rejects with `store_unavailable` after `timeoutMs`.
+   */
+  whenSubscribed(timeoutMs?: number): Promise<void>
+}
+
+/**
  * The contract every token store implements (the embedded file store now, Redis for the gateway).
  * One contract test suite runs against each implementation.
  */
@@ -69,11 +85,10 @@ export interface TokenStore {
   /** Every unexpired document of a namespace, in no particular order. */
   listDocs(namespace: string): Promise<Array<{ id: string; value: string }>>
   /**
-   * Tells every process sharing the store that something changed (a key revoked, a member removed),
-   * so in-memory caches can drop it. In-process only for the file and memory stores; Redis pub/sub.
+   * The bus of the processes sharing this store. It comes with the store because its reach is the
+   * store's (the same Redis, the same file), and closing the store ends its subscriptions.
    */
-  publish(channel: string, message: string): Promise<void>
-  /** Returns a function that stops the subscription. */
-  subscribe(channel: string, onMessage: (message: string) => void): () => void
+  readonly bus: StoreBus
+  /** Ends the bus's subscriptions too; every later call fails with `store_unavailable`. */
   close(): Promise<void>
 }

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Secret } from '../../src/secret.js'
-import { StoreError, type TokenStore } from '../../src/store/types.js'
+import { StoreError, type StoreBus, type TokenStore } from '../../src/store/types.js'
 import type { FakeClock } from './_fake-clock.js'
 import { bareToken, described, fullToken } from './_tokens.js'
 
@@ -271,14 +271,14 @@ export function tokenStoreContract(label: string, open: () => Promise<StoreHarne
   it('a subscriber receives what is published on its channel, in order and intact, and nothing from other channels', async (t, { store }) => {
     // A store already in use (a Redis store's connection is up), so a publish right after subscribing is no slower than the subscription.
     await store.check()
-    const keys = collect(store, 'keys')
-    const members = collect(store, 'members')
+    const keys = collect(store.bus, 'keys')
+    const members = collect(store.bus, 'members')
     t.teardown(() => (keys.stop(), members.stop()))
     const awkward = 'revoked {"id":"k/1"} zoë\nline two'
-    await store.publish('members', 'removed alice')
-    await store.publish('keys:other', 'not for keys')
-    await store.publish('keys', 'revoked k1')
-    await store.publish('keys', awkward)
+    await store.bus.publish('members', 'removed alice')
+    await store.bus.publish('keys:other', 'not for keys')
+    await store.bus.publish('keys', 'revoked k1')
+    await store.bus.publish('keys', awkward)
     await keys.received(2)
     await members.received(1)
     // Delivery is in publish order: a message from another channel would have arrived before these.
@@ -288,15 +288,15 @@ export function tokenStoreContract(label: string, open: () => Promise<StoreHarne
 
   it('every subscriber of a channel hears a message, and one that unsubscribed hears nothing more', async (t, { store }) => {
     await store.check()
-    const first = collect(store, 'keys')
-    const second = collect(store, 'keys')
+    const first = collect(store.bus, 'keys')
+    const second = collect(store.bus, 'keys')
     t.teardown(() => (first.stop(), second.stop()))
-    await store.publish('keys', 'one')
+    await store.bus.publish('keys', 'one')
     await Promise.all([first.received(1), second.received(1)])
     first.stop()
     first.stop()
-    await store.publish('keys', 'two')
-    await store.publish('keys', 'three')
+    await store.bus.publish('keys', 'two')
+    await store.bus.publish('keys', 'three')
     await second.received(3)
     // Both subscriptions are served by the same delivery: had the first still been subscribed, it would have heard them by now.
     t.deepEqual(first.messages, ['one'])
@@ -308,6 +308,14 @@ export function tokenStoreContract(label: string, open: () => Promise<StoreHarne
     const error = await t.throwsAsync(store.getToken('alice'), { instanceOf: StoreError })
     t.is(error?.code, 'store_unavailable')
   })
+
+  it('the bus of a closed store refuses to publish or subscribe with a StoreError', async (t, { store }) => {
+    await store.close()
+    const published = await t.throwsAsync(store.bus.publish('keys', 'after close'), { instanceOf: StoreError })
+    t.is(published?.code, 'store_unavailable')
+    const subscribed = t.throws(() => store.bus.subscribe('keys', () => undefined), { instanceOf: StoreError })
+    t.is(subscribed?.code, 'store_unavailable')
+  })
 }
 
 /** A subscription that records what it hears; `received(n)` waits (event-driven, with a safety bound) for n messages. */
@@ -317,10 +325,10 @@ export interface Collector {
   stop(): void
 }
 
-export function collect(store: TokenStore, channel: string): Collector {
+export function collect(bus: StoreBus, channel: string): Collector {
   const messages: string[] = []
   const waiters = new Set<() => void>()
-  const stop = store.subscribe(channel, (message) => {
+  const stop = bus.subscribe(channel, (message) => {
     messages.push(message)
     for (const waiter of [...waiters]) waiter()
   })

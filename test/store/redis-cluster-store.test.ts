@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import test from 'ava'
 import { Redis } from 'ioredis'
 import { keyRingFromSecrets } from '../../src/store/keys.js'
-import { RedisTokenStore } from '../../src/store/redis-store.js'
+import { RedisTokenStore } from '../../src/store/redis/index.js'
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-server.js'
 import { collect, FakeClock, tokenStoreContract } from './_contract.js'
 import { bareToken } from './_tokens.js'
@@ -53,10 +53,10 @@ test('redis cluster store: a message published through one store object reaches 
   const publisher = new RedisTokenStore({ url: clusterUrl(), clusterOptions: {}, keyPrefix: prefix, keys, clock: new FakeClock() })
   const subscriber = new RedisTokenStore({ url: clusterUrl(), clusterOptions: {}, keyPrefix: prefix, keys, clock: new FakeClock() })
   t.teardown(() => Promise.all([publisher.close(), subscriber.close()]))
-  const heard = collect(subscriber, 'members')
+  const heard = collect(subscriber.bus, 'members')
   t.teardown(() => heard.stop())
-  await subscriber.whenSubscribed()
-  await publisher.publish('members', 'removed alice')
+  await subscriber.bus.whenSubscribed()
+  await publisher.bus.publish('members', 'removed alice')
   await heard.received(1)
   t.deepEqual(heard.messages, ['removed alice'])
 })

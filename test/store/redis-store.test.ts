@@ -6,7 +6,7 @@ import { systemClock } from '../../src/clock.js'
 import { ConfigError } from '../../src/errors.js'
 import { Secret } from '../../src/secret.js'
 import { keyRingFromSecrets, type KeyRing } from '../../src/store/keys.js'
-import { openRedisStore, RedisTokenStore, type RedisTokenStoreOptions } from '../../src/store/redis-store.js'
+import { openRedisStore, RedisTokenStore, type RedisTokenStoreOptions } from '../../src/store/redis/index.js'
 import { StoreError } from '../../src/store/types.js'
 import { startRedis, startRedisSentinel, type RedisServer } from '../helpers/redis-server.js'
 import { until } from '../helpers/wait.js'
@@ -336,16 +336,16 @@ test('redis store: a message published by one store object reaches a subscriber 
   const publisher = openStore(t, { keyPrefix: prefix, keys })
   const subscriber = openStore(t, { keyPrefix: prefix, keys })
   const otherGateway = openStore(t, { keys })
-  const heard = collect(subscriber, 'keys')
-  const heardElsewhere = collect(otherGateway, 'keys')
+  const heard = collect(subscriber.bus, 'keys')
+  const heardElsewhere = collect(otherGateway.bus, 'keys')
   t.teardown(() => (heard.stop(), heardElsewhere.stop()))
-  await subscriber.whenSubscribed()
-  await otherGateway.whenSubscribed()
-  await publisher.publish('keys', 'revoked k1')
+  await subscriber.bus.whenSubscribed()
+  await otherGateway.bus.whenSubscribed()
+  await publisher.bus.publish('keys', 'revoked k1')
   // Pushed by Redis as soon as it is published: no polling anywhere.
   await heard.received(1)
   t.deepEqual(heard.messages, ['revoked k1'])
-  await otherGateway.publish('keys', 'its own')
+  await otherGateway.bus.publish('keys', 'its own')
   await heardElsewhere.received(1)
   t.deepEqual(heardElsewhere.messages, ['its own'], 'the other prefix heard only its own message')
 })
@@ -358,10 +358,10 @@ test('redis store: while Redis is down every operation fails quickly with store_
   const store = openStore(t, { url: redis.url, keyPrefix: prefix, keys })
   const publisher = openStore(t, { url: redis.url, keyPrefix: prefix, keys })
   await store.putToken('alice', bareToken('access-alice'))
-  const heard = collect(store, 'keys')
+  const heard = collect(store.bus, 'keys')
   t.teardown(() => heard.stop())
-  await store.whenSubscribed()
-  await publisher.publish('keys', 'before')
+  await store.bus.whenSubscribed()
+  await publisher.bus.publish('keys', 'before')
   await heard.received(1)
 
   await redis.stop()
@@ -371,7 +371,7 @@ test('redis store: while Redis is down every operation fails quickly with store_
     ['listDocs', store.listDocs('members')],
     ['takeOnce', store.takeOnce('login', 'x')],
     ['withLock', store.withLock('refresh:alice', async () => 'never ran')],
-    ['publish', store.publish('keys', 'lost')],
+    ['publish', store.bus.publish('keys', 'lost')],
     ['check', store.check()],
   ]
   for (const [what, attempt] of attempts) {
@@ -388,7 +388,7 @@ test('redis store: while Redis is down every operation fails quickly with store_
   // The subscription made before the outage is renewed on the new connection: keep publishing until it hears one.
   let sent = 0
   await until('the old subscription to hear a message again', async () => {
-    await publisher.publish('keys', `after ${++sent}`).catch(() => undefined)
+    await publisher.bus.publish('keys', `after ${++sent}`).catch(() => undefined)
     return heard.messages.length > 1 ? true : undefined
   }, 15_000, 50)
   t.regex(heard.messages[1] ?? '', /^after \d+$/)
