@@ -25,30 +25,6 @@ const named = (key: string) => {
   return s ? settingName(s) : key
 }
 
-/** `file`, or a redis:// / rediss:// URL. */
-export function parseStore(value: string, optionsJson: string | undefined, problems: ConfigProblem[]): { kind: 'file' } | { kind: 'redis'; url: string; options: Record<string, unknown> } {
-  if (value === 'file') return { kind: 'file' }
-  let options: Record<string, unknown> = {}
-  if (optionsJson !== undefined) {
-    try {
-      const parsed: unknown = JSON.parse(optionsJson)
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
-      options = parsed as Record<string, unknown>
-    } catch {
-      // Not echoed: the options may hold a Sentinel password.
-      problems.push({ setting: named('redisOptions'), message: 'must be a JSON object of ioredis options' })
-    }
-  }
-  try {
-    const url = new URL(value)
-    if (url.protocol === 'redis:' || url.protocol === 'rediss:') return { kind: 'redis', url: value, options }
-  } catch {
-    // reported below without echoing the value: a Redis URL may carry a password
-  }
-  problems.push({ setting: named('store'), message: 'must be `file` or a redis:// or rediss:// URL' })
-  return { kind: 'file' }
-}
-
 /** A BlockList of the trusted proxies, or the first invalid entry. */
 export function trustedProxyList(cidrs: readonly string[]): BlockList | string {
   const list = new BlockList()

@@ -9,7 +9,8 @@ import { Secret } from '../secret.js'
 import { parseCxTokenJson } from '../formats/cx-token.js'
 import { parseDuration } from './duration.js'
 import { CONFIG_FILE_SETTING, SETTINGS, settingName, type Setting } from './settings.js'
-import { readGateway, parseStore } from './gateway.js'
+import { readGateway } from './gateway.js'
+import { readStore } from './store-setting.js'
 import { compileSettingRules } from './rule-settings.js'
 import type { Config, ListenAddress, LogLevel } from './types.js'
 import { SettingValues } from './values.js'
@@ -75,6 +76,19 @@ function readSettings(input: LoadInput, settings: readonly Setting[]): { values:
   return { values: new SettingValues(values, settings), problems, raw }
 }
 
+function storeOf(values: SettingValues, raw: (s: Setting) => RawValue | undefined, env: LoadInput['env'], problems: ConfigProblem[]): Config['store'] {
+  return readStore(
+    {
+      store: values.text('store'),
+      storeOrigin: raw(byKey('store'))?.origin,
+      redisOptions: values.optionalText('redisOptions'),
+      redisOptionsOrigin: raw(byKey('redisOptions'))?.origin,
+      env,
+    },
+    problems,
+  )
+}
+
 /** What the admin commands (members, keys) need: where the store is, how it is keyed, where they audit. */
 export interface StoreConfig {
   readonly mode: Config['mode']
@@ -93,8 +107,8 @@ export const STORE_SETTING_KEYS = ['mode', 'store', 'redisOptions', 'dataDir', '
  * (OAuth client, TLS, trusted proxies) are neither known nor needed, e.g. on a bastion host.
  */
 export function loadStoreConfig(input: LoadInput): StoreConfig {
-  const { values, problems } = readSettings(input, SETTINGS.filter((s) => (STORE_SETTING_KEYS as readonly string[]).includes(s.key)))
-  const store = parseStore(values.text('store'), values.optionalText('redisOptions'), problems)
+  const { values, problems, raw } = readSettings(input, SETTINGS.filter((s) => (STORE_SETTING_KEYS as readonly string[]).includes(s.key)))
+  const store = storeOf(values, raw, input.env, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   const dataDir = dataDirOf(values, input.env)
   const secretEnv = secretEnvOf(input.env)
@@ -177,7 +191,7 @@ export function loadConfig(input: LoadInput): Config {
   const clientSecret = readClientSecret(input.env, values.optionalText('clientSecretFile'), problems)
 
   const envTokens = readEnvTokens(input.env, problems)
-  const store = parseStore(values.text('store'), values.optionalText('redisOptions'), problems)
+  const store = storeOf(values, raw, input.env, problems)
   const gateway = readGateway(values, mode, input.env, clientSecret, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 

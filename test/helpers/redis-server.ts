@@ -29,7 +29,7 @@ const START_SAFETY_MS = 15_000
  * no persistence, a temporary working directory, killed when the test ends. A machine without
  * redis-server makes the test fail with the install command; it is never skipped.
  */
-export async function startRedis(t: Teardowns): Promise<RedisServer> {
+export async function startRedis(t: Teardowns, extraArgs: readonly string[] = []): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'c66-redis-'))
   let child: ChildProcess | undefined
   let port = 0
@@ -39,7 +39,7 @@ export async function startRedis(t: Teardowns): Promise<RedisServer> {
   })
 
   const launch = async (): Promise<void> => {
-    child = await spawnRedis(port, dir)
+    child = await spawnRedis(port, dir, extraArgs)
   }
   // The free port we picked can be taken by someone else before redis binds it: pick another.
   for (let attempt = 0; ; attempt++) {
