@@ -5,7 +5,11 @@ import { hashKey, newKey, newKeyId } from './key-format.js'
 import type { TokenStore } from '../store/types.js'
 import type { Caller, KeyPolicy, KeyRecord, Member, Session } from './types.js'
 
-const NS = { member: 'member', key: 'key', keyHash: 'keyhash', keyUsed: 'keyused', session: 'session' } as const
+const NS = {
+  member: 'member', key: 'key', keyHash: 'keyhash', keyUsed: 'keyused', session: 'session',
+  // Tombstones, written before the change they record and never deleted: see the class comment.
+  keyRevoked: 'keyrevoked', memberRemoved: 'memberremoved',
+} as const
 const CHANNEL = 'c66p-invalidate'
 /**
  * A cached key or member is re-read after this long even without an invalidation message. Redis
@@ -16,7 +20,22 @@ const FRESH_MS = { redis: 30_000, other: 1_000 }
 /** lastUsedAt is written at most this often per key: it is a hint, not an audit record. */
 const TOUCH_EVERY_MS = 60_000
 
-type Invalidation = { type: 'key'; hash: string } | { type: 'member'; id: string }
+/** A revocation or removal: when, and the version of the record it ended. */
+interface Tombstone {
+  readonly at: number
+  readonly version: number
+}
+
+function withTombstone(record: KeyRecord, revokedAt: number | undefined): KeyRecord {
+  return revokedAt !== undefined && record.revokedAt === undefined ? { ...record, revokedAt } : record
+}
+
+/**
+ * Announced to every replica. `id` and `version` (the lowest version still believed) let replicas
+ * that never read the ended record refuse an older copy of it; they only ever make a replica
+ * stricter, so a forged message can do no more than anyone with write access to the store.
+ */
+type Invalidation = { type: 'key'; hash: string; id?: string; version?: number } | { type: 'member'; id: string; version?: number }
 
 interface Cached<T> {
   readonly value: T
@@ -36,11 +55,21 @@ export const OPEN_POLICY: KeyPolicy = { readOnly: false, methods: undefined, all
  * path (key → member) are cached in memory; a revoked key or removed member is announced on the
  * store's invalidation channel so every replica drops it at once. While the store is unreachable,
  * cached entries keep working for the outage grace period, then identification fails closed.
+ *
+ * Records are sealed under names (a record cannot be moved to another name), but someone with
+ * write access to the store can put back a value it once held: the key record from before its
+ * revocation, a removed member. So revocations and removals leave tombstones that are never
+ * deleted and are checked on every read (a revoked key stays revoked whatever its record says; a
+ * member record is only believed if its version is above the removal's), and every record carries
+ * a version raised by each write, of which each replica remembers the highest it has seen: an
+ * older value read back later is refused even if the tombstone was deleted as well.
  */
 export class Directory {
   readonly #keys = new Map<string, Cached<KeyRecord | null>>()
   readonly #members = new Map<string, Cached<Member | null>>()
   readonly #touched = new Map<string, number>()
+  /** The highest record version seen, by `key:<id>` / `member:<id>`. */
+  readonly #versions = new Map<string, number>()
   readonly #pending = new Set<Promise<void>>()
   readonly #unsubscribe: () => void
   readonly #sessionKey: Buffer
@@ -77,7 +106,10 @@ export class Directory {
   /** Creates the member on first login; logging in again only updates lastLoginAt (never a second member). */
   async recordLogin(id: string, kind: Member['kind']): Promise<Member> {
     const existing = await this.#readMember(id)
-    const member: Member = { id, kind: existing?.kind ?? kind, createdAt: existing?.createdAt ?? this.clock.now(), lastLoginAt: this.clock.now() }
+    const member: Member = {
+      id, kind: existing?.kind ?? kind, createdAt: existing?.createdAt ?? this.clock.now(), lastLoginAt: this.clock.now(),
+      version: await this.#nextMemberVersion(id, existing),
+    }
     await this.store.putDoc(NS.member, id, JSON.stringify(member))
     this.#members.set(id, { value: member, fetchedAt: this.clock.now() })
     return member
@@ -87,7 +119,7 @@ export class Directory {
   async addServiceMember(id: string): Promise<{ member: Member; created: boolean }> {
     const existing = await this.#readMember(id)
     if (existing) return { member: existing, created: false }
-    const member: Member = { id, kind: 'service', createdAt: this.clock.now(), lastLoginAt: undefined }
+    const member: Member = { id, kind: 'service', createdAt: this.clock.now(), lastLoginAt: undefined, version: await this.#nextMemberVersion(id, undefined) }
     await this.store.putDoc(NS.member, id, JSON.stringify(member))
     // A lookup made before it existed may have cached "no such member".
     this.#members.set(id, { value: member, fetchedAt: this.clock.now() })
@@ -99,16 +131,23 @@ export class Directory {
   }
 
   async listMembers(): Promise<Member[]> {
-    const docs = await this.store.listDocs(NS.member)
-    return docs.map((d) => JSON.parse(d.value) as Member).sort((a, b) => a.id.localeCompare(b.id))
+    const [docs, removed] = await Promise.all([this.store.listDocs(NS.member), this.store.listDocs(NS.memberRemoved)])
+    const removedAt = new Map(removed.map((d) => [d.id, (JSON.parse(d.value) as Tombstone).version]))
+    return docs
+      .map((d) => JSON.parse(d.value) as Member)
+      .filter((m) => (m.version ?? 0) > (removedAt.get(m.id) ?? -1))
+      .sort((a, b) => a.id.localeCompare(b.id))
   }
 
   /** Removes the member, revokes every key of theirs and deletes their Cloud 66 token. */
   async removeMember(id: string): Promise<boolean> {
+    const current = await this.#readMember(id)
+    const tombstone: Tombstone = { at: this.clock.now(), version: Math.max(current?.version ?? 0, await this.#removedVersion(id)) }
+    await this.store.putDoc(NS.memberRemoved, id, JSON.stringify(tombstone))
     const existed = await this.store.deleteDoc(NS.member, id)
     for (const key of await this.listKeys(id)) await this.revokeKey(key.id)
     const hadToken = await this.store.deleteToken(id)
-    await this.#announce({ type: 'member', id })
+    await this.#announce({ type: 'member', id, version: tombstone.version + 1 })
     return existed || hadToken
   }
 
@@ -119,7 +158,7 @@ export class Directory {
     const key = newKey()
     const record: KeyRecord = {
       id: newKeyId(), memberId, label: options.label, hash: hashKey(key), createdAt: this.clock.now(),
-      expiresAt: options.expiresAt, revokedAt: undefined, lastUsedAt: undefined, policy: options.policy,
+      expiresAt: options.expiresAt, revokedAt: undefined, lastUsedAt: undefined, policy: options.policy, version: 1,
     }
     await this.store.putDoc(NS.key, record.id, JSON.stringify(record))
     await this.store.putDoc(NS.keyHash, record.hash, record.id)
@@ -127,28 +166,35 @@ export class Directory {
   }
 
   async listKeys(memberId?: string): Promise<KeyRecord[]> {
-    const [docs, used] = await Promise.all([this.store.listDocs(NS.key), this.store.listDocs(NS.keyUsed)])
+    const [docs, used, revoked] = await Promise.all([this.store.listDocs(NS.key), this.store.listDocs(NS.keyUsed), this.store.listDocs(NS.keyRevoked)])
     const lastUsed = new Map(used.map((u) => [u.id, Number(u.value)]))
+    const revokedAt = new Map(revoked.map((d) => [d.id, (JSON.parse(d.value) as Tombstone).at]))
     return docs
-      .map((d) => JSON.parse(d.value) as KeyRecord)
+      .map((d) => withTombstone(JSON.parse(d.value) as KeyRecord, revokedAt.get(d.id)))
       .filter((k) => memberId === undefined || k.memberId === memberId)
       .map((k) => ({ ...k, lastUsedAt: lastUsed.get(k.id) ?? k.lastUsedAt }))
       .sort((a, b) => a.createdAt - b.createdAt)
   }
 
+  /** The key's record, revoked if a tombstone says so whatever the record says. */
   async getKey(id: string): Promise<KeyRecord | undefined> {
-    const doc = await this.store.getDoc(NS.key, id)
-    return doc === undefined ? undefined : (JSON.parse(doc) as KeyRecord)
+    const [doc, tombstone] = await Promise.all([this.store.getDoc(NS.key, id), this.store.getDoc(NS.keyRevoked, id)])
+    if (doc === undefined) return undefined
+    return withTombstone(JSON.parse(doc) as KeyRecord, tombstone === undefined ? undefined : (JSON.parse(tombstone) as Tombstone).at)
   }
 
   /** Marks the key revoked (kept for the audit trail) and tells every replica to drop it. */
   async revokeKey(id: string): Promise<KeyRecord | undefined> {
     const key = await this.getKey(id)
     if (!key) return undefined
-    const revoked: KeyRecord = { ...key, revokedAt: key.revokedAt ?? this.clock.now() }
+    const at = key.revokedAt ?? this.clock.now()
+    const version = (key.version ?? 0) + 1
+    const revoked: KeyRecord = { ...key, revokedAt: at, version }
+    // The tombstone first: a crash after it leaves the key revoked.
+    if (key.revokedAt === undefined) await this.store.putDoc(NS.keyRevoked, id, JSON.stringify({ at, version } satisfies Tombstone))
     await this.store.putDoc(NS.key, id, JSON.stringify(revoked))
     await this.store.deleteDoc(NS.keyHash, key.hash)
-    await this.#announce({ type: 'key', hash: key.hash })
+    await this.#announce({ type: 'key', hash: key.hash, id, version })
     return revoked
   }
 
@@ -209,7 +255,8 @@ export class Directory {
   async #cachedKey(hash: string): Promise<KeyRecord | null> {
     return this.#cached(this.#keys, hash, async () => {
       const id = await this.store.getDoc(NS.keyHash, hash)
-      return id === undefined ? null : ((await this.getKey(id)) ?? null)
+      const record = id === undefined ? undefined : await this.getKey(id)
+      return record !== undefined && this.#notOlder(`key:${record.id}`, record.version) ? record : null
     })
   }
 
@@ -217,9 +264,40 @@ export class Directory {
     return this.#cached(this.#members, id, async () => (await this.#readMember(id)) ?? null)
   }
 
+  /** The member, unless removed after this record was written or older than one seen before. */
   async #readMember(id: string): Promise<Member | undefined> {
-    const doc = await this.store.getDoc(NS.member, id)
-    return doc === undefined ? undefined : (JSON.parse(doc) as Member)
+    const [doc, removed] = await Promise.all([this.store.getDoc(NS.member, id), this.#removedVersion(id)])
+    if (doc === undefined) return undefined
+    const member = JSON.parse(doc) as Member
+    return (member.version ?? 0) > removed && this.#notOlder(`member:${id}`, member.version) ? member : undefined
+  }
+
+  /** The version of the member record the last removal removed (-1: never removed). */
+  async #removedVersion(id: string): Promise<number> {
+    const doc = await this.store.getDoc(NS.memberRemoved, id)
+    return doc === undefined ? -1 : (JSON.parse(doc) as Tombstone).version
+  }
+
+  async #nextMemberVersion(id: string, existing: Member | undefined): Promise<number> {
+    return Math.max(existing?.version ?? 0, await this.#removedVersion(id)) + 1
+  }
+
+  /**
+   * Whether `version` is at least the highest this replica has seen for `name`; raises the mark.
+   * Bounded like the caches (the oldest marks go first).
+   */
+  #notOlder(name: string, version: number | undefined): boolean {
+    const v = version ?? 0
+    const seen = this.#versions.get(name)
+    if (seen !== undefined && v < seen) return false
+    this.#raise(name, v)
+    return true
+  }
+
+  #raise(name: string, version: number): void {
+    if ((this.#versions.get(name) ?? -1) >= version) return
+    this.#versions.set(name, version)
+    if (this.#versions.size > 100_000) this.#versions.delete(this.#versions.keys().next().value as string)
   }
 
   /** Fresh for FRESH_MS; on a store outage, a cached answer is served until the grace period ends. */
@@ -260,6 +338,7 @@ export class Directory {
     } catch {
       return
     }
+    if (message.id !== undefined && message.version !== undefined && Number.isSafeInteger(message.version)) this.#raise(`${message.type}:${message.id}`, message.version)
     if (message.type === 'key') this.#keys.delete(message.hash)
     else {
       this.#members.delete(message.id)

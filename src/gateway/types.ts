@@ -5,6 +5,8 @@ export interface Member {
   readonly kind: 'person' | 'service'
   readonly createdAt: number
   readonly lastLoginAt: number | undefined
+  /** Raised by every write (absent in records written before versions: 0). See Directory. */
+  readonly version?: number
 }
 
 /** Per-key limits, checked before anything reaches Cloud 66. */
@@ -31,6 +33,8 @@ export interface KeyRecord {
   readonly revokedAt: number | undefined
   readonly lastUsedAt: number | undefined
   readonly policy: KeyPolicy
+  /** Raised by every write (absent in records written before versions: 0). See Directory. */
+  readonly version?: number
 }
 
 export interface Session {

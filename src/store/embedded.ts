@@ -2,6 +2,7 @@ import { rename, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Clock } from '../clock.js'
 import { FileTokenStore } from './file-store.js'
+import { followingKeyRing } from './following-key-ring.js'
 import { fsyncDirectory, writeFileAtomically } from './fs-safety.js'
 import { generateSecret, KEY_FILE_NAME, keyRingFromSecrets, loadKeyRing, NEXT_KEY_FILE_NAME, parseSecret, readKeyFileIfPresent, readOrCreateKeyFile } from './keys.js'
 
@@ -21,7 +22,10 @@ export interface EmbeddedStoreSettings {
 }
 
 export async function openFileTokenStore(settings: EmbeddedStoreSettings): Promise<FileTokenStore> {
-  const keys = await loadKeyRing({ env: settings.env, storeDir: dirname(settings.path), allowGeneratedKey: settings.allowGeneratedKey })
+  const dir = dirname(settings.path)
+  const loaded = await loadKeyRing({ env: settings.env, storeDir: dir, allowGeneratedKey: settings.allowGeneratedKey })
+  // Sealed with the generated key file: follow it through a `secret rotate` run while we live.
+  const keys = loaded.source === join(dir, KEY_FILE_NAME) ? followingKeyRing(dir, loaded) : loaded
   const store = new FileTokenStore({ path: settings.path, keys, clock: settings.clock })
   await store.check()
   return store
