@@ -14,7 +14,7 @@ const LAYERS = [
   { name: 'modes', files: ['src/modes/**'] },
   { name: 'edge', files: ['src/http/**'] },
   { name: 'proxy', files: ['src/proxy/**'] },
-  { name: 'services', files: ['src/tokens/**', 'src/gateway/**', 'src/audit/**', 'src/oauth/**'] },
+  { name: 'services', files: ['src/tokens/**', 'src/gateway/**', 'src/audit/**', 'src/oauth/**', 'src/budget/**'] },
   { name: 'base', files: ['src/store/**', 'src/config/**'] },
   {
     name: 'leaves',
@@ -28,7 +28,7 @@ const SPECIFIERS = {
   modes: ['**/modes/**'],
   edge: ['**/http/**'],
   proxy: ['**/proxy/**'],
-  services: ['**/tokens/**', '**/gateway/**', '**/audit/**', '**/oauth/**'],
+  services: ['**/tokens/**', '**/gateway/**', '**/audit/**', '**/oauth/**', '**/budget/**'],
   base: ['**/store/**', '**/config/**'],
 }
 

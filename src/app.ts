@@ -24,7 +24,10 @@ import type { ProxyContext, RequestState } from './proxy/request-state.js'
 import type { TokenStore } from './store/types.js'
 import { LocalTokenSources } from './tokens/local-sources.js'
 import { Refresher } from './tokens/refresh.js'
-import { TokenService } from './tokens/token-service.js'
+import { LOCAL_CALLER, TokenService } from './tokens/token-service.js'
+import { BudgetBook } from './budget/budget-book.js'
+import { registerBudgetGauges } from './budget/budget-metrics.js'
+import { SharedGets } from './proxy/shared-gets.js'
 
 export interface AppIO {
   readonly log: Logger
@@ -56,6 +59,8 @@ interface Core {
   readonly store: TokenStore
   readonly oauth: OAuthClient | undefined
   readonly tokens: TokenService
+  /** Cloud 66's hourly budget per caller, as this process has spent it. */
+  readonly budget: BudgetBook
 }
 
 /**
@@ -142,7 +147,9 @@ async function openCore(config: Config, io: Partial<AppIO>): Promise<Core> {
   // Gateway members only ever use tokens from the store: never the operator's own environment or files.
   const sources = config.mode === 'gateway' ? undefined : new LocalTokenSources(config)
   const tokens = new TokenService({ store, sources, refresher, clock, metrics, refreshSkewMs: config.refreshSkewMs })
-  return { config, clock, log, metrics, store, oauth, tokens }
+  const budget = new BudgetBook(clock, config.upstreamBudget)
+  registerBudgetGauges(metrics.registry, budget, config.mode === 'gateway', LOCAL_CALLER)
+  return { config, clock, log, metrics, store, oauth, tokens, budget }
 }
 
 /** Gateway-only code (and ioredis, zod, the audit log) is loaded only in gateway mode. */
@@ -161,8 +168,12 @@ function dispatcher(core: Core, mode: Mode, forwarder: Forwarder, isShuttingDown
   const bodyPace = { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate }
   const login = createLoginHandlers({ oauth: core.oauth, store, metrics, log, publicUrl: config.publicUrl, ...mode.login })
   const own = ownRoutes({ metrics, store, login, pages: mode.pages, isShuttingDown, clock, bodyPace })
+  const shared = new SharedGets({
+    coalesce: config.coalesce, cacheTtlMs: config.cacheTtlMs, cacheMaxBytes: config.cacheMaxBytes, clock,
+    saved: (how) => metrics.shared.inc({ how }),
+  })
   const proxy = createProxyHandler({
-    ...mode.callers, tokens, forwarder, expectsContinue, bodyPace,
+    ...mode.callers, tokens, forwarder, expectsContinue, bodyPace, budget: core.budget, shared,
     policy: createPolicy(config.readOnly, config.denyRules),
     replayBodyLimitBytes: config.replayBodyLimitBytes,
     inspectBodyLimitBytes: config.inspectBodyLimitBytes,

@@ -22,6 +22,7 @@ export type ProxyErrorCode =
   | 'invalid_key'
   | 'rate_limited'
   | 'upstream_throttled'
+  | 'budget_exhausted'
   | 'unsupported_media_type'
   | 'denied_by_policy'
   | 'headers_too_large'

@@ -81,6 +81,12 @@ export function createMetrics(registry = new Registry()) {
       help: 'Cloud 66 answered 503 (its rate limit: 3,000 requests per user per hour)',
       ...on,
     }),
+    shared: new Counter({
+      name: 'c66_proxy_requests_shared_total',
+      help: "Requests answered without a request of their own to Cloud 66: a copy of an identical request's answer (coalesced) or the micro-cache's (cache)",
+      labelNames: ['how'] as const,
+      ...on,
+    }),
     logins: new Counter({
       name: 'c66_proxy_logins_total',
       help: 'OAuth logins by outcome (started, success, denied, invalid_state, invalid_grant, rejected, unavailable, invalid_response)',

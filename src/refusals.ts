@@ -68,6 +68,14 @@ export const refuse = {
     refusal(429, 'rate_limited', 'rate_limited', `This member's gateway budget (${rate}) is used up; retry in ${after} s. Cloud 66 allows 3,000 requests per user per hour.`, { 'Retry-After': String(after) }),
   loginRate: (rate: string, after: number) =>
     refusal(429, 'rate_limited', 'login_rate', `Too many logins started from this address (${rate}); retry in ${after} s`, { 'Retry-After': String(after) }),
+  budgetExhausted: (why: 'spent' | 'throttled', retryAfterSeconds: number, windowEnd: number) =>
+    refusal(
+      429,
+      'budget_exhausted',
+      why === 'spent' ? 'budget_spent' : 'budget_throttled',
+      `${why === 'spent' ? "Cloud 66's hourly request budget for this user is spent" : 'Cloud 66 answered 503 throttled: its hourly request budget for this user is spent'}; the proxy holds requests until ${new Date(windowEnd).toISOString().slice(11, 16)} UTC (retry in ${retryAfterSeconds} s) instead of sending ones that can only be refused. See /-/ for the budget.`,
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
   tooManyConcurrent: (limit: number) =>
     refusal(429, 'too_many_concurrent', 'too_many_concurrent', `This member already has ${limit} requests in flight to Cloud 66 (--member-concurrency); wait for one to finish`, { 'Retry-After': '1' }),
 

@@ -73,6 +73,31 @@ export function listenLabel(listen: ListenAddress): string {
   return listen.socket !== undefined ? `unix:${listen.socket}` : hostPort(listen.host, listen.port)
 }
 
+/** A JSON document from the running proxy's own endpoints (`/-/budget`), or undefined when none answers it. */
+export function fetchProxyJson(listen: ListenAddress, path: string, timeoutMs = 1_000): Promise<unknown> {
+  const host = listen.socket !== undefined ? 'localhost' : ['0.0.0.0', '::'].includes(listen.host) ? 'localhost' : listen.host
+  const url = listen.socket !== undefined ? `http://localhost${path}` : `http://${hostPort(host, listen.port)}${path}`
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, ...(listen.socket !== undefined ? { socketPath: listen.socket } : {}) }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        text += c
+        if (text.length > 65_536) req.destroy()
+      })
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(text) as unknown) : undefined)
+        } catch {
+          resolve(undefined)
+        }
+      })
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolve(undefined))
+  })
+}
+
 /**
  * Whether a proxy answers /-/healthz at the listen address. A wildcard address is reached through
  * loopback, and a socket with Host: localhost, as the guards expect.

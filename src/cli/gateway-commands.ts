@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
+import { BudgetBook } from '../budget/budget-book.js'
+import { readBudgets } from '../budget/budget-ledger.js'
+import { budgetJson } from '../budget/budget-view.js'
 import { openStore } from '../open.js'
 import { systemClock } from '../clock.js'
-import { STORE_SETTING_KEYS, type StoreConfig } from '../config/load.js'
+import { MEMBER_LIST_SETTING_KEYS, STORE_SETTING_KEYS, type StoreConfig } from '../config/load.js'
 import { ConfigError, ProxyError } from '../errors.js'
 import { Directory } from '../gateway/directory.js'
 import { memberIdOf } from '../gateway/member-id.js'
@@ -62,18 +65,25 @@ const print = (json: boolean, data: unknown, text: string) => process.stdout.wri
 
 export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv): void {
   const members = program.command('members').description('gateway members (people and bots)')
-  storeOptions(members.command('list').description('list members (never their tokens)'))
+  addSettingOptions(members.command('list').description("list members (never their tokens) and what each has spent of Cloud 66's hourly budget"), MEMBER_LIST_SETTING_KEYS)
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => {
       const json = opts['json'] === true
-      await withDirectory(storeConfigOrExit(opts, env), async (d, store) => {
+      const config = storeConfigOrExit(opts, env)
+      await withDirectory(config, async (d, store) => {
+        // What every replica reported sending this hour (each writes its count every 10 s).
+        const now = Date.now()
+        const budgets = await readBudgets(store, config.upstreamBudget, now)
+        const empty = new BudgetBook({ now: () => now }, config.upstreamBudget)
         const rows = await Promise.all(
           (await d.listMembers()).map(async (m) => {
             const t = await store.getToken(m.id)
-            return { id: m.id, kind: m.kind, created_at: whenJson(m.createdAt), last_login_at: whenJson(m.lastLoginAt), token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none' }
+            const budget = budgetJson(budgets.get(m.id) ?? empty.view(m.id))
+            return { id: m.id, kind: m.kind, created_at: whenJson(m.createdAt), last_login_at: whenJson(m.lastLoginAt), token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none', budget }
           }),
         )
-        print(json, rows, rows.length === 0 ? 'no members' : rows.map((r) => `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${r.last_login_at ?? 'never'}`).join('\n'))
+        const text = rows.map((r) => `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${(r.last_login_at ?? 'never').padEnd(24)} budget ${r.budget.used}${r.budget.budget === null ? '' : `/${r.budget.budget}`} this hour${r.budget.refusing === null ? '' : ` (refusing: ${r.budget.refusing.why})`}`)
+        print(json, rows, rows.length === 0 ? 'no members' : text.join('\n'))
       })
     })
   storeOptions(members.command('add-token <name>').description('attach a personal access token (read from standard input) to a service member, for CI bots'))

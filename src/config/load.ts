@@ -97,18 +97,23 @@ export interface StoreConfig {
   readonly secretEnv: Config['secretEnv']
   readonly auditLog: string
   readonly storeOutageGraceMs: number
+  /** For the budgets `members list` shows. */
+  readonly upstreamBudget: number | undefined
 }
 
 /** The settings StoreConfig is read from (and the only flags the admin commands offer). */
 export const STORE_SETTING_KEYS = ['mode', 'store', 'redisOptions', 'dataDir', 'auditLog', 'storeOutageGrace'] as const
+/** `members list` also shows each member's budget against --upstream-budget. */
+export const MEMBER_LIST_SETTING_KEYS = [...STORE_SETTING_KEYS, 'upstreamBudget'] as const
 
 /**
  * Only the store's settings, for operators' commands run where the gateway's other settings
  * (OAuth client, TLS, trusted proxies) are neither known nor needed, e.g. on a bastion host.
  */
 export function loadStoreConfig(input: LoadInput): StoreConfig {
-  const { values, problems, raw } = readSettings(input, SETTINGS.filter((s) => (STORE_SETTING_KEYS as readonly string[]).includes(s.key)))
+  const { values, problems, raw } = readSettings(input, SETTINGS.filter((s) => (MEMBER_LIST_SETTING_KEYS as readonly string[]).includes(s.key)))
   const store = storeOf(values, raw, input.env, problems)
+  const upstreamBudget = readBudget(values.text('upstreamBudget'), problems)
   if (problems.length > 0) throw new ConfigError(problems)
   const dataDir = dataDirOf(values, input.env)
   const secretEnv = secretEnvOf(input.env)
@@ -119,6 +124,7 @@ export function loadStoreConfig(input: LoadInput): StoreConfig {
     secretEnv: () => secretEnv,
     auditLog: values.optionalText('auditLog') ?? join(dataDir, 'audit.log'),
     storeOutageGraceMs: values.number('storeOutageGrace'),
+    upstreamBudget,
   })
 }
 
@@ -159,6 +165,8 @@ export function loadConfig(input: LoadInput): Config {
     problems.push({ setting: settingName(byKey('listen')), message: 'unix:/PATH is for local mode; a gateway listens on HOST:PORT' })
   }
   const allowedUids = resolveUsers(values.list('allowUsers'), problems)
+  const upstreamBudget = readBudget(values.text('upstreamBudget'), problems)
+  const cacheTtlMs = readCacheTtl(values.text('cacheTtl'), problems)
   if (upstream.protocol === 'http:' && !unsafeHttpUpstream && !isLoopbackHost(upstream.hostname)) {
     problems.push({
       setting: settingName(byKey('upstream')),
@@ -224,6 +232,10 @@ export function loadConfig(input: LoadInput): Config {
     requestBodyTimeoutMs: values.number('requestBodyTimeout'),
     minUploadRate: values.number('minUploadRate'),
     upstreamMaxSockets: values.number('upstreamMaxSockets'),
+    upstreamBudget,
+    coalesce: values.choice('coalesce', ['on', 'off'] as const) === 'on',
+    cacheTtlMs,
+    cacheMaxBytes: values.number('cacheMaxBytes'),
     envTokens,
     oauth: Object.freeze({
       clientId: values.optionalText('clientId'),
@@ -305,6 +317,24 @@ function convert(s: Setting, value: unknown): Converted {
     case 'url':
       return parseUpstream(value, shown)
   }
+}
+
+/** --upstream-budget: `3000/h`, `3000`, or `off`; Cloud 66's budget is hourly, so no other unit. */
+function readBudget(text: string, problems: ConfigProblem[]): number | undefined {
+  if (text.trim().toLowerCase() === 'off') return undefined
+  const m = /^\s*(\d{1,9})\s*(?:\/\s*h)?\s*$/i.exec(text)
+  if (m?.[1] !== undefined && Number(m[1]) > 0) return Number(m[1])
+  problems.push({ setting: settingName(byKey('upstreamBudget')), message: `${JSON.stringify(text.slice(0, 40))} is not COUNT/h (e.g. 3000/h) or off; Cloud 66 counts per clock hour` })
+  return 3000
+}
+
+/** --cache-ttl: a duration, or `off` (0). */
+function readCacheTtl(text: string, problems: ConfigProblem[]): number {
+  if (text.trim().toLowerCase() === 'off') return 0
+  const ms = parseDuration(text)
+  if (ms !== undefined && ms > 0 && ms <= 3_600_000) return ms
+  problems.push({ setting: settingName(byKey('cacheTtl')), message: `${JSON.stringify(text.slice(0, 40))} is not a duration up to 1h (e.g. 5s) or off` })
+  return 0
 }
 
 /** --allow-users: each name or uid must be a user of this machine, or the setting would share nothing. */

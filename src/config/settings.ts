@@ -64,6 +64,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'minUploadRate', flag: '--min-upload-rate', env: 'C66_PROXY_MIN_UPLOAD_RATE', kind: 'int', description: 'Bytes per second a request body earns in extra time beyond --request-body-timeout; a body slower than this on average is cut.' },
   { key: 'replayBodyLimit', flag: '--replay-body-limit', env: 'C66_PROXY_REPLAY_BODY_LIMIT', kind: 'int', description: 'Request bodies up to this many bytes are buffered so a request can be replayed once after a 401.' },
   { key: 'inspectBodyLimit', flag: '--inspect-body-limit', env: 'C66_PROXY_INSPECT_BODY_LIMIT', kind: 'int', description: 'When a ?param rule applies (or a POST is a form), the body is read, up to this many bytes, to check its parameter names; a bigger one gets 413.' },
+  { key: 'upstreamBudget', flag: '--upstream-budget', env: 'C66_PROXY_UPSTREAM_BUDGET', kind: 'string', description: "Cloud 66's hourly request budget per user (COUNT/h, or off): past it requests get 429 budget_exhausted until the clock hour ends." },
+  { key: 'coalesce', flag: '--coalesce', env: 'C66_PROXY_COALESCE', kind: 'enum', choices: ['on', 'off'], description: "Identical concurrent GETs of one caller share one request to Cloud 66 (on or off)." },
+  { key: 'cacheTtl', flag: '--cache-ttl', env: 'C66_PROXY_CACHE_TTL', kind: 'string', description: 'Keep successful GET answers per caller this long (e.g. 5s), or off. Any other request to a stack drops its entries.' },
+  { key: 'cacheMaxBytes', flag: '--cache-max-bytes', env: 'C66_PROXY_CACHE_MAX_BYTES', kind: 'int', description: 'Memory the --cache-ttl cache may use, in bytes.' },
   { key: 'upstreamMaxSockets', flag: '--upstream-max-sockets', env: 'C66_PROXY_UPSTREAM_MAX_SOCKETS', kind: 'int', description: 'Size of the keep-alive connection pool to Cloud 66.' },
 ]
 

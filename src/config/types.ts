@@ -53,6 +53,12 @@ export interface Config {
   readonly requestBodyTimeoutMs: number
   readonly minUploadRate: number
   readonly upstreamMaxSockets: number
+  /** Requests per identity per clock hour before 429 budget_exhausted; undefined: counted, never refused. */
+  readonly upstreamBudget: number | undefined
+  readonly coalesce: boolean
+  /** 0: no micro-cache. */
+  readonly cacheTtlMs: number
+  readonly cacheMaxBytes: number
   readonly oauth: OAuthConfig
   /** The base URL users reach the proxy at (the OAuth redirect URI is `<publicUrl>/-/callback`). */
   readonly publicUrl: URL

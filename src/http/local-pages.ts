@@ -1,3 +1,5 @@
+import type { BudgetBook } from '../budget/budget-book.js'
+import { budgetJson } from '../budget/budget-view.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import type { OAuthClient } from '../oauth/client.js'
@@ -15,6 +17,7 @@ export interface LocalPagesDeps {
   readonly store: TokenStore
   readonly oauth: OAuthClient | undefined
   readonly clock: Clock
+  readonly budget: BudgetBook
 }
 
 /** Local mode's own pages: the status page of the one user's token, its log-out, its readiness. */
@@ -33,6 +36,7 @@ export function localPages(deps: LocalPagesDeps): ModePages {
         storeLocation: deps.store.location,
         csrf: csrfTokenFor(ctx, secure),
         now: deps.clock.now(),
+        budget: deps.budget.view(LOCAL_CALLER),
       })
     },
     async logout(ctx) {
@@ -47,6 +51,13 @@ export function localPages(deps: LocalPagesDeps): ModePages {
       const problems = report.loginRequired ? ['Cloud 66 login required'] : report.active ? [] : ['no Cloud 66 token is available']
       return { problems, ...(report.active ? { tokenSource: report.active.source } : {}) }
     },
-    extra: () => undefined,
+    extra(router) {
+      // `c66-proxy status` reads the running proxy's count from here.
+      router.get('/budget', (ctx) => {
+        ctx.state.route = '/-/budget'
+        ctx.set('Cache-Control', 'no-store')
+        ctx.body = budgetJson(deps.budget.view(LOCAL_CALLER))
+      })
+    },
   }
 }

@@ -1,3 +1,5 @@
+import type { BudgetView } from '../budget/budget-book.js'
+import { budgetText } from '../budget/budget-view.js'
 import type { Config } from '../config/types.js'
 import type { TokenReport } from '../tokens/token-service.js'
 import { escapeHtml, page } from './html.js'
@@ -14,6 +16,7 @@ export interface StatusView {
   readonly storeLocation: string
   readonly csrf: string
   readonly now: number
+  readonly budget: BudgetView
 }
 
 
@@ -62,6 +65,7 @@ ${details ? `<table>${details}</table>` : ''}`
 <tr><th>Read-only</th><td>${config.readOnly ? 'yes' : 'no'}</td></tr>
 </table>
 <h2>Token</h2>${tokenBlock}
+<p class="${v.budget.refusing === undefined ? 'ok' : 'bad'}" id="budget">Cloud 66 budget: ${escapeHtml(budgetText(v.budget))}.</p>
 <div>${loginButton}${logoutButton}</div>
 ${rows ? `<h2>Token sources, in order</h2><table><tr><th>Source</th><th>Where</th><th>State</th></tr>${rows}</table>` : ''}
 <p>Health: <a href="/-/healthz">/-/healthz</a> · Readiness: <a href="/-/readyz">/-/readyz</a> · Metrics: <a href="/-/metrics">/-/metrics</a></p>`,

@@ -23,6 +23,8 @@ import { refuse } from '../refusals.js'
 import type { StoredToken, TokenStore } from '../store/types.js'
 import type { TokenService } from '../tokens/token-service.js'
 import type { Mode } from './mode.js'
+import type { BudgetBook } from '../budget/budget-book.js'
+import { BudgetLedger } from '../budget/budget-ledger.js'
 
 export interface GatewayInputs {
   readonly config: Config
@@ -31,6 +33,7 @@ export interface GatewayInputs {
   readonly oauth: OAuthClient | undefined
   readonly clock: Clock
   readonly log: Logger
+  readonly budget: BudgetBook
 }
 
 /**
@@ -58,6 +61,10 @@ export async function gatewayMode(i: GatewayInputs): Promise<Mode> {
     onError: (err: unknown) => log.error({ err_code: (err as NodeJS.ErrnoException).code }, 'audit log write failed'),
   })
   const trail = auditTrail(audit, g.auditAll)
+  const ledger = new BudgetLedger(store, i.budget, clock, g.replicaId)
+  const budgets = () => ledger.views()
+  const emptyBudget = (id: string) => i.budget.view(id)
+  const budgetOf = async (id: string) => (await budgets()).get(id) ?? emptyBudget(id)
   const on = (ctx: ProxyContext) => ({ client: ctx.state.client, method: ctx.method, route: ctx.state.route, requestId: requestIdOf(ctx) })
 
   async function completeLogin(ctx: ProxyContext, token: StoredToken): Promise<void> {
@@ -96,11 +103,13 @@ export async function gatewayMode(i: GatewayInputs): Promise<Mode> {
       completeLogin,
       beforeLogin: (ctx) => loginLimiter.consume(ctx.state.client ?? ctx.req.socket.remoteAddress ?? ''),
     },
-    pages: gatewayPages({ ...sessions, store, publicOrigin, onLogout: (ctx, member) => trail.action({ event: 'logout', member: member.id }, on(ctx)) }),
+    pages: gatewayPages({ ...sessions, store, publicOrigin, budgetOf, onLogout: (ctx, member) => trail.action({ event: 'logout', member: member.id }, on(ctx)) }),
     api: gatewayApi({
       ...sessions, tokens, store, clock, publicOrigin,
       bodyPace: { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate },
       onAction: (ctx, action) => trail.action(action, on(ctx)),
+      budgets,
+      emptyBudget,
     }),
     done(ctx, state, status, seconds) {
       trail.request({ caller: state.caller, client: state.client, method: ctx.method, path: ctx.path, route: state.route, status, durationMs: seconds * 1000, requestId: requestIdOf(ctx) })
@@ -108,6 +117,8 @@ export async function gatewayMode(i: GatewayInputs): Promise<Mode> {
     challenge: 'Basic realm="c66-proxy"',
     perClient: { max: g.maxClientConnections, exempt: (address) => isTrustedAddress(address, trusted) },
     async close() {
+      ledger.close()
+      await ledger.flush().catch(() => undefined)
       await directory.close()
       await audit.close()
       redis?.disconnect()

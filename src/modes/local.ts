@@ -10,6 +10,7 @@ import type { CallerInfo } from '../proxy/request-state.js'
 import type { TokenStore } from '../store/types.js'
 import { LOCAL_CALLER, type TokenService } from '../tokens/token-service.js'
 import type { Mode } from './mode.js'
+import type { BudgetBook } from '../budget/budget-book.js'
 
 export interface LocalInputs {
   readonly config: Config
@@ -19,6 +20,7 @@ export interface LocalInputs {
   readonly clock: Clock
   /** The port actually bound (tests listen on port 0), read per request by the Host check. */
   readonly port: () => number
+  readonly budget: BudgetBook
 }
 
 /** Local mode has one caller, and it is always the same object: nothing to look up per request. */

@@ -9,6 +9,9 @@ import type { BodyPace } from './read-body.js'
 import { mapTarget } from './target.js'
 import { stripRequestHeaders } from './headers.js'
 import { overrideHeader, overridesMethod, planBody, queryParamNames } from './request-body.js'
+import type { BudgetBook } from '../budget/budget-book.js'
+import type { SharedGets, ShareRequest } from './shared-gets.js'
+import type { ForwardJob, ResponseTap } from './forward/flight.js'
 
 /**
  * How the mode (local, or the team gateway) treats a caller: who they are, which of their
@@ -46,7 +49,14 @@ export interface ProxyHandlerDeps extends CallerPolicy {
   readonly bodyPace: BodyPace
   /** Set on requests that arrived with `Expect: 100-continue`; answered only once the token is known. */
   readonly expectsContinue: (req: ProxyContext['req']) => boolean
+  /** Cloud 66's hourly budget per caller: refuses when spent, counts what is sent. */
+  readonly budget: BudgetBook
+  /** Coalescing of identical GETs and the micro-cache. */
+  readonly shared: SharedGets
 }
+
+/** Methods that change nothing at Cloud 66: everything else invalidates the caller's shared answers. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export const NO_TOKEN_MESSAGE =
   'No Cloud 66 token found. Set CLOUD66_ACCESS_TOKEN (a personal access token), CLOUD66_TOKEN (base64 of a cx token file), ' +
@@ -61,7 +71,7 @@ export const noLocalToken = (): ProxyError => refuse.noToken(NO_TOKEN_MESSAGE)
  * send is removed before the request leaves; the response streams back through the forwarder.
  */
 export function createProxyHandler(deps: ProxyHandlerDeps): ProxyMiddleware {
-  const { tokens, forwarder, policy } = deps
+  const { tokens, policy, budget, shared } = deps
   const limits = { replayBytes: deps.replayBodyLimitBytes, inspectBytes: deps.inspectBodyLimitBytes, pace: deps.bodyPace }
   return async function proxy(ctx) {
     const req = ctx.req
@@ -104,20 +114,74 @@ export function createProxyHandler(deps: ProxyHandlerDeps): ProxyMiddleware {
       if (req.headers['transfer-encoding'] !== undefined) delete req.headers['transfer-encoding']
       req.headers['content-length'] = String(planned.body.length)
     }
-    const release = deps.slot(caller)
-    if (release instanceof ProxyError) throw release
-    ctx.respond = false
-    try {
-      state.result = await forwarder.forward(req, ctx.res, {
-        upstreamPath: target.upstreamPath,
-        token: active.token,
-        body: planned.body,
-        replayable: planned.replayable,
-        publicOrigin,
-        onUnauthorized: (used) => tokens.onUnauthorized(caller.id, used),
-      })
-    } finally {
-      release()
+    const job: ForwardJob = {
+      upstreamPath: target.upstreamPath,
+      token: active.token,
+      body: planned.body,
+      replayable: planned.replayable,
+      publicOrigin,
+      onUnauthorized: (used) => tokens.onUnauthorized(caller.id, used),
+      meter: budget.meter(caller.id),
     }
+    await (shared.enabled ? sendShared(ctx, deps, caller, method, job) : sendOwn(ctx, deps, caller, job))
+  }
+}
+
+/**
+ * With coalescing or the cache on: a GET may be answered with a copy, or lead the identical
+ * ones that come while it is on its way; a write drops the caller's copies that it may change,
+ * before it is sent and again once it is answered (answers that began meanwhile may show the
+ * state before it).
+ */
+async function sendShared(ctx: ProxyContext, deps: ProxyHandlerDeps, caller: CallerInfo, method: string, job: ForwardJob): Promise<void> {
+  const { shared } = deps
+  if (!SAFE.has(method)) {
+    shared.invalidate(caller.id, job.upstreamPath)
+    try {
+      return await sendOwn(ctx, deps, caller, job)
+    } finally {
+      shared.invalidate(caller.id, job.upstreamPath)
+    }
+  }
+  const request = { callerId: caller.id, tokenFingerprint: job.token.fingerprint, method, upstreamPath: job.upstreamPath, headers: ctx.req.headers, publicOrigin: job.publicOrigin }
+  const lead = await shareOrLead(ctx, shared, request)
+  if (lead === 'answered') return
+  try {
+    await sendOwn(ctx, deps, caller, lead === undefined ? job : { ...job, tap: lead.tap })
+  } finally {
+    lead?.done()
+  }
+}
+
+/**
+ * A copy of another request's answer, or the cache's (no budget, no pool slot): 'answered'.
+ * Else this request leads the ones that come while it is on its way (its tap, and done to call
+ * once it is over), or, when the answer it waited for could not be copied, goes alone (undefined).
+ */
+async function shareOrLead(ctx: ProxyContext, shared: SharedGets, r: ShareRequest): Promise<'answered' | { tap: ResponseTap; done: () => void } | undefined> {
+  const key = shared.keyOf(r)
+  if (key === undefined) return undefined
+  const hit = shared.cached(key)
+  const waiting = hit === undefined ? shared.join(key) : undefined
+  const copy = hit ?? (waiting === undefined ? undefined : await waiting)
+  if (copy !== undefined) {
+    ctx.respond = false
+    ctx.state.result = shared.answer(ctx.res, r.method, copy, hit !== undefined ? 'cache' : 'coalesced')
+    return 'answered'
+  }
+  return waiting === undefined ? shared.lead(key, r.callerId) : undefined
+}
+
+/** The request goes to Cloud 66 itself: within the caller's hourly budget and share of the pool. */
+async function sendOwn(ctx: ProxyContext, deps: ProxyHandlerDeps, caller: CallerInfo, job: ForwardJob): Promise<void> {
+  const spent = deps.budget.check(caller.id)
+  if (spent) throw refuse.budgetExhausted(spent.why, spent.retryAfterSeconds, spent.windowEnd)
+  const release = deps.slot(caller)
+  if (release instanceof ProxyError) throw release
+  ctx.respond = false
+  try {
+    ctx.state.result = await deps.forwarder.forward(ctx.req, ctx.res, job)
+  } finally {
+    release()
   }
 }

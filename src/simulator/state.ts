@@ -50,7 +50,8 @@ export function createState(options: SimulatorOptions): SimulatorState {
   return {
     tokens,
     oauth,
-    limiter: new RateLimiter(budget, windowMs),
+    // The test's clock, when it gives one, so that a budget window can pass without waiting.
+    limiter: new RateLimiter(budget, windowMs, options.clock === undefined ? Date.now : () => options.clock?.now() ?? Date.now()),
     data: createDataset(),
     s3Origin,
     records,

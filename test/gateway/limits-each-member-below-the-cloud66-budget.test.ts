@@ -70,14 +70,30 @@ test("Cloud 66's 503 throttled reaches the caller as 429 with a Retry-After", as
   const gw = await startGateway(t, { upstream: sim.url })
   const { cookie } = await loginMember(t, gw, sim, 1)
   const { key } = await createKey(gw, cookie)
-  t.is((await gwRequest(gw, '/stacks.json', { bearer: key })).status, 200)
-  t.is((await gwRequest(gw, '/stacks.json', { bearer: key })).status, 200)
+  // The member's other tools spend the budget at Cloud 66 directly.
+  const token = (await memberToken(gw, 'cloud66:1')) ?? ''
+  for (let i = 0; i < 2; i++) await fetch(`${sim.url.origin}/api/3/stacks.json`, { headers: { authorization: `Bearer ${token}` } })
   const before = sim.requests.length
   const third = await gwRequest(gw, '/stacks.json', { bearer: key })
   t.is(sim.requests.length, before + 1, 'this one did reach Cloud 66')
   t.is(third.status, 429, third.body)
   retryAfter(t, third, 3_600)
   t.regex(third.body, /throttled/)
+})
+
+test('once Cloud 66 says nothing is left, the next request is answered by the gateway without reaching Cloud 66', async (t) => {
+  const sim = await startGatewaySim(t, { budgetPerToken: 2 })
+  const gw = await startGateway(t, { upstream: sim.url })
+  const { cookie } = await loginMember(t, gw, sim, 1)
+  const { key } = await createKey(gw, cookie)
+  t.is((await gwRequest(gw, '/stacks.json', { bearer: key })).status, 200)
+  t.is((await gwRequest(gw, '/stacks.json', { bearer: key })).status, 200, 'Cloud 66 answers X-RateLimit-Remaining: 0')
+  const before = sim.requests.length
+  const third = await gwRequest(gw, '/stacks.json', { bearer: key })
+  t.is(sim.requests.length, before, 'nothing reached Cloud 66')
+  t.is(third.status, 429, third.body)
+  t.is(errorCode(third), 'budget_exhausted')
+  retryAfter(t, third, 3_600)
 })
 
 test('any other 503 from Cloud 66 stays a 503', async (t) => {

@@ -67,23 +67,26 @@ test('Cloud 66 error statuses with their JSON bodies pass through untouched', as
   }
 })
 
-test('503 throttled reaches the caller untouched and is counted as upstream throttling', async (t) => {
+test("Cloud 66's 503 throttled reaches the caller as 429 with its body and a Retry-After, is counted, and is not sent again", async (t) => {
   const sim = await startSim(t, { budgetPerToken: 2 })
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_throttled_total'), 0)
-  t.is((await send(`${proxy.url}/stacks.json`)).status, 200)
-  t.is((await send(`${proxy.url}/stacks.json`)).status, 200)
+  // Another tool of the same user spends the budget at Cloud 66 directly.
+  for (let i = 0; i < 2; i++) t.is((await send(`${sim.url.origin}/api/3/stacks.json`, { headers: { authorization: `Bearer ${SIM_TOKEN}` } })).status, 200)
   const throttled = await send(`${proxy.url}/stacks.json`)
-  t.is(throttled.status, 503)
+  t.is(throttled.status, 429)
   t.deepEqual(JSON.parse(throttled.body.toString()), {
     error: 'throttled',
     error_description: 'Rate limit exceeded. Retry in the next hourly interval.',
   })
   t.is(throttled.headers['x-ratelimit-remaining'], '0')
+  t.regex(String(throttled.headers['retry-after']), /^\d+$/)
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_throttled_total'), 1)
-  t.is((await send(`${proxy.url}/stacks.json`)).status, 503)
-  t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_throttled_total'), 2)
-  t.is((await recorded(sim, 4)).length, 4, 'the proxy did not retry throttled requests on its own')
+  // Held: the next one is answered by the proxy (budget-book.ts), not sent to earn another 503.
+  const held = await send(`${proxy.url}/stacks.json`)
+  t.is(held.status, 429)
+  t.is((JSON.parse(held.body.toString()) as { error: string }).error, 'budget_exhausted')
+  t.is((await recorded(sim, 3)).length, 3, 'the proxy did not retry throttled requests on its own')
 })
 
 test('a 401 from Cloud 66 is counted as passed through, and the caller sees no proxy error', async (t) => {

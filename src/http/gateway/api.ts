@@ -1,5 +1,7 @@
 import Router from 'koa-router'
 import type { ProxyContext, ProxyMiddleware } from '../../proxy/request-state.js'
+import { budgetJson } from '../../budget/budget-view.js'
+import type { BudgetView } from '../../budget/budget-book.js'
 import type { Clock } from '../../clock.js'
 import { ProxyError } from '../../errors.js'
 import { refuse } from '../../refusals.js'
@@ -24,6 +26,10 @@ export interface GatewayApiDeps extends SessionDeps {
   readonly bodyPace: BodyPace
   /** Told about every change made through the API, once it succeeded (the audit log). */
   readonly onAction: (ctx: ProxyContext, action: ManagementAction) => void
+  /** Every member's Cloud 66 budget in the current hour, across replicas. */
+  readonly budgets: () => Promise<Map<string, BudgetView>>
+  /** The view of a member with nothing sent this hour. */
+  readonly emptyBudget: (memberId: string) => BudgetView
 }
 
 /** A change to members or keys, for the audit log: who did what to which member or key. */
@@ -75,7 +81,8 @@ export function gatewayApi(deps: GatewayApiDeps): ProxyMiddleware {
 
   router.get('/me', async (ctx) => {
     const who = await requireSession(ctx, deps)
-    ctx.body = { member: memberJson(who.member), admin: who.admin, token: await tokenJson(deps, who.member.id) }
+    const budget = (await deps.budgets()).get(who.member.id) ?? deps.emptyBudget(who.member.id)
+    ctx.body = { member: memberJson(who.member), admin: who.admin, token: await tokenJson(deps, who.member.id), budget: budgetJson(budget) }
   })
 
   router.get('/keys', async (ctx) => {
@@ -107,10 +114,14 @@ export function gatewayApi(deps: GatewayApiDeps): ProxyMiddleware {
 
   router.get('/members', async (ctx) => {
     await requireAdmin(ctx, deps)
-    const members = await d.listMembers()
-    const keys = await d.listKeys()
+    const [members, keys, budgets] = await Promise.all([d.listMembers(), d.listKeys(), deps.budgets()])
     ctx.body = await Promise.all(
-      members.map(async (m) => ({ ...memberJson(m), token: await tokenJson(deps, m.id), keys: keys.filter((k) => k.memberId === m.id && k.revokedAt === undefined).length })),
+      members.map(async (m) => ({
+        ...memberJson(m),
+        token: await tokenJson(deps, m.id),
+        keys: keys.filter((k) => k.memberId === m.id && k.revokedAt === undefined).length,
+        budget: budgetJson(budgets.get(m.id) ?? deps.emptyBudget(m.id)),
+      })),
     )
   })
 

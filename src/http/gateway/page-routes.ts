@@ -1,3 +1,4 @@
+import type { BudgetView } from '../../budget/budget-book.js'
 import type { Member } from '../../gateway/types.js'
 import type { ProxyContext } from '../../proxy/request-state.js'
 import type { TokenStore } from '../../store/types.js'
@@ -13,6 +14,8 @@ export interface GatewayPagesDeps extends SessionDeps {
   readonly publicOrigin: string
   /** Told when a signed-in member logs out (the audit log). */
   readonly onLogout: (ctx: ProxyContext, member: Member) => void
+  /** The member's Cloud 66 budget this hour, across replicas. */
+  readonly budgetOf: (memberId: string) => Promise<BudgetView>
 }
 
 /** The headers of every gateway page: its own script only, no framing, referrer kept on this origin. */
@@ -34,8 +37,8 @@ export function gatewayPages(deps: GatewayPagesDeps): ModePages {
         ctx.body = signedOutPage(undefined)
         return
       }
-      const token = await deps.store.getToken(who.member.id)
-      ctx.body = memberPage(who.member, token, who.admin, csrfTokenFor(ctx, true), deps.publicOrigin)
+      const [token, budget] = await Promise.all([deps.store.getToken(who.member.id), deps.budgetOf(who.member.id)])
+      ctx.body = memberPage(who.member, token, budget, who.admin, csrfTokenFor(ctx, true), deps.publicOrigin)
     },
     async logout(ctx) {
       const who = await signedIn(ctx, deps)

@@ -1,3 +1,5 @@
+import type { BudgetView } from '../../budget/budget-book.js'
+import { budgetText } from '../../budget/budget-view.js'
 import type { Member } from '../../gateway/types.js'
 import type { StoredToken } from '../../store/types.js'
 import { escapeHtml, page } from '../html.js'
@@ -26,7 +28,7 @@ ${message ? `<p class="bad" id="message">${escapeHtml(message)}</p>` : '<p id="m
   )
 }
 
-export function memberPage(member: Member, token: StoredToken | undefined, admin: boolean, csrf: string, publicOrigin: string): string {
+export function memberPage(member: Member, token: StoredToken | undefined, budget: BudgetView, admin: boolean, csrf: string, publicOrigin: string): string {
   const tokenLine = !token
     ? '<p class="bad" id="token-state">No Cloud 66 token linked: log in with Cloud 66 again.</p>'
     : token.loginRequired
@@ -37,6 +39,7 @@ export function memberPage(member: Member, token: StoredToken | undefined, admin
     `<h1>c66-proxy team gateway</h1>
 <p>Signed in as <strong id="member-id">${escapeHtml(member.id)}</strong>${admin ? ' (admin: <a href="/-/admin">members</a>)' : ''}.</p>
 ${tokenLine}
+<p class="${budget.refusing === undefined ? 'ok' : 'bad'}" id="budget">Cloud 66 budget: ${escapeHtml(budgetText(budget))}.</p>
 <p id="message"></p>
 <h2>Gateway keys</h2>
 <p>Use a key as <code>Authorization: Bearer c66p_…</code>, or as the password of HTTP Basic:

@@ -15,8 +15,6 @@ export interface PassContext {
   readonly pace: BodyPace
   /** OAuth is configured, so a 401's hint may name /-/login. */
   readonly loginConfigured: boolean
-  /** Gateway mode answers Cloud 66's `503 throttled` as 429. */
-  readonly throttledAs429: boolean
   readonly metrics: Metrics
   readonly log: Logger
   /** The response timeout: from the request sent (a streamed body: fully sent) to the headers. */
@@ -37,7 +35,6 @@ function passContext(config: Config, metrics: Metrics, log: Logger, moves: Pick<
     idleTimeoutMs: config.idleTimeoutMs,
     pace: { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate },
     loginConfigured: config.oauth.clientId !== undefined,
-    throttledAs429: config.mode === 'gateway',
     metrics,
     log,
     awaitingResponse: new Deadlines<Flight>(config.responseTimeoutMs, (flight) => {

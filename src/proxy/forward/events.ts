@@ -39,6 +39,7 @@ export function upstreamResponsePass(ctx: PassContext) {
     if (!flight) return
     flight.answered = true
     ctx.awaitingResponse.disarm(flight)
+    flight.job.meter?.answered(proxyRes.statusCode ?? 0, proxyRes.rawHeaders)
     if (flight.abandoned) proxyRes.resume()
     else if (proxyRes.statusCode === 401) onUnauthorized(ctx, flight, proxyRes)
     else respond(ctx, flight, proxyRes)

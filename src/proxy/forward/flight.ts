@@ -1,6 +1,18 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http'
 import type { ProxyError } from '../../errors.js'
 import type { Secret } from '../../secret.js'
+import type { BudgetMeter } from '../../budget/budget-book.js'
+
+/**
+ * Sees the response exactly as the caller gets it (status, the filtered headers, the body), so
+ * that other callers waiting for the same GET can be given a copy (see shared-gets.ts).
+ */
+export interface ResponseTap {
+  head(status: number, reason: string, headers: readonly string[]): void
+  chunk(data: Buffer): void
+  /** The body ended: complete, or cut short. */
+  end(complete: boolean): void
+}
 
 /** One request to forward. */
 export interface ForwardJob {
@@ -14,6 +26,10 @@ export interface ForwardJob {
   readonly publicOrigin: string
   /** Asked on an upstream 401 of a replayable request: a different token to retry with, or undefined. */
   readonly onUnauthorized: (current: Secret) => Promise<Secret | undefined>
+  /** Told of every request sent to Cloud 66 for this job and of its answers (the hourly budget). */
+  readonly meter?: BudgetMeter
+  /** Given the response as the caller gets it. */
+  readonly tap?: ResponseTap
 }
 
 export interface ForwardResult {
@@ -22,6 +38,8 @@ export interface ForwardResult {
   readonly bytesOut: number | undefined
   /** ok, or why the response did not complete: the client left, or the upstream broke off. */
   readonly outcome: 'ok' | 'client_gone' | 'upstream_broken'
+  /** Set when no request of this caller's went to Cloud 66: the answer was another's copy, or cached. */
+  readonly shared?: 'coalesced' | 'cache'
 }
 
 /**

@@ -36,6 +36,7 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
   function send(flight: Flight, req: IncomingMessage) {
     flight.attempt += 1
     flight.proxyReq = undefined
+    flight.job.meter?.sent()
     // Until a pooled socket is free this also bounds the wait for one; a streamed body restarts
     // the timeout once it is sent (armUpstreamTimers).
     ctx.awaitingResponse.arm(flight)

@@ -22,13 +22,16 @@ export function respond(ctx: PassContext, flight: Flight, proxyRes: IncomingMess
   // Node's parser takes any three digits; writeHead throws on a status outside 100-999.
   if (status < 200 || status > 599) return refuseAnswer(ctx, flight, proxyRes)
   if (status === 503) ctx.metrics.throttled.inc()
-  if (status === 503 && ctx.throttledAs429) {
+  if (status === 503) {
     void respondThrottled(ctx, flight, proxyRes)
     return
   }
   const { headers, contentLength, unsafeLocation } = filterResponseHeaders(proxyRes.rawHeaders, ctx.upstreamOrigin, flight.job.publicOrigin)
   if (unsafeLocation) return refuseAnswer(ctx, flight, proxyRes)
-  res.writeHead(status, reasonPhrase(status, proxyRes.statusMessage), headers)
+  const reason = reasonPhrase(status, proxyRes.statusMessage)
+  res.writeHead(status, reason, headers)
+  const tap = flight.job.tap
+  if (tap !== undefined) tapBody(tap, proxyRes, status, reason, headers)
   if (contentLength !== undefined && contentLength <= SMALL_BODY_BYTES) passSmallBody(ctx, flight, proxyRes, status, contentLength)
   else streamBody(ctx, flight, proxyRes)
   proxyRes.once('close', () => {
@@ -39,6 +42,16 @@ export function respond(ctx: PassContext, flight: Flight, proxyRes: IncomingMess
       ctx.metrics.upstreamErrors.inc({ reason: 'broken_body' })
       res.destroy()
     }
+  })
+}
+
+/** Tells the tap what the caller is given; the listeners see the same chunks the caller's paths do. */
+function tapBody(tap: NonNullable<Flight['job']['tap']>, proxyRes: IncomingMessage, status: number, reason: string, headers: readonly string[]): void {
+  tap.head(status, reason, headers)
+  proxyRes.on('data', (chunk: Buffer) => tap.chunk(chunk))
+  proxyRes.once('end', () => tap.end(true))
+  proxyRes.once('close', () => {
+    if (!proxyRes.complete) tap.end(false)
   })
 }
 

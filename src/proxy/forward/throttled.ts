@@ -7,9 +7,10 @@ import type { Flight } from './flight.js'
 const MAX_INSPECTED_BYTES = 65_536
 
 /**
- * Gateway mode: Cloud 66's `503 throttled` (its per-user hourly budget) reaches the caller as 429
- * with a Retry-After until the next hourly interval, so clients back off instead of treating it as
- * an outage. The (small) body is read to tell throttling from other 503s.
+ * Cloud 66's `503 throttled` (its per-user hourly budget) reaches the caller as 429 with a
+ * Retry-After until the next hourly interval, so clients back off instead of treating it as an
+ * outage, and the budget holds that identity's next requests (budget-book.ts). The (small) body
+ * is read to tell throttling from other 503s.
  */
 export async function respondThrottled(ctx: PassContext, flight: Flight, proxyRes: IncomingMessage): Promise<void> {
   const res = flight.res
@@ -28,6 +29,7 @@ export async function respondThrottled(ctx: PassContext, flight: Flight, proxyRe
   if (res.destroyed) return
   const body = Buffer.concat(chunks)
   const throttled = /throttled/i.test(body.toString('utf8'))
+  if (throttled) flight.job.meter?.throttled()
   const headers = filterResponseHeaders(proxyRes.rawHeaders, ctx.upstreamOrigin, flight.job.publicOrigin).headers.filter((_v, i, all) => {
     const name = (i % 2 === 0 ? all[i] : all[i - 1]) ?? ''
     return !/^(content-length|retry-after)$/i.test(name)
