@@ -104,7 +104,14 @@ export class SharedGets {
 
   /** A cached answer for `key`, or undefined. */
   cached(key: string): Captured | undefined {
-    return key.includes('\nGET\n') ? this.#cache?.get(key) : undefined
+    if (this.#cache === undefined || !key.includes('\nGET\n')) return undefined
+    const entry = this.#cache.get(key)
+    // lru-cache keeps an entry while its age is at most the TTL; an answer is kept *for* the TTL.
+    if (entry !== undefined && this.o.clock.now() - entry.at >= this.o.cacheTtlMs) {
+      this.#cache.delete(key)
+      return undefined
+    }
+    return entry
   }
 
   /**
