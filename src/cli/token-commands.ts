@@ -4,6 +4,7 @@ import type { Config } from '../config/types.js'
 import { Secret } from '../secret.js'
 import type { StoredToken } from '../store/types.js'
 import { parseCxTokenJson } from '../formats/cx-token.js'
+import { bearerTokenProblem } from '../formats/bearer-token.js'
 import { LOCAL_CALLER } from '../tokens/token-service.js'
 import { exitWith, openLocal } from './context.js'
 import { tokenFields } from '../tokens/token-view.js'
@@ -18,7 +19,8 @@ function personal(token: string, origin: StoredToken['origin']): StoredToken {
 export async function tokenSet(config: Config, input: NodeJS.ReadableStream): Promise<void> {
   const text = await readStdin(input)
   if (text === '') exitWith('no token on standard input (e.g. `pbpaste | c66-proxy token set`)', 2)
-  if (/\s/.test(text)) exitWith('standard input holds more than one word; expected a single token', 2)
+  const problem = bearerTokenProblem(text)
+  if (problem !== undefined) exitWith(`standard input ${problem}`, 2)
   const ctx = await openLocal(config)
   try {
     const token = personal(text, 'personal')

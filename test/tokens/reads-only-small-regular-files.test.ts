@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava'
 import { ALL_SCOPES, startSimulator, type Simulator } from '../../src/simulator/index.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { startProxy, type StartedProxy } from '../helpers/proxy.js'
-import { fifo, NOT_TOKEN_FILES, NOT_TOKEN_FILES_BEHIND_LINKS, tempHome } from '../helpers/token-files.js'
+import { cxTokenJson, fifo, NOT_TOKEN_FILES, NOT_TOKEN_FILES_BEHIND_LINKS, tempHome } from '../helpers/token-files.js'
 import { until } from '../helpers/wait.js'
 
 const TOKEN = 'tok-file-regular-1111'
@@ -101,6 +101,18 @@ for (const kind of [...NOT_TOKEN_FILES, ...NOT_TOKEN_FILES_BEHIND_LINKS]) {
     t.deepEqual(report, { source: 'token-file', location: path, state: 'invalid', problem: kind.problem })
   })
 }
+
+test('the proxy: a token file holding a token with CR/LF in it (every call used to fail with 500) is invalid and skipped', async (t) => {
+  const { sim, proxy } = await proxyOn(t, async (dir) => {
+    writeFileSync(join(dir, 'token'), cxTokenJson(`${TOKEN}\r\nX-Injected: 1`))
+    return join(dir, 'token')
+  }, true)
+  t.like(await ask(proxy), { status: 200 })
+  t.is(sim.requests.at(-1)?.token, CX, 'the next source is used')
+  const report = (await proxy.app.tokens.describe()).local?.report.find((r) => r.source === 'token-file')
+  t.like(report, { state: 'invalid' })
+  t.regex(report?.problem ?? '', /control character/)
+})
 
 test('the proxy keeps answering when its token file is replaced by a FIFO or a huge file, and takes it back once fixed', async (t) => {
   const { sim, proxy, path } = await proxyOn(t, async (dir) => {
