@@ -54,12 +54,15 @@ export class LocalTokenSources {
 
     if (this.config.tokenFile === undefined) report.push({ source: 'token-file', location: '--token-file', state: 'not-configured' })
     else take(...(await this.readFileSource('token-file', this.config.tokenFile, parseTokenFile)))
-    if (!snapshot) {
-      const cx = await this.cxTokenPath()
-      if ('problem' in cx) report.push({ source: 'cx', location: cx.location, state: 'invalid', problem: cx.problem })
-      else take(...(await this.readFileSource('cx', cx.path, parseCxTokenJson)))
-    }
+    if (!snapshot) take(...(await this.readCx()))
     return { snapshot, report, fromFiles: true }
+  }
+
+  /** The cx toolbelt's token on its own (what `token import-cx` copies), with the same checks as resolve(). */
+  async readCx(): Promise<[TokenSnapshot | undefined, SourceReport]> {
+    const cx = await this.cxTokenPath()
+    if ('problem' in cx) return [undefined, { source: 'cx', location: cx.location, state: 'invalid', problem: cx.problem }]
+    return this.readFileSource('cx', cx.path, parseCxTokenJson)
   }
 
   /** Directories whose changes may change the answer of resolve(). */
