@@ -1,7 +1,7 @@
 /**
- * Why `token` cannot be sent as `Authorization: Bearer <token>`, or undefined when it can. Every
- * way a token comes in (`token set`, `token import-cx`, the token files) asks this, so a token
- * that would make every request fail is refused where it is read, with the reason. A line break
+ * Why `token` cannot be sent as `Authorization: Bearer <token>`, or undefined when it can. `token
+ * set`, the token files (and so `token import-cx`) and CLOUD66_TOKEN ask this, so a token that
+ * would make every request fail is refused where it is read, with the reason. A line break
  * would make Node refuse the header (a 500 on every call); a non-ASCII character is either refused
  * the same way or sent as bytes Cloud 66 never issued. The token itself is never in the answer.
  */

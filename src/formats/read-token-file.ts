@@ -14,7 +14,7 @@ export class NotATokenFile extends Error {
   override readonly name = 'NotATokenFile'
 }
 
-// Not on Windows, where neither FIFOs nor terminals can be opened by path in the same way.
+// Both are undefined on Windows, which has no FIFOs or terminals to open by path.
 const NON_BLOCKING = (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)
 
 /**
