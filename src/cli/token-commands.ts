@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Config } from '../config/types.js'
 import { Secret } from '../secret.js'
 import type { StoredToken } from '../store/types.js'
-import { parseCxTokenJson } from '../formats/cx-token.js'
+import { bearerTokenProblem } from '../formats/bearer-token.js'
+import { LocalTokenSources } from '../tokens/local-sources.js'
 import { LOCAL_CALLER } from '../tokens/token-service.js'
 import { exitWith, openLocal } from './context.js'
 import { tokenFields } from '../tokens/token-view.js'
@@ -18,7 +17,8 @@ function personal(token: string, origin: StoredToken['origin']): StoredToken {
 export async function tokenSet(config: Config, input: NodeJS.ReadableStream): Promise<void> {
   const text = await readStdin(input)
   if (text === '') exitWith('no token on standard input (e.g. `pbpaste | c66-proxy token set`)', 2)
-  if (/\s/.test(text)) exitWith('standard input holds more than one word; expected a single token', 2)
+  const problem = bearerTokenProblem(text)
+  if (problem !== undefined) exitWith(`standard input ${problem}`, 2)
   const ctx = await openLocal(config)
   try {
     const token = personal(text, 'personal')
@@ -29,22 +29,18 @@ export async function tokenSet(config: Config, input: NodeJS.ReadableStream): Pr
   }
 }
 
-/** `token import-cx`: copies the cx toolbelt's token (cx.json or a --cx-profile's file) into the store. */
+/**
+ * `token import-cx`: copies the cx toolbelt's token (cx.json or a --cx-profile's file) into the
+ * store. The file is found, read and checked exactly as the proxy reads it as a token source, so
+ * what `status` calls invalid is refused here, with the same one-line reason.
+ */
 export async function tokenImportCx(config: Config): Promise<void> {
-  let path = join(config.cxHome, 'cx.json')
-  if (config.cxProfile !== undefined) {
-    const profiles = JSON.parse(await readFile(join(config.cxHome, 'cxprofiles.json'), 'utf8').catch(() => '{}')) as { profiles?: Record<string, { token_file?: string }> }
-    const file = profiles.profiles?.[config.cxProfile]?.token_file ?? `cx_${config.cxProfile.toLowerCase()}.json`
-    if (file.includes('/') || file.includes('\\')) exitWith(`cx profile "${config.cxProfile}" names an unexpected token_file`)
-    path = join(config.cxHome, file)
+  const [found, report] = await new LocalTokenSources(config).readCx()
+  if (!found) {
+    exitWith(report.state === 'absent' ? `cannot read ${report.location} (ENOENT); log in with \`cx login\` first` : `${report.location} ${report.problem ?? 'is invalid'}`)
   }
-  let token: string
-  try {
-    token = parseCxTokenJson(await readFile(path, 'utf8'))
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    exitWith(code ? `cannot read ${path} (${code}); log in with \`cx login\` first` : `${path} ${(err as Error).message}`)
-  }
+  const path = found.location
+  const token = found.token.reveal()
   const ctx = await openLocal(config)
   try {
     const stored = personal(token, 'cx-import')

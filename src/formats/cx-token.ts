@@ -1,3 +1,5 @@
+import { bearerTokenProblem } from './bearer-token.js'
+
 /**
  * The cx toolbelt writes its token file as the Go `oauth.Token` struct with PascalCase fields:
  * `{"AccessToken":"…","RefreshToken":"","Expiry":"0001-01-01T00:00:00Z","Extra":null}`
@@ -16,14 +18,18 @@ export function parseCxTokenJson(text: string): string {
   // Older Ruby toolbelt files use lower-case keys ({"token": …}); accept both shapes.
   const token = record['AccessToken'] ?? record['access_token'] ?? record['token']
   if (typeof token !== 'string' || token.trim() === '') throw new Error('has no AccessToken')
-  return token.trim()
+  return checkedToken(token.trim())
 }
 
 /** A `--token-file` holds a raw token; a cx-style JSON file is accepted too. */
 export function parseTokenFile(text: string): string {
   const trimmed = text.trim()
   if (trimmed.startsWith('{')) return parseCxTokenJson(trimmed)
-  if (trimmed === '') throw new Error('is empty')
-  if (/\s/.test(trimmed)) throw new Error('holds more than one word; expected a single raw token')
-  return trimmed
+  return checkedToken(trimmed)
+}
+
+function checkedToken(token: string): string {
+  const problem = bearerTokenProblem(token)
+  if (problem !== undefined) throw new Error(problem)
+  return token
 }

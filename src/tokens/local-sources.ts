@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { watch, type FSWatcher } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Config } from '../config/types.js'
 import { Secret } from '../secret.js'
 import { parseTokenFile, parseCxTokenJson } from '../formats/cx-token.js'
+import { NotATokenFile, readTokenFile } from '../formats/read-token-file.js'
 
 export type TokenSourceName = 'CLOUD66_ACCESS_TOKEN' | 'CLOUD66_TOKEN' | 'token-file' | 'cx'
 
@@ -54,12 +54,15 @@ export class LocalTokenSources {
 
     if (this.config.tokenFile === undefined) report.push({ source: 'token-file', location: '--token-file', state: 'not-configured' })
     else take(...(await this.readFileSource('token-file', this.config.tokenFile, parseTokenFile)))
-    if (!snapshot) {
-      const cx = await this.cxTokenPath()
-      if ('problem' in cx) report.push({ source: 'cx', location: cx.location, state: 'invalid', problem: cx.problem })
-      else take(...(await this.readFileSource('cx', cx.path, parseCxTokenJson)))
-    }
+    if (!snapshot) take(...(await this.readCx()))
     return { snapshot, report, fromFiles: true }
+  }
+
+  /** The cx toolbelt's token on its own (what `token import-cx` copies), with the same checks as resolve(). */
+  async readCx(): Promise<[TokenSnapshot | undefined, SourceReport]> {
+    const cx = await this.cxTokenPath()
+    if ('problem' in cx) return [undefined, { source: 'cx', location: cx.location, state: 'invalid', problem: cx.problem }]
+    return this.readFileSource('cx', cx.path, parseCxTokenJson)
   }
 
   /** Directories whose changes may change the answer of resolve(). */
@@ -91,14 +94,13 @@ export class LocalTokenSources {
   ): Promise<[TokenSnapshot | undefined, SourceReport]> {
     let text: string
     try {
-      text = await readFile(path, 'utf8')
+      text = await readTokenFile(path)
       // `echo tok > file` and cx truncate before they write: an empty read may be a file caught
       // half-way through a rewrite, so look once more before calling it invalid.
-      if (text.trim() === '') text = await new Promise((r) => setTimeout(r, 50)).then(() => readFile(path, 'utf8'))
+      if (text.trim() === '') text = await new Promise((r) => setTimeout(r, 50)).then(() => readTokenFile(path))
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      const state = code === 'ENOENT' ? 'absent' : 'invalid'
-      return [undefined, { source, location: path, state, ...(state === 'invalid' ? { problem: `cannot read (${code ?? 'error'})` } : {}) }]
+      const problem = readProblem(err)
+      return [undefined, { source, location: path, ...(problem === undefined ? { state: 'absent' } : { state: 'invalid', problem }) }]
     }
     try {
       return [{ token: new Secret(parse(text)), source, location: path }, { source, location: path, state: 'used' }]
@@ -113,18 +115,38 @@ export class LocalTokenSources {
     const profile = this.config.cxProfile
     if (profile === undefined) return { path: join(home, 'cx.json') }
     const location = join(home, 'cxprofiles.json')
-    let profiles: unknown
+    let text: string
     try {
-      profiles = JSON.parse(await readFile(location, 'utf8'))
+      text = await readTokenFile(location)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      return { location, problem: code ? `cannot read (${code}) for --cx-profile ${profile}` : 'not valid JSON' }
+      return { location, problem: err instanceof NotATokenFile ? err.message : `cannot read (${code ?? 'error'}) for --cx-profile ${profile}` }
     }
-    const entry = (profiles as { profiles?: Record<string, { token_file?: unknown }> } | null)?.profiles?.[profile]
+    let profiles: unknown
+    try {
+      profiles = JSON.parse(text)
+    } catch {
+      return { location, problem: 'not valid JSON' }
+    }
+    const entry = ownObject(ownObject(ownObject(profiles)?.['profiles'])?.[profile])
     if (!entry) return { location, problem: `has no profile named "${profile}"` }
-    const file = typeof entry.token_file === 'string' && entry.token_file !== '' ? entry.token_file : `cx_${profile.toLowerCase()}.json`
+    const named = entry['token_file']
+    const file = typeof named === 'string' && named !== '' ? named : `cx_${profile.toLowerCase()}.json`
     // token_file is a bare name inside ~/.cloud66; refuse anything that would leave that directory.
     if (file.includes('/') || file.includes('\\') || file === '..') return { location, problem: `profile "${profile}" names an unexpected token_file` }
     return { path: join(home, file) }
   }
+}
+
+/** What is wrong with a token file that could not be read; undefined when it is simply not there. */
+function readProblem(err: unknown): string | undefined {
+  if (err instanceof NotATokenFile) return err.message
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'ENOENT' ? undefined : `cannot read (${code ?? 'error'})`
+}
+
+/** A JSON object's own properties, so that a profile named `constructor` or `__proto__` finds nothing inherited. */
+function ownObject(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  return Object.fromEntries(Object.entries(value))
 }

@@ -61,6 +61,14 @@ test('token set refuses standard input holding more than one word', async (t) =>
   t.false(existsSync(join(dir, 'store.json')))
 })
 
+test('token set refuses a token holding a control character, as every token source does', async (t) => {
+  const dir = await dataDir(t)
+  const result = await runCli(['token', 'set', '--data-dir', dir], cleanEnv(), 'tok\u0001en\n')
+  t.is(result.code, 2)
+  t.regex(result.stderr, /^c66-proxy: standard input holds a control character/)
+  t.false(existsSync(join(dir, 'store.json')))
+})
+
 test('token set does not take the token from the command line', async (t) => {
   const dir = await dataDir(t)
   const result = await runCli(['token', 'set', '--data-dir', dir, PERSONAL], cleanEnv(), '')

@@ -67,3 +67,12 @@ test('check-config with a valid CLOUD66_TOKEN neither warns nor prints the token
   t.notRegex(result.stdout, /warning/)
   t.false((result.stdout + result.stderr).includes(canary))
 })
+
+test('check-config refuses a CLOUD66_TOKEN whose token holds a line break, without printing it', async (t) => {
+  const home = tempHome(t)
+  const canary = `canary-${randomUUID()}`
+  const result = await runCli(['check-config'], cleanEnv({ HOME: home.home, CLOUD66_TOKEN: cloud66TokenValue(`${canary}\r\nX-Injected: 1`) }))
+  t.is(result.code, 1)
+  t.regex(result.stderr, /- CLOUD66_TOKEN: .*holds a control character/)
+  t.false((result.stdout + result.stderr).includes(canary))
+})

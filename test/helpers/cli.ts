@@ -17,9 +17,13 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent-c66-proxy-test-home', ...extra }
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), input?: string): Promise<CliResult> {
+/**
+ * Runs the built CLI to its end. With `timeoutMs` a command that hangs is killed (SIGKILL, seen in
+ * `signal`), so a test of something that must not block fails instead of stalling.
+ */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv(), input?: string, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))

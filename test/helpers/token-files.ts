@@ -1,4 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
@@ -53,4 +55,88 @@ export function tempHome(t: ExecutionContext): TempHome {
       return path
     },
   }
+}
+
+/**
+ * Things a path can name that are not a token file, made for real (a FIFO by mkfifo, a listening
+ * unix socket, a sparse 512 MiB file): each `make` returns the path to pass as the token file.
+ */
+export interface FileKind {
+  readonly kind: string
+  make(t: ExecutionContext, dir: string): Promise<string>
+  /** The problem `status` reports for it. */
+  readonly problem: string
+}
+
+export const NOT_TOKEN_FILES: readonly FileKind[] = [
+  { kind: 'an empty file', problem: 'is empty', make: async (_t, dir) => write(join(dir, 'empty'), '') },
+  {
+    kind: 'a file just over 16 KiB',
+    problem: 'is 16.1 KiB; a token file is at most 16 KiB',
+    make: async (_t, dir) => write(join(dir, 'big'), 'a'.repeat(16 * 1024 + 1)),
+  },
+  {
+    kind: 'a 512 MiB file',
+    problem: 'is 512 MiB; a token file is at most 16 KiB',
+    // Sparse: it takes no disk space, but its size is what a reader would have to go through.
+    make: async (_t, dir) => {
+      const path = write(join(dir, 'huge'), '')
+      truncateSync(path, 512 * 1024 * 1024)
+      return path
+    },
+  },
+  { kind: '/dev/zero', problem: 'is not a regular file (a character device)', make: async () => '/dev/zero' },
+  { kind: 'a FIFO', problem: 'is not a regular file (a FIFO)', make: async (t, dir) => fifo(t, join(dir, 'fifo')) },
+  {
+    kind: 'a directory',
+    problem: 'is not a regular file (a directory)',
+    make: async (_t, dir) => {
+      mkdirSync(join(dir, 'directory'))
+      return join(dir, 'directory')
+    },
+  },
+  {
+    kind: 'a unix socket',
+    problem: 'is not a regular file (a socket)',
+    make: async (t, dir) => {
+      const path = join(dir, 'socket')
+      const server = createServer()
+      await new Promise<void>((resolve) => server.listen(path, resolve))
+      t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      return path
+    },
+  },
+]
+
+/** The same kinds reached through a symlink: the link is followed, and what it points at is judged. */
+export const NOT_TOKEN_FILES_BEHIND_LINKS: readonly FileKind[] = NOT_TOKEN_FILES.map((k) => ({
+  kind: `a symlink to ${k.kind}`,
+  problem: k.problem,
+  make: async (t, dir) => {
+    const link = join(dir, 'link')
+    symlinkSync(await k.make(t, dir), link)
+    return link
+  },
+}))
+
+function write(path: string, text: string): string {
+  writeFileSync(path, text, { mode: 0o600 })
+  return path
+}
+
+/**
+ * A real FIFO. When the test ends, whoever is still blocked reading it (code under test that
+ * opened it without O_NONBLOCK) is given an end of file, so a failing test does not leave a stuck
+ * thread behind.
+ */
+export function fifo(t: ExecutionContext, path: string): string {
+  execFileSync('mkfifo', ['-m', '600', path])
+  t.teardown(() => {
+    try {
+      closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK))
+    } catch {
+      // ENXIO: nobody is reading it, as it should be.
+    }
+  })
+  return path
 }
