@@ -7,6 +7,8 @@ import { uidOf } from '../net/os-users.js'
 import { ConfigError, type ConfigProblem } from '../errors.js'
 import { Secret } from '../secret.js'
 import { parseCxTokenJson } from '../formats/cx-token.js'
+import { bearerTokenProblem } from '../formats/bearer-token.js'
+import { NotATokenFile, readTokenFileSync } from '../formats/read-token-file.js'
 import { parseDuration } from './duration.js'
 import { CONFIG_FILE_SETTING, SETTINGS, settingName, type Setting } from './settings.js'
 import { readGateway } from './gateway.js'
@@ -407,7 +409,11 @@ function readEnvTokens(env: LoadInput['env'], problems: ConfigProblem[]): Config
       problems.push({ setting: 'CLOUD66_TOKEN', message: `must be base64 of the cx token file JSON (cx dump-token | base64): ${(err as Error).message}` })
     }
   }
-  return { accessToken: access === undefined ? undefined : new Secret(access), cxToken }
+  // The same check as every other token source: a line break in the variable would make Node
+  // refuse the Authorization header, a 500 on every call, so it is refused here with the reason.
+  const problem = access === undefined ? undefined : bearerTokenProblem(access)
+  if (problem !== undefined) problems.push({ setting: 'CLOUD66_ACCESS_TOKEN', message: problem })
+  return { accessToken: access === undefined || problem !== undefined ? undefined : new Secret(access), cxToken }
 }
 
 /** C66_CLIENT_SECRET or C66_CLIENT_SECRET_FILE (never a flag: argv is visible to every user in ps). */
@@ -420,11 +426,12 @@ function readClientSecret(env: LoadInput['env'], file: string | undefined, probl
   if (inline !== undefined) return new Secret(inline)
   if (file === undefined) return undefined
   try {
-    const text = readFileSync(file, 'utf8').trim()
+    const text = readTokenFileSync(file).trim()
     if (text === '') throw Object.assign(new Error('empty'), { code: 'empty' })
     return new Secret(text)
   } catch (err) {
-    problems.push({ setting: '--client-secret-file / C66_CLIENT_SECRET_FILE', message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})` })
+    const why = err instanceof NotATokenFile ? err.message : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`
+    problems.push({ setting: '--client-secret-file / C66_CLIENT_SECRET_FILE', message: `${file} ${why}` })
     return undefined
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { NotATokenFile, readTokenFileSync } from '../formats/read-token-file.js'
 import type { ConfigProblem } from '../errors.js'
 import { settingName, SETTINGS } from './settings.js'
 import type { Config } from './types.js'
@@ -88,11 +88,12 @@ function readPassword(env: StoreInputs['env'], problems: ConfigProblem[]): strin
   if (file === undefined || file === '') return undefined
   try {
     // One trailing newline is what `echo pw > file` and Kubernetes secrets leave; it is not part of the password.
-    const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+    const text = readTokenFileSync(file).replace(/\r?\n$/, '')
     if (text === '') throw Object.assign(new Error('empty'), { code: 'empty' })
     return text
   } catch (err) {
-    problems.push({ setting: PASSWORD_FILE_ENV, message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})` })
+    const why = err instanceof NotATokenFile ? err.message : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`
+    problems.push({ setting: PASSWORD_FILE_ENV, message: `${file} ${why}` })
     return undefined
   }
 }

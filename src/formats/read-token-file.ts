@@ -1,4 +1,4 @@
-import { constants, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 
 /**
@@ -43,6 +43,29 @@ export async function readTokenFile(path: string): Promise<string> {
     return buffer.toString('utf8', 0, length)
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * The same, synchronously, for the secret files read while the configuration loads
+ * (C66_CLIENT_SECRET_FILE, C66_PROXY_REDIS_PASSWORD_FILE): a FIFO there hung start-up.
+ */
+export function readTokenFileSync(path: string): string {
+  checkTokenFile(statSync(path))
+  const fd = openSync(path, constants.O_RDONLY | NON_BLOCKING)
+  try {
+    checkTokenFile(fstatSync(fd))
+    const buffer = Buffer.alloc(TOKEN_FILE_MAX_BYTES + 1)
+    let length = 0
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, length)
+      if (n === 0) break
+      length += n
+    }
+    if (length > TOKEN_FILE_MAX_BYTES) throw tooBig(length)
+    return buffer.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
   }
 }
 

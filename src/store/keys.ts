@@ -1,8 +1,9 @@
 import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
-import { link, open, readFile, stat, unlink } from 'node:fs/promises'
+import { link, open, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { ConfigError } from '../errors.js'
+import { NotATokenFile, readTokenFile } from '../formats/read-token-file.js'
 import { fsyncDirectory, makePrivateDirectory } from './fs-safety.js'
 
 /**
@@ -142,10 +143,12 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value
 }
 
+/** A secret file: like a token file, regular and small, and never waited on (a FIFO hung start-up). */
 async function readSecretFile(path: string, setting: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8')
+    return await readTokenFile(path)
   } catch (err) {
+    if (err instanceof NotATokenFile) throw new ConfigError([{ setting, message: `${path} ${err.message}` }])
     const code = (err as NodeJS.ErrnoException).code ?? 'error'
     throw new ConfigError([{ setting, message: `cannot read ${path} (${code})` }])
   }

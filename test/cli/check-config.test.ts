@@ -76,3 +76,12 @@ test('check-config refuses a CLOUD66_TOKEN whose token holds a line break, witho
   t.regex(result.stderr, /- CLOUD66_TOKEN: .*holds a control character/)
   t.false((result.stdout + result.stderr).includes(canary))
 })
+
+test('check-config refuses a CLOUD66_ACCESS_TOKEN that holds a line break, without printing it', async (t) => {
+  const home = tempHome(t)
+  const canary = `canary-${randomUUID()}`
+  const result = await runCli(['check-config'], cleanEnv({ HOME: home.home, CLOUD66_ACCESS_TOKEN: `${canary}\nX-Injected: 1` }))
+  t.is(result.code, 1)
+  t.regex(result.stderr, /- CLOUD66_ACCESS_TOKEN: .*holds a control character/)
+  t.false((result.stdout + result.stderr).includes(canary))
+})

@@ -60,7 +60,7 @@ test('C66_PROXY_REDIS_PASSWORD_FILE is read (without its trailing newline); two 
   t.is(config.store.kind === 'redis' ? config.store.options['password'] : undefined, PW)
   t.true(problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: file, C66_PROXY_REDIS_PASSWORD: PW }).some((p) => /one way only/.test(p)))
   t.true(problemsOf({}, { C66_PROXY_STORE: `redis://:${PW}@127.0.0.1:6379`, C66_PROXY_REDIS_PASSWORD: PW }).some((p) => /one way only/.test(p)))
-  t.true(problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: join(dir, 'missing') }).some((p) => /cannot read .*missing \(ENOENT\)/.test(p)))
+  t.true(problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: join(dir, 'missing') }).some((p) => /missing cannot be read \(ENOENT\)/.test(p)))
 })
 
 test('against a real redis-server with requirepass: the password from a file opens the store; as a flag it is refused before anything connects', async (t) => {
@@ -82,4 +82,24 @@ test('against a real redis-server with requirepass: the password from a file ope
   t.is(asFlag.code, 2, asFlag.stderr)
   t.regex(asFlag.stderr, /holds a password/)
   t.false(asFlag.stderr.includes(PW) || asFlag.stdout.includes(PW))
+})
+
+test('secret files that are FIFOs or devices are refused at once instead of hanging start-up', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const dir = await mkdtemp(join(tmpdir(), 'c66-secret-fifo-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  for (const [env, setting] of [
+    [{ C66_PROXY_REDIS_PASSWORD_FILE: fifo }, /C66_PROXY_REDIS_PASSWORD_FILE: .*fifo is not a regular file \(a FIFO\)/],
+    [{ C66_CLIENT_SECRET_FILE: fifo }, /C66_CLIENT_SECRET_FILE: .*fifo is not a regular file \(a FIFO\)/],
+    [{ C66_CLIENT_SECRET_FILE: '/dev/zero' }, /\/dev\/zero is not a regular file \(a character device\)/],
+  ] as const) {
+    const problems = problemsOf({ store: 'redis://127.0.0.1:6379' }, env)
+    t.true(problems.some((p) => setting.test(p)), problems.join('\n'))
+  }
+  const run = await runCli(['token', 'set', '--data-dir', dir], cleanEnv({ C66_PROXY_SECRET_FILE: fifo }), 'a-personal-access-token-0123456789\n', { timeoutMs: 10_000 })
+  t.not(run.code, 0)
+  t.is(run.signal, null, 'it ended on its own, not killed after waiting')
+  t.regex(run.stderr, /fifo is not a regular file \(a FIFO\)/)
 })
