@@ -111,6 +111,20 @@ async function startNode(name: string, ctx: TargetContext, scriptArgs: (port: nu
   }
 }
 
+/**
+ * `serve` of the build in `root`. The bench upstream is not Cloud 66: its hourly budget
+ * (--upstream-budget, 3,000 requests) would refuse all but the first seconds of a load run, and
+ * coalescing would answer some of W1's identical concurrent GETs with copies, so the forwarding
+ * cost compared with node-pipe is measured with both off unless `extra` turns one on. A build
+ * older than those settings ignores nothing: it is given only the flags it knows.
+ */
+function productArgs(root: string, port: number, ctx: TargetContext, logLevel: string, extra: readonly string[] = []): string[] {
+  const main = path.join(root, 'dist/main.js')
+  const knows = (flag: string) => readFileSync(path.join(root, 'dist/config/settings.js'), 'utf8').includes(`'${flag}'`)
+  const off = [...(knows('--coalesce') && !extra.includes('--coalesce') ? ['--coalesce', 'off'] : []), ...(knows('--upstream-budget') ? ['--upstream-budget', 'off'] : [])]
+  return [main, 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`, '--log-level', logLevel, ...off, ...extra]
+}
+
 export const TARGETS: readonly TargetSpec[] = [
   {
     name: 'direct',
@@ -120,20 +134,32 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     name: 'c66-proxy',
-    description: 'the product: node <its flags> dist/main.js serve --log-level info (one JSON log line per request, to /dev/null)',
+    description: 'the product: node <its flags> dist/main.js serve --log-level info (one JSON log line per request, to /dev/null), forwarding every request (--coalesce off, --upstream-budget off)',
     needsBuild: true,
-    start: (ctx) => startNode('c66-proxy', ctx, (port) => [
-      'dist/main.js', 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`, '--log-level', 'info',
-    ], 'SIGINT'),
+    start: (ctx) => startNode('c66-proxy', ctx, (port) => productArgs(REPO_ROOT, port, ctx, 'info'), 'SIGINT'),
   },
   {
     name: 'c66-proxy-warn',
     description: 'the product with --log-level warn (no per-request log line)',
     needsBuild: true,
-    start: (ctx) => startNode('c66-proxy-warn', ctx, (port) => [
-      'dist/main.js', 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`, '--log-level', 'warn',
-    ], 'SIGINT'),
+    start: (ctx) => startNode('c66-proxy-warn', ctx, (port) => productArgs(REPO_ROOT, port, ctx, 'warn'), 'SIGINT'),
   },
+  {
+    name: 'c66-proxy-coalesce',
+    description: "the product as shipped (coalescing on): W1's 50 connections ask the same URL at once, so some answers are copies",
+    needsBuild: true,
+    start: (ctx) => startNode('c66-proxy-coalesce', ctx, (port) => productArgs(REPO_ROOT, port, ctx, 'info', ['--coalesce', 'on']), 'SIGINT'),
+  },
+  ...(process.env['C66_BENCH_REF_DIR'] === undefined
+    ? []
+    : [
+        {
+          name: 'c66-proxy-ref',
+          description: `another build of the product, for before/after: ${process.env['C66_BENCH_REF_DIR']}/dist/main.js (C66_BENCH_REF_DIR), same flags as c66-proxy`,
+          needsBuild: false,
+          start: (ctx: TargetContext) => startNode('c66-proxy-ref', ctx, (port) => productArgs(process.env['C66_BENCH_REF_DIR'] ?? '', port, ctx, 'info'), 'SIGINT'),
+        },
+      ]),
   {
     name: 'node-pipe',
     description: 'plain Node http.createServer + http.request pipe, keep-alive agent, injects Authorization (the Node ceiling), on the product\'s Node flags',
