@@ -133,6 +133,7 @@ export class SharedGets {
     const flight: InFlight = { waiters: [] }
     if (this.o.coalesce) this.#inFlight.set(key, flight)
     const generation = this.#generation.get(callerId) ?? 0
+    const cacheOn = this.#cache !== undefined && key.includes('\nGET\n')
     let head: Omit<Captured, 'body' | 'at'> | undefined
     const chunks: Buffer[] = []
     let size = 0
@@ -160,6 +161,9 @@ export class SharedGets {
       },
       end: (complete) => {
         if (over || head === undefined || !complete || result !== undefined) return
+        // The chunks are the caller's own buffers, kept by reference; they are copied into one
+        // only when someone waits or the cache may keep it.
+        if (flight.waiters.length === 0 && !cacheOn) return
         result = { ...head, body: Buffer.concat(chunks), at: this.o.clock.now() }
       },
     }
