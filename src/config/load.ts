@@ -210,6 +210,7 @@ export function loadConfig(input: LoadInput): Config {
     requestBodyTimeoutMs: values.number('requestBodyTimeout'),
     minUploadRate: values.number('minUploadRate'),
     upstreamMaxSockets: values.number('upstreamMaxSockets'),
+    upstreamKeepAliveTimeoutMs: values.number('upstreamKeepAliveTimeout'),
     envTokens,
     oauth: Object.freeze({
       clientId: values.optionalText('clientId'),

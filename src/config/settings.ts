@@ -65,6 +65,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'replayBodyLimit', flag: '--replay-body-limit', env: 'C66_PROXY_REPLAY_BODY_LIMIT', kind: 'int', description: 'Request bodies up to this many bytes are buffered so a request can be replayed once after a 401.' },
   { key: 'inspectBodyLimit', flag: '--inspect-body-limit', env: 'C66_PROXY_INSPECT_BODY_LIMIT', kind: 'int', description: 'When a ?param rule applies (or a POST is a form), the body is read, up to this many bytes, to check its parameter names; a bigger one gets 413.' },
   { key: 'upstreamMaxSockets', flag: '--upstream-max-sockets', env: 'C66_PROXY_UPSTREAM_MAX_SOCKETS', kind: 'int', description: 'Size of the keep-alive connection pool to Cloud 66.' },
+  { key: 'upstreamKeepAliveTimeout', flag: '--upstream-keep-alive-timeout', env: 'C66_PROXY_UPSTREAM_KEEP_ALIVE_TIMEOUT', kind: 'duration', description: 'Close a pooled connection to Cloud 66 once it has been idle this long. Keep it below the idle timeout of everything on the way (load balancer, NAT, egress proxy), so no request goes out on a connection the other end is closing.' },
 ]
 
 /** `--config FILE` / `C66_PROXY_CONFIG`: a JSON file with any of the keys above. */

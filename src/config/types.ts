@@ -53,6 +53,8 @@ export interface Config {
   readonly requestBodyTimeoutMs: number
   readonly minUploadRate: number
   readonly upstreamMaxSockets: number
+  /** An idle pooled connection to Cloud 66 is closed after this long. */
+  readonly upstreamKeepAliveTimeoutMs: number
   readonly oauth: OAuthConfig
   /** The base URL users reach the proxy at (the OAuth redirect URI is `<publicUrl>/-/callback`). */
   readonly publicUrl: URL
