@@ -285,9 +285,9 @@ async function benchmark(): Promise<number> {
   let wan: WanResult | undefined
   let dashboard: DashboardResult | undefined
   if (runsWan) {
-    if (quietWaitS > 0) await waitForQuiet(quietWaitS, QUIET_THRESHOLD_PCT)
+    const quiet = quietWaitS > 0 ? await waitForQuiet(quietWaitS, QUIET_THRESHOLD_PCT) : undefined
     log(`WAN: ${wanCalls} fresh curl calls direct and through the proxy, HTTPS upstream ${WAN_DELAY_MS} ms away each way`)
-    wan = await runWan({ calls: wanCalls, delayMs: WAN_DELAY_MS, dir: tmp, home })
+    wan = { ...(await runWan({ calls: wanCalls, delayMs: WAN_DELAY_MS, dir: tmp, home })), ...(quiet ? { quiet } : {}) }
     log(`  direct mean ${fmt(wan.direct?.meanMs, 1)} ms p95 ${fmt(wan.direct?.p95Ms, 1)} ms | proxy mean ${fmt(wan.proxy?.meanMs, 1)} ms p95 ${fmt(wan.proxy?.p95Ms, 1)} ms | ratio ${fmt(wan.ratioMean, 2)} / ${fmt(wan.ratioP95, 2)}${wan.error ? ` | ${wan.error}` : ''}`)
   }
   if (runsDashboard) {

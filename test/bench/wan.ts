@@ -13,6 +13,7 @@ import { startDelayRelay } from './delay-relay.js'
 import { logCommand, renderCommand, runCommand } from './procs.js'
 import { sample, startProduct } from './product.js'
 import { fmt } from './stats.js'
+import type { QuietResult } from './sys.js'
 import { LOAD_CORE } from './targets.js'
 
 /** Through the proxy, a call must take at most this share of a direct one (mean and p95). */
@@ -50,6 +51,8 @@ export interface WanResult {
   /** TLS connections the upstream accepted (direct calls and the proxy's), and their protocol versions. */
   readonly upstreamTls: { readonly connections: number; readonly protocols: readonly string[] }
   readonly error?: string
+  /** How busy the machine was just before (the harness waits for a quiet moment first). */
+  readonly quiet?: QuietResult
 }
 
 interface Call {
@@ -158,7 +161,8 @@ export function renderWan(r: WanResult): string {
   return [
     head,
     '',
-    `Each call is a new curl process (\`GET ${PATH}\`). The relay delays every chunk ${r.delayMs} ms each way and a new connection's first bytes by one more round trip (the TCP handshake); the proxy and curl run on loopback.`,
+    `Each call is a new curl process (\`GET ${PATH}\`). The relay delays every chunk ${r.delayMs} ms each way and a new connection's first bytes by one more round trip (the TCP handshake); the proxy and curl run on loopback.` +
+      (r.quiet ? ` The machine was ${fmt(r.quiet.busyPct, 0)} % busy just before${r.quiet.quiet ? '' : ` (still, after waiting ${fmt(r.quiet.waitedS, 0)} s: other work on the machine slows every row)`}.` : ''),
     '',
     '| path | mean ms | p95 ms | min ms | max ms | wall mean ms (curl start-up included) | failed |',
     '|---|---|---|---|---|---|---|',
