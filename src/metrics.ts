@@ -76,6 +76,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['reason'] as const,
       ...on,
     }),
+    upstreamConnections: new Counter({
+      name: 'c66_proxy_upstream_connections_opened_total',
+      help: 'Connections opened to Cloud 66, by TLS session: new (full handshake), resumed (session reused), none (plain http)',
+      labelNames: ['tls_session'] as const,
+      ...on,
+    }),
     throttled: new Counter({
       name: 'c66_proxy_upstream_throttled_total',
       help: 'Cloud 66 answered 503 (its rate limit: 3,000 requests per user per hour)',

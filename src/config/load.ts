@@ -238,6 +238,7 @@ export function loadConfig(input: LoadInput): Config {
     coalesce: values.choice('coalesce', ['on', 'off'] as const) === 'on',
     cacheTtlMs,
     cacheMaxBytes: values.number('cacheMaxBytes'),
+    upstreamKeepAliveTimeoutMs: values.number('upstreamKeepAliveTimeout'),
     envTokens,
     oauth: Object.freeze({
       clientId: values.optionalText('clientId'),

@@ -69,6 +69,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'cacheTtl', flag: '--cache-ttl', env: 'C66_PROXY_CACHE_TTL', kind: 'string', description: 'Keep successful GET answers per caller this long (e.g. 5s), or off. Any other request to a stack drops its entries.' },
   { key: 'cacheMaxBytes', flag: '--cache-max-bytes', env: 'C66_PROXY_CACHE_MAX_BYTES', kind: 'int', description: 'Memory the --cache-ttl cache may use, in bytes.' },
   { key: 'upstreamMaxSockets', flag: '--upstream-max-sockets', env: 'C66_PROXY_UPSTREAM_MAX_SOCKETS', kind: 'int', description: 'Size of the keep-alive connection pool to Cloud 66.' },
+  { key: 'upstreamKeepAliveTimeout', flag: '--upstream-keep-alive-timeout', env: 'C66_PROXY_UPSTREAM_KEEP_ALIVE_TIMEOUT', kind: 'duration', description: 'Close a pooled connection to Cloud 66 once it has been idle this long. Keep it below the idle timeout of everything on the way (load balancer, NAT, egress proxy), so no request goes out on a connection the other end is closing.' },
 ]
 
 /** `--config FILE` / `C66_PROXY_CONFIG`: a JSON file with any of the keys above. */

@@ -59,6 +59,8 @@ export interface Config {
   /** 0: no micro-cache. */
   readonly cacheTtlMs: number
   readonly cacheMaxBytes: number
+  /** An idle pooled connection to Cloud 66 is closed after this long. */
+  readonly upstreamKeepAliveTimeoutMs: number
   readonly oauth: OAuthConfig
   /** The base URL users reach the proxy at (the OAuth redirect URI is `<publicUrl>/-/callback`). */
   readonly publicUrl: URL

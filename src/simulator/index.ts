@@ -54,6 +54,8 @@ export interface SimulatorOptions {
   codeTtlSeconds?: number
   /** Decides token and code expiry (ms); share a test's fake clock to expire without waiting. Default Date.now. */
   clock?: Clock
+  /** PEM certificate and key: serve https instead of http (`url` then starts with https://). */
+  tls?: { cert: string | Buffer; key: string | Buffer }
 }
 
 export interface SimulatorRequestRecord {
@@ -109,7 +111,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   registerApiRoutes(router)
   registerStreamRoutes(router)
   registerOAuthRoutes(router)
-  const server = createSimulatorServer(state, router)
+  const server = createSimulatorServer(state, router, options.tls)
 
   const host = options.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
@@ -121,7 +123,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   })
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('simulator: no TCP address')
-  const url = new URL(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`)
+  const url = new URL(`${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`)
   state.origin = url.origin
 
   let closing: Promise<void> | undefined

@@ -1,27 +1,28 @@
 // The node:http server: record the request, find its route, run it, and make sure no handler
 // failure or client abort can escape as an unhandled error.
 import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { presentedToken } from './auth.js'
 import { startRecording } from './recorder.js'
 import { ApiError, railsHeaders, sendFailure } from './respond.js'
 import type { RequestContext, Router } from './router.js'
 import type { SimulatorState } from './state.js'
 
-export function createSimulatorServer(state: SimulatorState, router: Router): Server {
-  return createServer(
-    {
-      // Rails behind nginx keeps idle connections 65 s. Node's default of 5 s would make a pooled
-      // upstream socket race the server's close and fail proxy tests at random.
-      keepAliveTimeout: 65_000,
-      // Node cuts a request body still arriving after 5 minutes; a benchmark upload through the
-      // proxy may take longer, and /hang must outlive any client timeout under test.
-      requestTimeout: 0,
-      // Small chunks (the slow endpoint) must leave at once, not wait for Nagle.
-      noDelay: true,
-    },
-    (req, res) => handleRequest(state, router, req, res),
-  )
+/** A plain http server, or with `tls` an https one (Cloud 66 itself is only reached over https). */
+export function createSimulatorServer(state: SimulatorState, router: Router, tls?: { cert: string | Buffer; key: string | Buffer }): Server {
+  const options: ServerOptions = {
+    // Rails behind nginx keeps idle connections 65 s. Node's default of 5 s would make a pooled
+    // upstream socket race the server's close and fail proxy tests at random.
+    keepAliveTimeout: 65_000,
+    // Node cuts a request body still arriving after 5 minutes; a benchmark upload through the
+    // proxy may take longer, and /hang must outlive any client timeout under test.
+    requestTimeout: 0,
+    // Small chunks (the slow endpoint) must leave at once, not wait for Nagle.
+    noDelay: true,
+  }
+  const handler = (req: IncomingMessage, res: ServerResponse) => handleRequest(state, router, req, res)
+  return tls ? createTlsServer({ ...options, cert: tls.cert, key: tls.key }, handler) : createServer(options, handler)
 }
 
 function handleRequest(state: SimulatorState, router: Router, req: IncomingMessage, res: ServerResponse): void {

@@ -17,9 +17,14 @@ export function loggedCommands(): readonly string[] {
   return commandLog
 }
 
-/** Spawns a long-running child and tracks it until it exits. */
-export function spawnTracked(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
-  commandLog.push(renderCommand(cmd, args))
+/** Adds a line to the command log by hand (a command run in a loop, logged once with a note). */
+export function logCommand(line: string): void {
+  commandLog.push(line)
+}
+
+/** Spawns a long-running child and tracks it until it exits; `logged: false` leaves it out of the command log. */
+export function spawnTracked(cmd: string, args: readonly string[], options: SpawnOptions = {}, logged = true): ChildProcess {
+  if (logged) commandLog.push(renderCommand(cmd, args))
   const child = spawn(cmd, args, { stdio: 'ignore', ...options })
   live.add(child)
   child.once('exit', () => live.delete(child))
@@ -38,16 +43,17 @@ export interface CommandResult {
 
 /**
  * Runs a command to completion, killing it (SIGKILL) after `timeoutMs`. `onLine` sees each
- * stdout line as it arrives (W5 uses it to sample the target at the right moments).
+ * stdout line as it arrives (W5 uses it to sample the target at the right moments). A command
+ * run many times in a loop is logged once by its caller (`logged: false`).
  */
 export function runCommand(
   cmd: string,
   args: readonly string[],
-  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void },
+  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string; onLine?: (line: string) => void; logged?: boolean },
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
     const started = performance.now()
-    const child = spawnTracked(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) })
+    const child = spawnTracked(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) }, opts.logged ?? true)
     let stdout = ''
     let stderr = ''
     let pending = ''

@@ -366,7 +366,12 @@ export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): strin
   out.push('## Commands')
   out.push('')
   out.push('```')
-  out.push(...[...new Set(info.commands.map((c) => c.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').replace(/--port \d+/g, '--port PORT').replace(/\/tmp\/[^ ]+/g, 'TMP')))])
+  out.push(...commandLines(info.commands))
   out.push('```')
   return out.join('\n')
+}
+
+/** The command log without its ports and temporary paths, each distinct line once. */
+export function commandLines(commands: readonly string[]): string[] {
+  return [...new Set(commands.map((c) => c.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').replace(/--port \d+/g, '--port PORT').replace(/\/tmp\/[^ ]+/g, 'TMP')))]
 }

@@ -2,6 +2,7 @@
 // (node-pipe), with the method of /work/shared/reference/performance.md. See README.md here.
 //
 //   npm run bench [-- --reps N] [-- --quick] [-- --targets direct,c66-proxy,...] [-- --profile] [-- --check]
+//   npm run bench -- --only wan,dashboard     (issue 13's workloads alone)
 import { execFileSync } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
@@ -11,16 +12,21 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { installCleanup, killAllNow, loggedCommands } from './procs.js'
 import { renderAreaComparison, renderProfile, summarizeProfile, type ComparedProfile } from './profile.js'
-import { computeFloors, renderMarkdown, type RunInfo, type TargetRep } from './report.js'
+import { commandLines, computeFloors, renderMarkdown, type RunInfo, type TargetRep } from './report.js'
 import { renderGatewayLoad, runGatewayLoad } from './gateway-load.js'
 import { renderStarvation, runStarvation } from './starvation.js'
 import { renderMicro, runMicro } from './micro.js'
+import { dashboardPass, renderDashboard, runDashboard, type DashboardResult } from './dashboard.js'
+import { renderWan, runWan, type WanResult } from './wan.js'
 import { fmt } from './stats.js'
 import { waitForQuiet } from './sys.js'
 import { buildFingerprint, LOAD_CORE, REPO_ROOT, startUpstream, TARGETS, type TargetSpec, type Upstream } from './targets.js'
 import { download, FULL, idleBurst, idleRss, loadTest, measuredDownload, measuredUpload, QUICK, upload, type Durations } from './workloads.js'
 
 const QUIET_THRESHOLD_PCT = 25
+const WAN_CALLS = { full: 50, quick: 10 } as const
+const WAN_DELAY_MS = 20
+const DASHBOARD_S = { full: 60, quick: 10 } as const
 const log = (msg: string) => process.stderr.write(`${msg}\n`)
 
 const { values: opts } = parseArgs({
@@ -34,6 +40,8 @@ const { values: opts } = parseArgs({
     render: { type: 'string' },
     only: { type: 'string' },
     'no-gateway': { type: 'boolean', default: false },
+    'no-wan': { type: 'boolean', default: false },
+    'no-dashboard': { type: 'boolean', default: false },
     micro: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -41,8 +49,9 @@ const { values: opts } = parseArgs({
 })
 
 if (opts.render) {
-  const saved = JSON.parse(readFileSync(opts.render, 'utf8')) as { info: RunInfo; rows: TargetRep[] }
-  process.stdout.write(`${renderMarkdown(saved.info, saved.rows)}\n`)
+  const saved = JSON.parse(readFileSync(opts.render, 'utf8')) as { info: RunInfo; rows: TargetRep[]; wan?: WanResult; dashboard?: DashboardResult }
+  const extra = (saved.wan ? `\n${renderWan(saved.wan)}` : '') + (saved.dashboard ? `\n${renderDashboard(saved.dashboard)}` : '')
+  process.stdout.write(`${saved.rows.length > 0 ? renderMarkdown(saved.info, saved.rows) : renderExtrasOnly(saved.info)}${extra}\n`)
   process.exit(0)
 }
 
@@ -57,12 +66,17 @@ if (opts.help) {
   --reps N     interleaved repetitions (default 3; --quick defaults to 1)
   --micro      only the in-process micro-measures (rule matching, body inspection); no wrk needed
   --no-gateway skip the gateway load and starvation runs (part of every full run)
+  --no-wan     skip the WAN workload: ${WAN_CALLS.full} fresh curl calls direct vs through the proxy, HTTPS
+               upstream behind a 20 ms-each-way relay (part of every run; --quick: ${WAN_CALLS.quick})
+  --no-dashboard  skip the dashboard workload: 20 pollers × 5 URLs every 2 s for ${DASHBOARD_S.full} s, three proxy
+               settings, upstream requests counted (part of every run; --quick: ${DASHBOARD_S.quick} s)
   --quick      short runs and ${QUICK.transferMiB} MiB transfers, to check the harness
   --targets    comma-separated subset (default: all)
   --profile    instead of the workloads: run W1 on each Node target under node --cpu-prof and
                summarise where the CPU goes (top self/inclusive functions, by area)
-  --check      exit 2 if a floor fails
-  --only W1,W3 run only these workloads (W6 idle RSS is always read); for focused checks
+  --check      exit 2 if a floor fails (or the WAN or dashboard goal)
+  --only W1,W3 run only these workloads (W6 idle RSS is always read); for focused checks.
+               WAN and DASHBOARD are names too: --only wan,dashboard runs just those two
   --render F   re-render the Markdown report from a results .json (no measurement)
   --quiet-wait S  before each target, wait up to S seconds for the machine to be < ${QUIET_THRESHOLD_PCT}% busy
                (default 60, --quick 3; 0 disables). Other people's test runs distort the numbers.
@@ -72,8 +86,20 @@ Results: stdout and .bench/results-<timestamp>.{md,json}\n`)
 
 const durations: Durations = opts.quick ? QUICK : FULL
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5'] as const
-const only = new Set(opts.only ? opts.only.toUpperCase().split(',').map((s) => s.trim()) : WORKLOADS)
+const EXTRA_WORKLOADS = ['WAN', 'DASHBOARD'] as const
+const only = new Set(opts.only ? opts.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : [...WORKLOADS, ...EXTRA_WORKLOADS])
+const unknownWorkloads = [...only].filter((w) => !(WORKLOADS as readonly string[]).includes(w) && !(EXTRA_WORKLOADS as readonly string[]).includes(w))
+if (unknownWorkloads.length > 0) {
+  log(`unknown workload(s) in --only: ${unknownWorkloads.join(', ')}; known: ${[...WORKLOADS, ...EXTRA_WORKLOADS].join(', ')}`)
+  process.exit(1)
+}
 const runs = (w: (typeof WORKLOADS)[number]) => only.has(w)
+/** Whether the per-target runs (W1-W6, the micro-measures) happen at all: not for `--only wan,dashboard`. */
+const perTarget = WORKLOADS.some(runs)
+const runsWan = only.has('WAN') && !opts['no-wan']
+const runsDashboard = only.has('DASHBOARD') && !opts['no-dashboard']
+const wanCalls = opts.quick ? WAN_CALLS.quick : WAN_CALLS.full
+const dashboardS = opts.quick ? DASHBOARD_S.quick : DASHBOARD_S.full
 const quietWaitS = Number(opts['quiet-wait'] ?? (opts.quick ? 3 : 60)) || 0
 const reps = Math.max(1, Number(opts.quick && process.argv.every((a) => !a.startsWith('--reps')) ? 1 : opts.reps) || 1)
 const wanted = opts.targets ? opts.targets.split(',').map((s) => s.trim()).filter(Boolean) : TARGETS.map((t) => t.name)
@@ -114,6 +140,7 @@ function tryExec(cmd: string, args: string[]): string {
 
 function preflight(): void {
   for (const [cmd, arg] of [['wrk', '-v'], ['taskset', '-V'], ['curl', '--version']] as const) {
+    if (cmd === 'wrk' && !perTarget) continue
     try {
       execFileSync(cmd, [arg], { stdio: 'ignore', timeout: 5_000 })
     } catch (err) {
@@ -122,7 +149,7 @@ function preflight(): void {
     }
   }
   if (os.cpus().length < 2) throw new Error('needs at least 2 cores (target on core 0, load on core 1)')
-  if (selected.some((t) => t.needsBuild) && !existsSync(path.join(REPO_ROOT, 'dist/main.js'))) {
+  if ((selected.some((t) => t.needsBuild) || runsWan || runsDashboard) && !existsSync(path.join(REPO_ROOT, 'dist/main.js'))) {
     throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)')
   }
 }
@@ -229,42 +256,80 @@ async function runTarget(spec: TargetSpec, rep: number, order: number, upstream:
 
 async function benchmark(): Promise<number> {
   const started = performance.now()
-  const micro = await runMicro()
-  const uploadFile = runs('W4') ? makeUploadFile(durations.transferMiB) : ''
-  const upstream = await startUpstream()
-  log(`upstream on 127.0.0.1:${upstream.port} (pid ${upstream.pid}); ${reps} rep(s) of ${selected.map((t) => t.name).join(', ')}`)
+  const micro = perTarget ? await runMicro() : []
   const rows: TargetRep[] = []
   let gatewayMd = ''
-  try {
-    for (let rep = 1; rep <= reps; rep++) {
-      // Interleaved and rotated: each rep runs every target once, starting one further along.
-      const order = selected.map((_, i) => selected[(i + rep - 1) % selected.length] as TargetSpec)
-      log(`rep ${rep}/${reps}: ${order.map((t) => t.name).join(' → ')}`)
-      for (const [i, spec] of order.entries()) rows.push(await runTarget(spec, rep, i + 1, upstream, uploadFile))
+  if (perTarget) {
+    const uploadFile = runs('W4') ? makeUploadFile(durations.transferMiB) : ''
+    const upstream = await startUpstream()
+    log(`upstream on 127.0.0.1:${upstream.port} (pid ${upstream.pid}); ${reps} rep(s) of ${selected.map((t) => t.name).join(', ')}`)
+    try {
+      for (let rep = 1; rep <= reps; rep++) {
+        // Interleaved and rotated: each rep runs every target once, starting one further along.
+        const order = selected.map((_, i) => selected[(i + rep - 1) % selected.length] as TargetSpec)
+        log(`rep ${rep}/${reps}: ${order.map((t) => t.name).join(' → ')}`)
+        for (const [i, spec] of order.entries()) rows.push(await runTarget(spec, rep, i + 1, upstream, uploadFile))
+      }
+      // Issue 4's load run: 50 members at 1,000 connections through the gateway, next to local mode.
+      if (!opts['no-gateway'] && !opts.quick && !opts.only) {
+        log('gateway load run: 50 members, 1,000 connections')
+        gatewayMd = renderGatewayLoad(await runGatewayLoad({ seconds: durations === QUICK ? 3 : 10, reps: Math.min(reps, 3), upstreamPort: upstream.port }))
+        log('starvation run: one member holds 64 slow uploads, another member sends GETs')
+        gatewayMd += `\n${renderStarvation(await runStarvation({ upstreamPort: upstream.port }))}`
+      }
+    } finally {
+      await upstream.stop()
     }
-    // Issue 4's load run: 50 members at 1,000 connections through the gateway, next to local mode.
-    if (!opts['no-gateway'] && !opts.quick && !opts.only) {
-      log('gateway load run: 50 members, 1,000 connections')
-      gatewayMd = renderGatewayLoad(await runGatewayLoad({ seconds: durations === QUICK ? 3 : 10, reps: Math.min(reps, 3), upstreamPort: upstream.port }))
-      log('starvation run: one member holds 64 slow uploads, another member sends GETs')
-      gatewayMd += `\n${renderStarvation(await runStarvation({ upstreamPort: upstream.port }))}`
-    }
-  } finally {
-    await upstream.stop()
+  }
+  // Issue 13's workloads bring their own upstream (the simulator) and proxy settings.
+  let wan: WanResult | undefined
+  let dashboard: DashboardResult | undefined
+  if (runsWan) {
+    const quiet = quietWaitS > 0 ? await waitForQuiet(quietWaitS, QUIET_THRESHOLD_PCT) : undefined
+    log(`WAN: ${wanCalls} fresh curl calls direct and through the proxy, HTTPS upstream ${WAN_DELAY_MS} ms away each way`)
+    wan = { ...(await runWan({ calls: wanCalls, delayMs: WAN_DELAY_MS, dir: tmp, home })), ...(quiet ? { quiet } : {}) }
+    log(`  direct mean ${fmt(wan.direct?.meanMs, 1)} ms p95 ${fmt(wan.direct?.p95Ms, 1)} ms | proxy mean ${fmt(wan.proxy?.meanMs, 1)} ms p95 ${fmt(wan.proxy?.p95Ms, 1)} ms | ratio ${fmt(wan.ratioMean, 2)} / ${fmt(wan.ratioP95, 2)}${wan.error ? ` | ${wan.error}` : ''}`)
+  }
+  if (runsDashboard) {
+    log(`dashboard: 20 pollers × 5 URLs every 2 s for ${dashboardS} s, three proxy settings`)
+    dashboard = await runDashboard({ durationS: dashboardS, home })
+    for (const run of dashboard.runs) log(`  ${run.name}: ${run.status === 'ok' ? `${run.upstream ?? 0} upstream requests (naive ${dashboard.naive})` : `${run.status} ${run.detail ?? ''}`}`)
   }
   const info: RunInfo = {
-    timestamp, reps, quick: opts.quick, only: [...only], targets: selected.map((t) => t.name), durations,
+    timestamp, reps, quick: opts.quick, only: [...only], targets: perTarget ? selected.map((t) => t.name) : [], durations,
     machine: machineInfo(), commands: loggedCommands(), elapsedS: (performance.now() - started) / 1000,
   }
-  const md = renderMarkdown(info, rows) + `\n${renderMicro(micro)}` + (gatewayMd ? `\n${gatewayMd}` : '')
+  const extraMd = (wan ? `\n${renderWan(wan)}` : '') + (dashboard ? `\n${renderDashboard(dashboard)}` : '')
+  const md = perTarget
+    ? renderMarkdown(info, rows) + `\n${renderMicro(micro)}` + (gatewayMd ? `\n${gatewayMd}` : '') + extraMd
+    : renderExtrasOnly(info) + extraMd
   const floors = computeFloors(rows)
   mkdirSync(outDir, { recursive: true })
   const base = path.join(outDir, `results-${timestamp}${opts.quick ? '-quick' : ''}`)
   writeFileSync(`${base}.md`, `${md}\n`)
-  writeFileSync(`${base}.json`, `${JSON.stringify({ info, floors, micro, rows }, null, 2)}\n`)
+  writeFileSync(`${base}.json`, `${JSON.stringify({ info, floors, micro, rows, wan, dashboard }, null, 2)}\n`)
   process.stdout.write(`${md}\n`)
   log(`\nwritten: ${path.relative(REPO_ROOT, base)}.md and .json`)
-  return opts.check && (floors.some((f) => f.pass === false) || micro.some((m) => !m.pass)) ? 2 : 0
+  const extraFailed = wan?.pass === false || (dashboard !== undefined && dashboardPass(dashboard) === false)
+  return opts.check && (floors.some((f) => f.pass === false) || micro.some((m) => !m.pass) || extraFailed) ? 2 : 0
+}
+
+/** The report's head when only issue 13's workloads ran (no per-target tables). */
+function renderExtrasOnly(info: RunInfo): string {
+  return [
+    `# c66-proxy benchmark — run ${info.timestamp}`,
+    '',
+    `Workloads: only ${info.only?.join(', ') ?? ''}${info.quick ? ' (**--quick**: shorter runs; for checking the harness, not for numbers)' : ''}. The proxy pinned to core 0; curl, the relay, the upstream and the harness to core 1. Elapsed ${Math.round(info.elapsedS)} s.`,
+    '',
+    Object.entries(info.machine).map(([k, v]) => `- ${k}: ${v}`).join('\n'),
+    '',
+    '## Commands',
+    '',
+    '```',
+    ...commandLines(info.commands),
+    '```',
+    '',
+  ].join('\n')
 }
 
 /**
@@ -346,7 +411,8 @@ async function profile(): Promise<number> {
 
 // A hard bound on the whole run, whatever happens inside it.
 const perTargetBudgetS = quietWaitS + 2 * (durations.warmupS + durations.loadS + 45) + 130 + 70 + (durations.w5HoldMs / 1000 + 50) + 40
-const budgetS = opts.profile ? selected.length * 600 + 60 : reps * selected.length * perTargetBudgetS + 120
+const extraBudgetS = (runsWan ? wanCalls * 2 * 15 + quietWaitS + 60 : 0) + (runsDashboard ? 3 * (dashboardS + 30) : 0)
+const budgetS = opts.profile ? selected.length * 600 + 60 : (perTarget ? reps * selected.length * perTargetBudgetS : 0) + extraBudgetS + 120
 const watchdog = setTimeout(() => {
   log(`benchmark exceeded its ${budgetS} s bound: stopping`)
   cleanup()

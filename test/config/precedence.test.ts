@@ -51,6 +51,7 @@ const ROWS: readonly Row[] = [
   { key: 'minUploadRate', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.minUploadRate },
   { key: 'inspectBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.inspectBodyLimitBytes },
   { key: 'upstreamMaxSockets', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.upstreamMaxSockets },
+  { key: 'upstreamKeepAliveTimeout', layers: ['55s', '1m', '30s', '500ms'], expected: [55_000, 60_000, 30_000, 500], read: (c) => c.upstreamKeepAliveTimeoutMs },
   { key: 'clientId', layers: ['d-id', 'f-id', 'e-id', 'flag-id'], expected: ['d-id', 'f-id', 'e-id', 'flag-id'], read: (c) => c.oauth.clientId },
   { key: 'clientAuth', layers: ['body', 'basic', 'body', 'basic'], expected: ['body', 'basic', 'body', 'basic'], read: (c) => c.oauth.clientAuth },
   { key: 'scopes', layers: ['public', 'public redeploy', 'admin', 'public jobs'], expected: ['public', 'public redeploy', 'admin', 'public jobs'], read: (c) => c.oauth.scopes },

@@ -30,6 +30,7 @@ test('promtool check metrics finds nothing to complain about in /-/metrics after
   t.is((await rawRequest(proxy.port, `GET /stacks HTTP/1.1\r\nHost: rebind.example\r\nConnection: close\r\n\r\n`)).status, 403)
   const text = (await send(`${proxy.url}/-/metrics`)).body.toString('utf8')
   t.regex(text, /^c66_proxy_requests_total\{/m, 'the request series are there to be checked')
+  t.regex(text, /^c66_proxy_upstream_connections_opened_total\{tls_session="none"\} 1$/m, 'the upstream connection counter too')
   t.regex(text, /^# TYPE c66_proxy_nodejs_active_handles gauge$/m, 'the per-type gauges stay; only their *_total sums go')
 
   // The linter itself must be able to fail: a gauge named *_total is what it rejected before.

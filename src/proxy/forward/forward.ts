@@ -27,7 +27,9 @@ export interface Forwarder {
  * its own (timers, respond, replay, throttled), sharing the request's Flight.
  */
 export function createForwarder(config: Config, metrics: Metrics, log: Logger): Forwarder {
-  const { agent, proxy } = upstreamProxy(config)
+  const { agent, proxy } = upstreamProxy(config, (session) => metrics.upstreamConnections.inc({ tls_session: session }))
+  // The series that can occur start at 0, so a scrape shows "no connection opened yet" as such.
+  for (const session of config.upstream.protocol === 'https:' ? ['new', 'resumed'] : ['none']) metrics.upstreamConnections.inc({ tls_session: session }, 0)
   const ctx = passContext(config, metrics, log, { send, fail })
 
   proxy.on('proxyReq', upstreamRequestPass(ctx))
