@@ -45,22 +45,41 @@ const LITTLE_ENDIAN = endianness() === 'LE'
  * be read). A TIME_WAIT entry is listed with uid 0 whoever owned it, so it never answers.
  */
 export function peerUid(ends: ConnectionEnds, read: ReadTable = readProcTable, littleEndian = LITTLE_ENDIAN): number | undefined {
-  for (const [file, peer, local] of candidates(ends, littleEndian)) {
-    const table = read(file)
-    if (table === undefined) continue
-    // The kernel prints "%4d: %08X:%04X %08X:%04X %02X ...": the ": " before and the space after
-    // anchor the needle to the first two columns of one line.
-    const needle = `: ${peer}:${hexPort(ends.peerPort)} ${local}:${hexPort(ends.localPort)} `
-    const at = table.indexOf(needle)
-    if (at === -1) continue
-    const end = table.indexOf('\n', at)
-    // sl: local rem st tx:rx tr:when retrnsmt uid ...; the line from the needle on starts at "local".
-    const fields = table.slice(at + 2, end === -1 ? undefined : end).trim().split(/\s+/)
-    if (fields[2] === TIME_WAIT) return undefined
-    const uid = Number(fields[6])
-    return Number.isInteger(uid) && uid >= 0 ? uid : undefined
+  for (const place of placesOf(ends, littleEndian)) {
+    const found = uidIn(read(place.file), place.needle)
+    if (found !== 'absent') return found
   }
   return undefined
+}
+
+/** Where the client's socket can be listed: the table, and the start of its line there. */
+export interface Place {
+  readonly file: TcpTable
+  readonly needle: string
+}
+
+/**
+ * The places to look, most likely first. Each table costs a walk of the kernel's whole
+ * connection hash (262,144 buckets here: ~4 ms) whatever it lists, so a caller reads the next
+ * only when the first did not have the line.
+ */
+export function placesOf(ends: ConnectionEnds, littleEndian = LITTLE_ENDIAN): Place[] {
+  // The kernel prints "%4d: %08X:%04X %08X:%04X %02X ...": the ": " before and the space after
+  // anchor the needle to the first two columns of one line.
+  return candidates(ends, littleEndian).map(([file, peer, local]) => ({ file, needle: `: ${peer}:${hexPort(ends.peerPort)} ${local}:${hexPort(ends.localPort)} ` }))
+}
+
+/** The uid on the line `needle` starts in `table`; undefined for a TIME_WAIT line; 'absent' when there is none. */
+export function uidIn(table: string | undefined, needle: string): number | undefined | 'absent' {
+  if (table === undefined) return 'absent'
+  const at = table.indexOf(needle)
+  if (at === -1) return 'absent'
+  const end = table.indexOf('\n', at)
+  // sl: local rem st tx:rx tr:when retrnsmt uid ...; the line from the needle on starts at "local".
+  const fields = table.slice(at + 2, end === -1 ? undefined : end).trim().split(/\s+/)
+  if (fields[2] === TIME_WAIT) return undefined
+  const uid = Number(fields[6])
+  return Number.isInteger(uid) && uid >= 0 ? uid : undefined
 }
 
 /**

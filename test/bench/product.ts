@@ -2,6 +2,8 @@
 // pinned to the target core, launched as `npm start` launches it, and able to say why it did not
 // start, which tells a flag this build does not know from any other failure.
 import type { ChildProcess } from 'node:child_process'
+import http from 'node:http'
+import net from 'node:net'
 import path from 'node:path'
 import { freePort, spawnTracked, stopChild, waitForPort } from './procs.js'
 import { productLaunch, REPO_ROOT, TARGET_CORE } from './targets.js'
@@ -23,10 +25,11 @@ export type ProductStart =
  * `node dist/main.js serve --listen 127.0.0.1:<port> <args>`, with `env` on top of a clean
  * environment (PATH, the launch settings). Standard output (the request log) is dropped.
  */
-export async function startProduct(args: readonly string[], env: Record<string, string>): Promise<ProductStart> {
+export async function startProduct(args: readonly string[], env: Record<string, string>, socket?: string): Promise<ProductStart> {
   const port = await freePort()
   const launch = productLaunch()
-  const child: ChildProcess = spawnTracked('taskset', ['-c', TARGET_CORE, process.execPath, ...launch.flags, path.join(REPO_ROOT, 'dist/main.js'), 'serve', '--listen', `127.0.0.1:${port}`, ...args], {
+  const listen = socket === undefined ? `127.0.0.1:${port}` : `unix:${socket}`
+  const child: ChildProcess = spawnTracked('taskset', ['-c', TARGET_CORE, process.execPath, ...launch.flags, path.join(REPO_ROOT, 'dist/main.js'), 'serve', '--listen', listen, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...launch.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -37,7 +40,8 @@ export async function startProduct(args: readonly string[], env: Record<string, 
   })
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
   try {
-    await waitForPort(port, 15_000, child)
+    if (socket === undefined) await waitForPort(port, 15_000, child)
+    else await waitForSocket(socket, 15_000, child)
   } catch {
     await stopChild(child, 'SIGKILL')
     await closed
@@ -49,7 +53,7 @@ export async function startProduct(args: readonly string[], env: Record<string, 
     proxy: {
       port,
       pid: child.pid ?? 0,
-      metrics: async () => (await fetch(`http://127.0.0.1:${port}/-/metrics`, { signal: AbortSignal.timeout(5_000) })).text(),
+      metrics: () => (socket === undefined ? fetch(`http://127.0.0.1:${port}/-/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text()) : getOverSocket(socket, '/-/metrics')),
       stop: () => stopChild(child, 'SIGINT', 12_000),
     },
   }
@@ -59,4 +63,31 @@ export async function startProduct(args: readonly string[], env: Record<string, 
 export function sample(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
+}
+
+/** Resolves once something accepts connections on the unix socket `path`. */
+async function waitForSocket(path: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error('exited')
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(path)
+      s.once('connect', () => (s.destroy(), resolve(true)))
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`nothing listening on ${path}`)
+}
+
+function getOverSocket(socketPath: string, target: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ socketPath, path: target, headers: { host: 'localhost' }, timeout: 5_000 }, (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(text))
+      })
+      .on('error', reject)
+  })
 }
