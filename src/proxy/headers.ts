@@ -83,7 +83,8 @@ export function filterResponseHeaders(raw: readonly string[], upstreamOrigin: st
     if ((raw[i] ?? '').toLowerCase() !== 'connection') continue
     const value = raw[i + 1] ?? ''
     // The usual values name no other header; only build the set when there is something to drop.
-    if (value !== 'keep-alive' && value !== 'close') listed = connectionTokens(value)
+    // Every Connection header counts: a second one adds to the first's names, never replaces them.
+    if (value !== 'keep-alive' && value !== 'close') listed = connectionTokens(value, listed)
   }
   const headers: string[] = []
   let contentLength: number | undefined
@@ -104,8 +105,12 @@ export function filterResponseHeaders(raw: readonly string[], upstreamOrigin: st
   return { headers, contentLength, unsafeLocation }
 }
 
-function connectionTokens(value: string): Set<string> {
-  return new Set(value.split(',').map((t) => t.trim().toLowerCase().replace(/_/g, '-')).filter(Boolean))
+function connectionTokens(value: string, into = new Set<string>()): Set<string> {
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase().replace(/_/g, '-')
+    if (name !== '') into.add(name)
+  }
+  return into
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import type { AuditEntry } from '../../src/audit/record.js'
 import { verifyAuditFile } from '../../src/audit/verify.js'
-import { TEST_SECRET, entry, openLog, readLines, steppingClock, tempDir, testKeys } from '../helpers/audit-files.js'
+import { TEST_SECRET, auditClock, entry, openLog, readLines, tempDir, testKeys } from '../helpers/audit-files.js'
 
 // Derived here from the documented labels, not through src/, so a changed label fails this test.
 const secret = Buffer.from(TEST_SECRET, 'hex')
@@ -14,7 +14,7 @@ const hmac = (text: string) => createHmac('sha256', macKey).update(text, 'utf8')
 
 test('each line is canonical JSON in the documented field order, timed by the injected clock, MACed over everything but its mac', async (t) => {
   const path = join(tempDir(t), 'audit.log')
-  const { log, errors } = await openLog(t, { destination: path, replica: 'eu-1', clock: steppingClock(Date.parse('2026-03-04T05:06:07.089Z')) })
+  const { log, errors } = await openLog(t, { destination: path, replica: 'eu-1', clock: auditClock(Date.parse('2026-03-04T05:06:07.089Z')) })
   log.write({ request_id: 'r-1', duration_ms: 12, status: 200, stack_id: 'abc123', route: '/stacks/:stack_id/deployments', method: 'POST', key_id: 'key_1', key_label: 'laptop', client: '203.0.113.7', member: 'cloud66:42', event: 'request' })
   log.write({ event: 'request', member: 'sso:ann@example.com', method: 'DELETE', route: '/stacks/:stack_id', status: 204, duration_ms: 3, request_id: 'r-2' })
   log.write({ event: 'key_revoked', member: 'sso:ann@example.com', client: '203.0.113.8', object: 'cloud66:42', key_label: 'laptop', key_id: 'key_1', request_id: 'r-3' })

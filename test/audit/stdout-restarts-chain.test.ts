@@ -4,13 +4,13 @@ import { PassThrough } from 'node:stream'
 import test from 'ava'
 import { AuditLog } from '../../src/audit/audit-log.js'
 import { verifyAuditFile } from '../../src/audit/verify.js'
-import { entry, reforge, steppingClock, tempDir, testKeys } from '../helpers/audit-files.js'
+import { auditClock, entry, reforge, tempDir, testKeys } from '../helpers/audit-files.js'
 
 async function runOnStdout(replica: string, count: number, start: number): Promise<{ text: string; ended: boolean }> {
   const stdout = new PassThrough()
   let text = ''
   stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
-  const log = await AuditLog.open({ destination: '-', replica, clock: steppingClock(), keys: testKeys, stdout })
+  const log = await AuditLog.open({ destination: '-', replica, clock: auditClock(), keys: testKeys, stdout })
   for (let i = 0; i < count; i += 1) log.write(entry(start + i))
   await log.close()
   return { text, ended: stdout.writableEnded }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { AuditLog } from '../../src/audit/audit-log.js'
 import { verifyAuditFile } from '../../src/audit/verify.js'
-import { entry, layout, openLog, readLines, steppingClock, tempDir, testKeys, writeLines } from '../helpers/audit-files.js'
+import { auditClock, entry, layout, openLog, readLines, tempDir, testKeys, writeLines } from '../helpers/audit-files.js'
 
 test('open creates a missing directory as 0700 and the log file as 0600', async (t) => {
   const dir = join(tempDir(t), 'data', 'audit')
@@ -18,14 +18,14 @@ test('open creates a missing directory as 0700 and the log file as 0600', async 
 test('open refuses to start when the log cannot be created, instead of failing on every request', async (t) => {
   const blocker = join(tempDir(t), 'not-a-directory')
   writeFileSync(blocker, '')
-  await t.throwsAsync(AuditLog.open({ destination: join(blocker, 'audit.log'), replica: 'a', clock: steppingClock(), keys: testKeys }), { message: /not-a-directory/ })
+  await t.throwsAsync(AuditLog.open({ destination: join(blocker, 'audit.log'), replica: 'a', clock: auditClock(), keys: testKeys }), { message: /not-a-directory/ })
 })
 
 test('a write that fails is reported through onError, never thrown, and the log recovers once the cause is gone', async (t) => {
   const dir = join(tempDir(t), 'later')
   const path = join(dir, 'audit.log')
   const errors: Error[] = []
-  const log = new AuditLog({ destination: path, replica: 'a', clock: steppingClock(), keys: testKeys, onError: (err) => errors.push(err) })
+  const log = new AuditLog({ destination: path, replica: 'a', clock: auditClock(), keys: testKeys, onError: (err) => errors.push(err) })
   t.teardown(() => log.close())
 
   t.notThrows(() => log.write(entry(1)))
@@ -46,7 +46,7 @@ test('a write that fails is reported through onError, never thrown, and the log 
 test('records the disk cannot keep up with are dropped and reported, and the gap is visible to verify', async (t) => {
   const path = join(tempDir(t), 'audit.log')
   const errors: Error[] = []
-  const log = await AuditLog.open({ destination: path, replica: 'a', clock: steppingClock(), keys: testKeys, onError: (err) => errors.push(err), maxBufferedBytes: 600 })
+  const log = await AuditLog.open({ destination: path, replica: 'a', clock: auditClock(), keys: testKeys, onError: (err) => errors.push(err), maxBufferedBytes: 600 })
   t.teardown(() => log.close())
   for (let i = 1; i <= 5; i += 1) t.notThrows(() => log.write(entry(i)))
   await log.flush()
@@ -72,7 +72,7 @@ test('a write after close is reported, not thrown, and adds nothing to the file'
 
 test('an onError callback that throws does not reach the caller of write', async (t) => {
   const path = join(tempDir(t), 'audit.log')
-  const log = new AuditLog({ destination: path, replica: 'a', clock: steppingClock(), keys: testKeys, onError: () => { throw new Error('reporter broke') } })
+  const log = new AuditLog({ destination: path, replica: 'a', clock: auditClock(), keys: testKeys, onError: () => { throw new Error('reporter broke') } })
   await log.close()
   t.notThrows(() => log.write(entry(1)))
   t.is(log.errors, 1)

@@ -3,7 +3,7 @@
 // how a hold after a real `503 throttled` ends.
 import test from 'ava'
 import { BudgetBook, HOUR_MS, PROBE_EVERY_MS, windowOf } from '../../src/budget/budget-book.js'
-import { ManualClock } from '../helpers/oauth-login.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 
 const T0 = Date.UTC(2026, 11, 6, 10, 0, 0) // 10:00:00.000 UTC
 const hints = (limit: number, remaining: number) => ['X-RateLimit-Limit', String(limit), 'X-RateLimit-Remaining', String(remaining)]
@@ -23,7 +23,7 @@ test('the window is the clock hour in UTC: 10:59:59.999 is in the 10:00 window, 
 })
 
 test('spending the configured budget refuses the next request until the hour ends; the next hour starts afresh', (t) => {
-  const clock = new ManualClock(T0 + 59 * 60_000 + 30_000) // 10:59:30
+  const clock = new FakeClock({ start: T0 + 59 * 60_000 + 30_000 }) // 10:59:30
   const book = new BudgetBook(clock, 3)
   spend(book, 'a', 3)
   t.deepEqual(book.check('a'), { why: 'spent', retryAfterSeconds: 30, windowEnd: T0 + HOUR_MS })
@@ -37,7 +37,7 @@ test('spending the configured budget refuses the next request until the hour end
 })
 
 test('the cap is never probed past: with no word from Cloud 66 nothing goes until the hour ends', (t) => {
-  const clock = new ManualClock(T0)
+  const clock = new FakeClock({ start: T0 })
   const book = new BudgetBook(clock, 2)
   spend(book, 'a', 2)
   for (let minute = 0; minute < 59; minute++) {
@@ -47,7 +47,7 @@ test('the cap is never probed past: with no word from Cloud 66 nothing goes unti
 })
 
 test("Cloud 66's X-RateLimit-Remaining 0 refuses before the cap; a remaining above 0 never lifts the cap", (t) => {
-  const clock = new ManualClock(T0)
+  const clock = new FakeClock({ start: T0 })
   const book = new BudgetBook(clock, 3000)
   spend(book, 'a', 1, hints(3600, 0))
   t.is(book.check('a')?.why, 'spent', 'other tools of the same user spent it')
@@ -66,7 +66,7 @@ test("Cloud 66's X-RateLimit-Remaining 0 refuses before the cap; a remaining abo
 })
 
 test('after a real 503 throttled the identity is held, one probe a minute goes through, and a normal answer ends the hold', (t) => {
-  const clock = new ManualClock(T0 + 10 * 60_000)
+  const clock = new FakeClock({ start: T0 + 10 * 60_000 })
   const book = new BudgetBook(clock, 3000)
   const first = book.meter('a')
   first.sent()
@@ -96,7 +96,7 @@ test('after a real 503 throttled the identity is held, one probe a minute goes t
 })
 
 test('a hold never outlasts the window', (t) => {
-  const clock = new ManualClock(T0 + 59 * 60_000)
+  const clock = new FakeClock({ start: T0 + 59 * 60_000 })
   const book = new BudgetBook(clock, 3000)
   const m = book.meter('a')
   m.sent()
@@ -108,7 +108,7 @@ test('a hold never outlasts the window', (t) => {
 })
 
 test('hints that are not numbers are no hints', (t) => {
-  const book = new BudgetBook(new ManualClock(T0), 3000)
+  const book = new BudgetBook(new FakeClock({ start: T0 }), 3000)
   spend(book, 'a', 1, ['X-RateLimit-Remaining', '-1', 'X-RateLimit-Limit', 'lots'])
   spend(book, 'b', 1, ['X-RateLimit-Remaining', '1e3'])
   t.is(book.view('a').hint, undefined)

@@ -5,7 +5,7 @@
 // sending requests that can only earn a 503. The proxy's and the simulator's clock is the test's.
 import test from 'ava'
 import { metricValue, metricsText, send, SIM_TOKEN, startSim } from '../helpers/forwarding.js'
-import { ManualClock } from '../helpers/oauth-login.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { startProxy } from '../helpers/proxy.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { spawnProxy } from '../helpers/spawned-proxy.js'
@@ -24,7 +24,7 @@ interface BudgetJson {
 }
 
 test('a spent --upstream-budget is answered locally with 429 budget_exhausted and Retry-After to the end of the clock hour; the next hour goes through', async (t) => {
-  const clock = new ManualClock(T)
+  const clock = new FakeClock({ start: T })
   const sim = await startSim(t, { clock })
   const proxy = await startProxy(t, { upstream: sim.url, flags: { upstreamBudget: '3/h' }, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, io: { clock } })
   for (let i = 0; i < 3; i++) t.is((await send(`${proxy.url}/stacks.json?i=${i}`)).status, 200)

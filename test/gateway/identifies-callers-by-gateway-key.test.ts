@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import test from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import {
   apiTokensSince,
   createKey,
@@ -12,7 +13,6 @@ import {
   startGatewaySim,
   upstreamSaw,
 } from '../helpers/gateway.js'
-import { ManualClock } from '../helpers/oauth-login.js'
 
 // Every API request to the gateway must say who is calling, with a gateway key; the gateway then
 // acts with that member's own Cloud 66 token, and the key never reaches Cloud 66.
@@ -110,7 +110,7 @@ test('a revoked key gets 401 invalid_key', async (t) => {
 })
 
 test('an expired key gets 401 invalid_key once its expiry has passed', async (t) => {
-  const clock = new ManualClock(Date.now())
+  const clock = new FakeClock({ start: Date.now() })
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, io: { clock } })
   const { cookie } = await loginMember(t, gw, sim, 1)

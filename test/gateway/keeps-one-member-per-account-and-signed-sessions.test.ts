@@ -1,8 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import test from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { runCli } from '../helpers/cli.js'
 import { createKey, errorCode, gwRequest, loginMember, memberToken, startGateway, startGatewaySim } from '../helpers/gateway.js'
-import { ManualClock } from '../helpers/oauth-login.js'
 
 // A member is created by logging in with Cloud 66; logging in again replaces their token and
 // never makes a second member. The browser holds a signed, expiring, script-proof session cookie.
@@ -96,7 +96,7 @@ test('a forged or altered session cookie is refused', async (t) => {
 })
 
 test('a session stops working once its lifetime has passed', async (t) => {
-  const clock = new ManualClock(Date.now())
+  const clock = new FakeClock({ start: Date.now() })
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, io: { clock }, flags: { sessionTtl: '1h' } })
   const { cookie } = await loginMember(t, gw, sim, 1)

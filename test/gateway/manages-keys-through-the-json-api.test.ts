@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'ava'
 import { ALL_SCOPES } from '../../src/simulator/index.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { createKey, errorCode, gwRequest, loginMember, memberToken, startGateway, startGatewaySim, type StartedGateway } from '../helpers/gateway.js'
-import { ManualClock } from '../helpers/oauth-login.js'
 import { until } from '../helpers/wait.js'
 
 // Members manage their gateway keys through the JSON API under /-/api/ (the /-/ page uses it too):
@@ -34,7 +34,7 @@ async function everyStoredDoc(gw: StartedGateway): Promise<string> {
 }
 
 test('creating a key answers 201 with the key once, in the c66p_ format, with its label, expiry and access', async (t) => {
-  const clock = new ManualClock(Date.parse('2026-03-01T10:00:00.000Z'))
+  const clock = new FakeClock({ start: Date.parse('2026-03-01T10:00:00.000Z') })
   const sim = await startGatewaySim(t, { clock })
   const gw = await startGateway(t, { upstream: sim.url, io: { clock } })
   const { cookie } = await loginMember(t, gw, sim, 1)
@@ -124,7 +124,7 @@ test("another member cannot revoke a key: 404, and the key keeps working", async
 })
 
 test('a key created with an expiry stops working when it passes', async (t) => {
-  const clock = new ManualClock(Date.now())
+  const clock = new FakeClock({ start: Date.now() })
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, io: { clock } })
   const { cookie } = await loginMember(t, gw, sim, 1)

@@ -8,6 +8,7 @@ import { AuditLog, type AuditLogOptions } from '../../src/audit/audit-log.js'
 import { serialize, toRecord, type AuditEntry, type ChainHead } from '../../src/audit/record.js'
 import type { Clock } from '../../src/clock.js'
 import { cleanEnv } from './cli.js'
+import { FakeClock } from './fake-clock.js'
 
 /** The gateway secret the audit tests write and verify with (32 bytes, hex, as `secret generate` could print). */
 export const TEST_SECRET = '5e1f0c2b9a8d7e6f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f'
@@ -30,7 +31,7 @@ export function forgeChain(replica: string, count: number, key: AuditKey = forge
   const lines: string[] = []
   let last = head
   for (let i = 1; i <= count; i += 1) {
-    const time = new Date(Date.parse('2026-01-02T03:04:05.000Z') + i * 1_000).toISOString()
+    const time = new Date(AUDIT_CLOCK_START + i * 1_000).toISOString()
     const record = toRecord(entry(900 + i, { member: 'cloud66:6666' }), { time, replica, head: last, key })
     last = { seq: record.seq, mac: record.mac }
     lines.push(serialize(record))
@@ -43,10 +44,12 @@ export function auditEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return cleanEnv({ C66_PROXY_SECRET: TEST_SECRET, ...extra })
 }
 
-/** A clock the test moves: starts at 2026-01-02T03:04:05.000Z, one second per reading. */
-export function steppingClock(start = Date.parse('2026-01-02T03:04:05.000Z'), stepMs = 1_000): Clock {
-  let now = start - stepMs
-  return { now: () => (now += stepMs) }
+/** The audit tests' first moment, 2026-01-02T03:04:05.000Z; forgeChain's lines count from it too. */
+export const AUDIT_CLOCK_START = Date.parse('2026-01-02T03:04:05.000Z')
+
+/** The fake clock as the audit tests use it: from `start`, one second later at each reading (each record). */
+export function auditClock(start = AUDIT_CLOCK_START): FakeClock {
+  return new FakeClock({ start, stepMs: 1_000 })
 }
 
 /** A scratch directory removed when the test ends. */
@@ -76,7 +79,7 @@ export function entry(n: number, overrides: Partial<AuditEntry> = {}): AuditEntr
 /** Opens an AuditLog (keys: testKeys unless given) that is closed when the test ends; errors are collected in `errors`. */
 export async function openLog(t: ExecutionContext, options: Omit<AuditLogOptions, 'clock' | 'keys'> & { clock?: Clock; keys?: AuditKeys }): Promise<{ log: AuditLog; errors: Error[] }> {
   const errors: Error[] = []
-  const log = await AuditLog.open({ clock: steppingClock(), keys: testKeys, onError: (err) => errors.push(err), ...options })
+  const log = await AuditLog.open({ clock: auditClock(), keys: testKeys, onError: (err) => errors.push(err), ...options })
   t.teardown(() => log.close())
   return { log, errors }
 }
@@ -108,7 +111,7 @@ export function layout(path: string): string[] {
 export const TWO_REPLICA_LAYOUT = ['a:1', 'b:1', 'a:2', 'a:3', 'b:2', 'a:4', 'b:3', 'b:4', 'b:5', 'a:5', 'a:6', 'b:6']
 
 export async function writeTwoReplicaLog(t: ExecutionContext, path: string, keys: AuditKeys = testKeys): Promise<void> {
-  const clock = steppingClock()
+  const clock = auditClock()
   let n = 0
   const run = async (order: string) => {
     const logs = {

@@ -2,30 +2,11 @@
 // simulator's consent page (Authorize or Deny), the redirect back to /-/callback with the login
 // cookie. `redirect: 'manual'` everywhere, so every 302/303 is seen as sent.
 import type { ExecutionContext } from 'ava'
-import type { Clock } from '../../src/clock.js'
 import type { Simulator } from '../../src/simulator/index.js'
 import type { StoredToken } from '../../src/store/types.js'
 import { LOCAL_CALLER } from '../../src/tokens/token-service.js'
 import { CLIENT_ID, CLIENT_SECRET, parseForms, submit, type HtmlForm } from './oauth-sim.js'
 import { startProxy, type ProxyOptions, type StartedProxy } from './proxy.js'
-
-/** A clock the test moves by hand; give the same one to the proxy and the simulator. */
-export class ManualClock implements Clock {
-  #now: number
-
-  /** Starts on a whole second, so `created_at` (seconds) converts back to exactly `now()`. */
-  constructor(start = Date.UTC(2026, 0, 1)) {
-    this.#now = start
-  }
-
-  now(): number {
-    return this.#now
-  }
-
-  advance(ms: number): void {
-    this.#now += ms
-  }
-}
 
 export type OAuthProxyOptions = Omit<ProxyOptions, 'upstream'>
 

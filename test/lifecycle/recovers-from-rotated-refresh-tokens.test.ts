@@ -11,9 +11,10 @@ import test, { type ExecutionContext } from 'ava'
 import { createMetrics } from '../../src/metrics.js'
 import { generateSecret } from '../../src/store/keys.js'
 import { LOCAL_CALLER } from '../../src/tokens/token-service.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { closedPort, metricValue, metricsText, send } from '../helpers/forwarding.js'
-import { loginThroughProxy, ManualClock, startOAuthProxy, statusPage, storedToken } from '../helpers/oauth-login.js'
+import { loginThroughProxy, startOAuthProxy, statusPage, storedToken } from '../helpers/oauth-login.js'
 import { startSim } from '../helpers/oauth-sim.js'
 import { until } from '../helpers/wait.js'
 import type { StartedProxy } from '../helpers/proxy.js'
@@ -22,7 +23,7 @@ import type { Simulator } from '../../src/simulator/index.js'
 const TTL_MS = 3600_000
 
 interface Pair {
-  readonly clock: ManualClock
+  readonly clock: FakeClock
   readonly sim: Simulator
   readonly dataDir: string
   readonly secret: string
@@ -34,7 +35,7 @@ async function siblings(t: ExecutionContext, fetchOfB?: (fetchOfA: () => Started
   const dataDir = await mkdtemp(join(tmpdir(), 'c66-proxy-shared-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const secret = generateSecret()
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { accessTokenTtlSeconds: TTL_MS / 1000, issueRefreshTokens: true, revokePreviousOnUse: false, clock })
   const shared = { flags: { dataDir }, env: { C66_PROXY_SECRET: secret } }
   const a = await startOAuthProxy(t, sim, { ...shared, io: { clock, metrics: createMetrics() } })

@@ -3,8 +3,9 @@
 // short-lived token is not refreshed on every request. Tokens that never expire (Cloud 66's usual
 // case) are never refreshed. The fake clock is shared by the proxy and the simulator.
 import test, { type ExecutionContext } from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { send } from '../helpers/forwarding.js'
-import { loginThroughProxy, ManualClock, startOAuthProxy, storedToken } from '../helpers/oauth-login.js'
+import { loginThroughProxy, startOAuthProxy, storedToken } from '../helpers/oauth-login.js'
 import { startSim } from '../helpers/oauth-sim.js'
 import type { StartedProxy } from '../helpers/proxy.js'
 import type { Simulator } from '../../src/simulator/index.js'
@@ -12,7 +13,7 @@ import { Secret } from '../../src/secret.js'
 import { LOCAL_CALLER } from '../../src/tokens/token-service.js'
 
 async function loggedIn(t: ExecutionContext, ttlSeconds: number | undefined, flags: Record<string, unknown> = {}) {
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { ...(ttlSeconds === undefined ? {} : { accessTokenTtlSeconds: ttlSeconds }), issueRefreshTokens: true, clock })
   const proxy = await startOAuthProxy(t, sim, { flags, io: { clock } })
   await loginThroughProxy(proxy, sim)
@@ -78,7 +79,7 @@ test('a token that never expires is never refreshed, however much time passes', 
 })
 
 test('an expired token without a refresh token is not sent: the caller is told to log in again', async (t) => {
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { accessTokenTtlSeconds: 60, issueRefreshTokens: false, clock })
   const proxy = await startOAuthProxy(t, sim, { io: { clock } })
   await loginThroughProxy(proxy, sim)
@@ -92,7 +93,7 @@ test('an expired token without a refresh token is not sent: the caller is told t
 })
 
 test('a cached token without a refresh token is not sent once it has expired: the cache never outlives the token', async (t) => {
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { clock })
   const proxy = await startOAuthProxy(t, sim, { io: { clock } })
   const issued = sim.issueToken(1, ['public'], { expiresInSeconds: 60, refreshToken: false })

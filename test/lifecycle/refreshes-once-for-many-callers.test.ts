@@ -3,8 +3,9 @@
 // waits) and all go out with the new token. A second refresh would burn the rotated pair
 // (Doorkeeper rotates refresh tokens, cloud66-api.md §9 items 16-17).
 import test from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { metricValue, metricsText, send, within } from '../helpers/forwarding.js'
-import { loginThroughProxy, ManualClock, startOAuthProxy, storedToken } from '../helpers/oauth-login.js'
+import { loginThroughProxy, startOAuthProxy, storedToken } from '../helpers/oauth-login.js'
 import { startSim } from '../helpers/oauth-sim.js'
 import { until } from '../helpers/wait.js'
 import { createMetrics } from '../../src/metrics.js'
@@ -12,7 +13,7 @@ import { createMetrics } from '../../src/metrics.js'
 const CALLERS = 200
 
 test('200 concurrent requests with an expired token cause exactly one refresh, and all 200 go out with the new token', async (t) => {
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { accessTokenTtlSeconds: 3600, issueRefreshTokens: true, clock })
   const metrics = createMetrics()
 

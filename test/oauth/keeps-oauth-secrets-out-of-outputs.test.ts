@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto'
 import test, { type ExecutionContext } from 'ava'
 import type { Simulator } from '../../src/simulator/index.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 import { cliSession, dataDir } from '../helpers/cli-session.js'
 import { closedPort, metricsText } from '../helpers/forwarding.js'
-import { answerConsent, cookiePair, followToCallback, ManualClock, startLogin, startOAuthProxy, storedToken } from '../helpers/oauth-login.js'
+import { answerConsent, cookiePair, followToCallback, startLogin, startOAuthProxy, storedToken } from '../helpers/oauth-login.js'
 import { startSim } from '../helpers/oauth-sim.js'
 import type { StartedProxy } from '../helpers/proxy.js'
 
@@ -105,7 +106,7 @@ function assertNoLeaks(t: ExecutionContext, ledger: Ledger): void {
 
 test('no OAuth secret reaches a log line, a response or a metric of the proxy, on any login or token path', async (t) => {
   const ledger = new Ledger()
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, {
     oauthClients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [] }],
     accessTokenTtlSeconds: 3600,

@@ -3,8 +3,9 @@
 // every field. The client authenticates in the form body by default, or with HTTP Basic when
 // configured (§1.3, §9 item 11), on every call to Cloud 66's OAuth endpoints.
 import test from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { send } from '../helpers/forwarding.js'
-import { cookiePair, loginThroughProxy, ManualClock, startOAuthProxy, storedToken, tokenRequests } from '../helpers/oauth-login.js'
+import { cookiePair, loginThroughProxy, startOAuthProxy, storedToken, tokenRequests } from '../helpers/oauth-login.js'
 import { CLIENT_ID, CLIENT_SECRET, startSim } from '../helpers/oauth-sim.js'
 import type { StartedProxy } from '../helpers/proxy.js'
 
@@ -12,7 +13,7 @@ const TTL_SECONDS = 7200
 
 for (const format of ['json', 'form'] as const) {
   test(`a ${format === 'json' ? 'JSON' : 'form-encoded'} token answer is stored with every field`, async (t) => {
-    const clock = new ManualClock()
+    const clock = new FakeClock()
     const sim = await startSim(t, { tokenResponseFormat: format, accessTokenTtlSeconds: TTL_SECONDS, issueRefreshTokens: true, clock })
     const proxy = await startOAuthProxy(t, sim, { flags: { scopes: 'public redeploy' }, io: { clock } })
     const loggedInAt = clock.now()
@@ -68,7 +69,7 @@ async function logOut(proxy: StartedProxy): Promise<Response> {
 }
 
 test('with --client-auth basic every OAuth call authenticates with HTTP Basic and sends no secret in the body', async (t) => {
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { accessTokenTtlSeconds: 3600, issueRefreshTokens: true, clock })
   const proxy = await startOAuthProxy(t, sim, { flags: { clientAuth: 'basic' }, io: { clock } })
   const basic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`

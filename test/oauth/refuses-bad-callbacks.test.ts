@@ -3,12 +3,12 @@
 // nothing is stored; where the proxy has not redeemed anything, Cloud 66's token endpoint was not
 // called either. `return_to` may only be a local path (peers.md §3 item 20).
 import test from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { metricValue, metricsText } from '../helpers/forwarding.js'
 import {
   answerConsent,
   followToCallback,
   loginThroughProxy,
-  ManualClock,
   startLogin,
   startOAuthProxy,
   storedToken,
@@ -86,7 +86,7 @@ test('a callback URL used a second time is refused, and the code is redeemed onl
 
 test('a callback arriving more than ten minutes after /-/login is refused and nothing is redeemed', async (t) => {
   const sim = await startSim(t) // on the real clock: its code would still be good
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const proxy = await startOAuthProxy(t, sim, { io: { clock } })
   const started = await startLogin(proxy)
   const consent = await answerConsent(sim, started.authorizeUrl, 'Authorize')
@@ -100,7 +100,7 @@ test('a callback arriving more than ten minutes after /-/login is refused and no
 
 test('a callback just inside the ten minutes still logs in', async (t) => {
   const sim = await startSim(t)
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const proxy = await startOAuthProxy(t, sim, { io: { clock } })
   const started = await startLogin(proxy)
   const consent = await answerConsent(sim, started.authorizeUrl, 'Authorize')

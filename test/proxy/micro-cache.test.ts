@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { listenForTest, metricValue, metricsText, send, SIM_TOKEN, startSim } from '../helpers/forwarding.js'
-import { ManualClock } from '../helpers/oauth-login.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { startProxy } from '../helpers/proxy.js'
 import { until } from '../helpers/wait.js'
 import type { Simulator } from '../../src/simulator/index.js'
@@ -17,7 +17,7 @@ import type { Simulator } from '../../src/simulator/index.js'
 const calls = (sim: Simulator, path: string) => sim.requests.filter((r) => r.url === `/api/3${path}`).length
 
 async function stack(t: Parameters<typeof startSim>[0], flags: Record<string, unknown> = { cacheTtl: '5s' }) {
-  const clock = new ManualClock()
+  const clock = new FakeClock()
   const sim = await startSim(t, { clock })
   const proxy = await startProxy(t, { upstream: sim.url, flags, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, io: { clock } })
   return { sim, proxy, clock }

@@ -3,6 +3,7 @@
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import type { TokenCall } from '../helpers/oauth-sim.js'
 import { apiStatus, bearerChallenge, CALLBACK, CLIENT_ID, CLIENT_SECRET, codeRequest, INVALID_GRANT, obtainCode, postToken, redeem, startSim } from '../helpers/oauth-sim.js'
 
@@ -27,11 +28,6 @@ async function refreshed(t: ExecutionContext, sim: Simulator, refreshToken: stri
   const { res, body } = await refreshWith(sim, refreshToken)
   t.is(res.status, 200)
   return { access: body.access_token as string, refresh: body.refresh_token as string }
-}
-
-function clockAt(start = Date.UTC(2025, 0, 1)): { now: () => number; advance: (ms: number) => void } {
-  let now = start
-  return { now: () => now, advance: (ms) => void (now += ms) }
 }
 
 const ROTATING: SimulatorOptions = { issueRefreshTokens: true, accessTokenTtlSeconds: 7200 }
@@ -147,7 +143,7 @@ test('without refresh tokens (Cloud 66’s usual case) nothing can be refreshed'
 })
 
 test('an access token expires after accessTokenTtlSeconds, strictly after, and then gets the expired 401', async (t) => {
-  const clock = clockAt()
+  const clock = new FakeClock({ start: Date.UTC(2025, 0, 1) })
   const sim = await startSim(t, { accessTokenTtlSeconds: 1, clock })
   const { body } = await redeem(sim, await obtainCode(sim, codeRequest()))
   t.is(body.expires_in, 1)
@@ -166,7 +162,7 @@ test('an access token expires after accessTokenTtlSeconds, strictly after, and t
 })
 
 test('an expired token’s refresh token still works, and the new token lives as long as the old one did', async (t) => {
-  const clock = clockAt()
+  const clock = new FakeClock({ start: Date.UTC(2025, 0, 1) })
   const sim = await startSim(t, { ...ROTATING, accessTokenTtlSeconds: 60, clock })
   const a = await login(sim)
   clock.advance(61_000)

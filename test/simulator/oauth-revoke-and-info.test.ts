@@ -1,6 +1,7 @@
 // POST /oauth/revoke (RFC 7009; reference §9 items 23-24) and Doorkeeper's GET /oauth/token/info.
 import test from 'ava'
 import type { Simulator } from '../../src/simulator/index.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { apiStatus, bearerChallenge, CALLBACK, CLIENT_ID, CLIENT_SECRET, codeRequest, obtainCode, postToken, redeem, startSim } from '../helpers/oauth-sim.js'
 
 const REVOKED = bearerChallenge('invalid_token', 'The access token was revoked')
@@ -91,10 +92,10 @@ test('a personal token (no application) may be revoked by any authenticated clie
 })
 
 test('token info describes a valid token: owner, scopes, time left, application, creation', async (t) => {
-  let now = Date.UTC(2025, 0, 1)
-  const sim = await startSim(t, { accessTokenTtlSeconds: 7200, clock: { now: () => now } })
+  const clock = new FakeClock({ start: Date.UTC(2025, 0, 1) })
+  const sim = await startSim(t, { accessTokenTtlSeconds: 7200, clock })
   const { body } = await redeem(sim, await obtainCode(sim, codeRequest({ scope: 'public jobs' })))
-  now += 200_400
+  clock.advance(200_400)
   const res = await fetch(new URL('/oauth/token/info', sim.url), { headers: { authorization: `Bearer ${body.access_token as string}` } })
   t.is(res.status, 200)
   t.is(res.headers.get('content-type'), 'application/json; charset=utf-8')

@@ -3,6 +3,7 @@
 // each with WWW-Authenticate, no-store and no-cache.
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
+import { FakeClock } from '../helpers/fake-clock.js'
 import type { TokenCall } from '../helpers/oauth-sim.js'
 import {
   apiStatus,
@@ -117,13 +118,13 @@ test('a code issued to one client cannot be redeemed by another', async (t) => {
 })
 
 test('a code past its lifetime gets invalid_grant', async (t) => {
-  let now = Date.UTC(2025, 0, 1)
-  const sim = await startSim(t, { codeTtlSeconds: 30, clock: { now: () => now } })
+  const clock = new FakeClock({ start: Date.UTC(2025, 0, 1) })
+  const sim = await startSim(t, { codeTtlSeconds: 30, clock })
   const fresh = await obtainCode(sim, codeRequest())
   const stale = await obtainCode(sim, codeRequest())
-  now += 30_000 // exactly at the end of its life: still good (Doorkeeper expires strictly after)
+  clock.advance(30_000) // exactly at the end of its life: still good (Doorkeeper expires strictly after)
   t.is((await redeem(sim, fresh)).res.status, 200)
-  now += 1
+  clock.advance(1)
   assertError(t, await redeem(sim, stale), 400, 'invalid_grant', INVALID_GRANT)
 })
 

@@ -2,10 +2,8 @@ import test, { type ExecutionContext } from 'ava'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Secret } from '../../src/secret.js'
 import { StoreError, type StoreBus, type TokenStore } from '../../src/store/types.js'
-import type { FakeClock } from './_fake-clock.js'
+import type { FakeClock } from '../helpers/fake-clock.js'
 import { bareToken, described, fullToken } from './_tokens.js'
-
-export { FakeClock } from './_fake-clock.js'
 
 export interface StoreHarness {
   readonly store: TokenStore

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import { FileTokenStore, type FileTokenStoreOptions } from '../../src/store/file-store.js'
 import { keyRingFromSecrets, type KeyRing } from '../../src/store/keys.js'
-import { FakeClock } from './_fake-clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 
 /** A fresh scratch directory, removed when the test ends. */
 export async function scratchDir(t: ExecutionContext): Promise<string> {

@@ -5,7 +5,7 @@ import { FileTokenStore } from '../../src/store/file-store.js'
 import { generateSecret, keyRingFromSecrets, parseSecret } from '../../src/store/keys.js'
 import { hasInterruptedRotation, openFileTokenStore, rotateGeneratedKey } from '../../src/store/embedded.js'
 import { StoreError } from '../../src/store/types.js'
-import { FakeClock } from './_fake-clock.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { storePath } from './_file-setup.js'
 import { bareToken, described, fullToken } from './_tokens.js'
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import test from 'ava'
 import { LazyFileStore } from '../../src/store/lazy-file-store.js'
-import { collect, FakeClock, tokenStoreContract } from './_contract.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { collect, tokenStoreContract } from './_contract.js'
 import { newSecret, openFileStore, ring, storePath } from './_file-setup.js'
 
 tokenStoreContract('lazy file store', async () => {

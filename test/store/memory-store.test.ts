@@ -1,7 +1,8 @@
 import test from 'ava'
 import { MemoryTokenStore } from '../../src/store/memory-store.js'
 import { StoreError } from '../../src/store/types.js'
-import { FakeClock, tokenStoreContract } from './_contract.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { tokenStoreContract } from './_contract.js'
 
 tokenStoreContract('memory store', async () => {
   const clock = new FakeClock()

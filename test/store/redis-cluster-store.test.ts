@@ -4,7 +4,8 @@ import { Redis } from 'ioredis'
 import { keyRingFromSecrets } from '../../src/store/keys.js'
 import { RedisTokenStore } from '../../src/store/redis/index.js'
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-server.js'
-import { collect, FakeClock, tokenStoreContract } from './_contract.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { collect, tokenStoreContract } from './_contract.js'
 import { bareToken } from './_tokens.js'
 
 // The same contract against a real three-master Redis Cluster: the records of one store land in

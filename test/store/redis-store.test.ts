@@ -11,7 +11,8 @@ import { StoreError } from '../../src/store/types.js'
 import { startRedis, startRedisSentinel, type RedisServer } from '../helpers/redis-server.js'
 import { until } from '../helpers/wait.js'
 import { spawnFixture } from './_child.js'
-import { collect, FakeClock, tokenStoreContract } from './_contract.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { collect, tokenStoreContract } from './_contract.js'
 import { bareToken, described, fullToken } from './_tokens.js'
 
 // One redis-server for the contract and the tests that only read and write; each test has its own

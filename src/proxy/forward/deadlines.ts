@@ -36,20 +36,21 @@ const processTimer: DeadlineTimer = {
 export class Deadlines<T extends Expiring> {
   readonly #items = new Set<T>()
   readonly #stop: () => void
-  readonly #now: () => number
+  readonly #timer: DeadlineTimer
 
   constructor(
     readonly timeoutMs: number,
     private readonly onExpired: (item: T) => void,
     timer: DeadlineTimer = processTimer,
   ) {
-    this.#now = timer.now
+    // Kept whole and called as timer.now(): a timer whose now() is a class method needs its `this`.
+    this.#timer = timer
     this.#stop = timer.every(() => this.#check(), checkIntervalMs(timeoutMs))
   }
 
   /** Starts (or restarts) the item's timeout. */
   arm(item: T): void {
-    item.deadlineAt = this.#now() + this.timeoutMs
+    item.deadlineAt = this.#timer.now() + this.timeoutMs
     this.#items.add(item)
   }
 
@@ -64,7 +65,7 @@ export class Deadlines<T extends Expiring> {
 
   #check(): void {
     if (this.#items.size === 0) return
-    const now = this.#now()
+    const now = this.#timer.now()
     // Deleting the current entry while iterating a Set is safe.
     for (const item of this.#items) {
       if (item.deadlineAt > now) continue

@@ -1,0 +1,14 @@
+// `npm run test:fast`: the unit tests and the in-process integration tests. The files that
+// test/tiers.json lists (a browser, Redis, real clients, spawned processes, slow harnesses) are
+// left to the full run, `npm test`; test/README.md describes both tiers.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import full from './ava.config.js'
+
+const tiers = JSON.parse(readFileSync(join(import.meta.dirname, 'test', 'tiers.json'), 'utf8'))
+const fullOnly = Object.entries(tiers).flatMap(([kind, paths]) => (kind.startsWith('$') ? [] : Object.keys(paths)))
+
+export default {
+  ...full,
+  files: [...full.files, ...fullOnly.map((path) => (path.endsWith('/') ? `!${path}**` : `!${path}`))],
+}
