@@ -18,7 +18,18 @@ const LAYERS = [
   { name: 'base', files: ['src/store/**', 'src/config/**'] },
   {
     name: 'leaves',
-    files: ['src/rules/**', 'src/net/**', 'src/formats/**', 'src/errors.ts', 'src/refusals.ts', 'src/clock.ts', 'src/metrics.ts', 'src/log.ts', 'src/secret.ts', 'src/time-format.ts'],
+    files: [
+      'src/rules/**',
+      'src/net/**',
+      'src/formats/**',
+      'src/errors.ts',
+      'src/refusals.ts',
+      'src/clock.ts',
+      'src/metrics.ts',
+      'src/log.ts',
+      'src/secret.ts',
+      'src/time-format.ts',
+    ],
   },
 ]
 
@@ -44,7 +55,10 @@ const layerRules = LAYERS.map((layer, index) => {
         {
           // Koa stays at the edge: only the composition root, the edge and the proxy's request state and handler may import it.
           paths: ['top', 'edge'].includes(layer.name) ? [] : ['koa', 'koa-router'],
-          patterns: restricted.length > 0 ? [{ group: restricted, message: `the ${layer.name} layer may not import from a layer above it (see LAYERS in eslint.config.js)` }] : [],
+          patterns:
+            restricted.length > 0
+              ? [{ group: restricted, message: `the ${layer.name} layer may not import from a layer above it (see LAYERS in eslint.config.js)` }]
+              : [],
         },
       ],
     },
@@ -77,13 +91,30 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: [...SPECIFIERS.top, ...SPECIFIERS.modes, ...SPECIFIERS.edge, '**/simulator/**'], message: 'the proxy layer may not import from a layer above it' }] },
+        {
+          patterns: [
+            {
+              group: [...SPECIFIERS.top, ...SPECIFIERS.modes, ...SPECIFIERS.edge, '**/simulator/**'],
+              message: 'the proxy layer may not import from a layer above it',
+            },
+          ],
+        },
       ],
     },
   },
   {
     // The request path: every function on it fits on a screen.
-    files: ['src/proxy/**', 'src/http/edge.ts', 'src/http/guards.ts', 'src/http/framing.ts', 'src/http/local-guard.ts', 'src/http/gateway/guard.ts', 'src/gateway/identify.ts', 'src/gateway/admission.ts', 'src/tokens/token-service.ts'],
+    files: [
+      'src/proxy/**',
+      'src/http/edge.ts',
+      'src/http/guards.ts',
+      'src/http/framing.ts',
+      'src/http/local-guard.ts',
+      'src/http/gateway/guard.ts',
+      'src/gateway/identify.ts',
+      'src/gateway/admission.ts',
+      'src/tokens/token-service.ts',
+    ],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },
 )

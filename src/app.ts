@@ -75,15 +75,27 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
   let shuttingDown = false
   const mode = await chooseMode(core, () => boundPort)
   const forwarder = createForwarder(config, metrics, log)
-  const observer = createObserver(metrics, createRequestLog(log), () => shuttingDown, (ctx, state, status, seconds) => {
-    // An upstream answer other than 401 means Cloud 66 accepted the caller's token (the status
-    // page stops showing an earlier 401); the proxy's own refusals carry no result.
-    if (state.result !== undefined && state.result.status !== 401 && state.caller !== undefined) tokens.accepted(state.caller.id)
-    mode.done(ctx, state, status, seconds)
-  })
+  const observer = createObserver(
+    metrics,
+    createRequestLog(log),
+    () => shuttingDown,
+    (ctx, state, status, seconds) => {
+      // An upstream answer other than 401 means Cloud 66 accepted the caller's token (the status
+      // page stops showing an earlier 401); the proxy's own refusals carry no result.
+      if (state.result !== undefined && state.result.status !== 401 && state.caller !== undefined) tokens.accepted(state.caller.id)
+      mode.done(ctx, state, status, seconds)
+    },
+  )
   const koa = new Koa<RequestState>({ proxy: false })
   koa.silent = true
-  koa.use(edgeMiddleware({ observer, answerError: errorResponder(log, metrics, mode.challenge), guard: mode.guard, dispatch: dispatcher(core, mode, forwarder, () => shuttingDown) }))
+  koa.use(
+    edgeMiddleware({
+      observer,
+      answerError: errorResponder(log, metrics, mode.challenge),
+      guard: mode.guard,
+      dispatch: dispatcher(core, mode, forwarder, () => shuttingDown),
+    }),
+  )
   const tls = config.gateway.tls
   const server = createHttpServer(koa.callback(), {
     maxHeaderBytes: config.maxHeaderBytes,
@@ -92,7 +104,12 @@ export async function createApp(config: Config, io: Partial<AppIO> = {}): Promis
     ...(config.mode === 'gateway' && tls ? { tls: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   })
   return {
-    server, tokens, store, oauth: core.oauth, metrics, log,
+    server,
+    tokens,
+    store,
+    oauth: core.oauth,
+    metrics,
+    log,
     async listen() {
       const address = await listenOn(server, config.listen)
       boundPort = address.port
@@ -169,11 +186,20 @@ function dispatcher(core: Core, mode: Mode, forwarder: Forwarder, isShuttingDown
   const login = createLoginHandlers({ oauth: core.oauth, store, metrics, log, publicUrl: config.publicUrl, ...mode.login })
   const own = ownRoutes({ metrics, store, login, pages: mode.pages, isShuttingDown, clock, bodyPace })
   const shared = new SharedGets({
-    coalesce: config.coalesce, cacheTtlMs: config.cacheTtlMs, cacheMaxBytes: config.cacheMaxBytes, clock,
+    coalesce: config.coalesce,
+    cacheTtlMs: config.cacheTtlMs,
+    cacheMaxBytes: config.cacheMaxBytes,
+    clock,
     saved: (how) => metrics.shared.inc({ how }),
   })
   const proxy = createProxyHandler({
-    ...mode.callers, tokens, forwarder, expectsContinue, bodyPace, budget: core.budget, shared,
+    ...mode.callers,
+    tokens,
+    forwarder,
+    expectsContinue,
+    bodyPace,
+    budget: core.budget,
+    shared,
     policy: createPolicy(config.readOnly, config.denyRules),
     replayBodyLimitBytes: config.replayBodyLimitBytes,
     inspectBodyLimitBytes: config.inspectBodyLimitBytes,

@@ -20,7 +20,6 @@ const DEMO_TOKEN = 'c66-demo-token'
 /** The settings a user may change for the demo; everything else is fixed so it always works. */
 const PASSED_THROUGH = ['C66_PROXY_LISTEN', 'C66_PROXY_LOG_LEVEL'] as const
 
-
 const demoDataDir = mkdtempSync(join(tmpdir(), 'c66-proxy-demo-'))
 process.once('exit', () => rmSync(demoDataDir, { recursive: true, force: true }))
 

@@ -22,7 +22,10 @@ export async function openStore(config: StoreSettings, clock: Clock): Promise<To
     // `"cluster": true` (or an object of ioredis ClusterOptions) in --redis-options selects Redis Cluster.
     const { cluster, ...redisOptions } = config.store.options
     return openRedisStore({
-      url: config.store.url, env: config.secretEnv(), clock, redisOptions,
+      url: config.store.url,
+      env: config.secretEnv(),
+      clock,
+      redisOptions,
       ...(cluster ? { clusterOptions: cluster === true ? {} : (cluster as object) } : {}),
     })
   }

@@ -10,9 +10,7 @@ export const MAX_LINE_BYTES = 1024 * 1024
 const BLOCK = 64 * 1024
 const NEWLINE = 0x0a
 
-export type ForwardLine =
-  | { readonly kind: 'line'; readonly text: string; readonly terminated: boolean }
-  | { readonly kind: 'too-long' }
+export type ForwardLine = { readonly kind: 'line'; readonly text: string; readonly terminated: boolean } | { readonly kind: 'too-long' }
 
 /**
  * The file's lines, first to last, read in 64 KiB blocks. Not readline: readline buffers a line

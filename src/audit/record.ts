@@ -3,7 +3,15 @@ import type { AuditKey, AuditKeys } from './audit-key.js'
 
 /** What an audit record is about: a request through the gateway, or a management action. */
 export const AUDIT_EVENTS = [
-  'request', 'login', 'logout', 'key_created', 'key_revoked', 'member_added', 'member_removed', 'token_attached', 'secret_rotated',
+  'request',
+  'login',
+  'logout',
+  'key_created',
+  'key_revoked',
+  'member_added',
+  'member_removed',
+  'token_attached',
+  'secret_rotated',
 ] as const
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number]
@@ -63,8 +71,25 @@ export interface ChainHead {
  * `,"mac":"…"` added as the last field, so the verifier can rebuild every line byte for byte.
  */
 export const FIELD_ORDER = [
-  'v', 'time', 'replica', 'seq', 'kid', 'event', 'member', 'client', 'object', 'key_label', 'key_id', 'method', 'route',
-  'stack_id', 'status', 'duration_ms', 'request_id', 'prev', 'mac',
+  'v',
+  'time',
+  'replica',
+  'seq',
+  'kid',
+  'event',
+  'member',
+  'client',
+  'object',
+  'key_label',
+  'key_id',
+  'method',
+  'route',
+  'stack_id',
+  'status',
+  'duration_ms',
+  'request_id',
+  'prev',
+  'mac',
 ] as const
 
 const OPTIONAL_TEXT = ['client', 'object', 'key_label', 'key_id', 'method', 'route', 'stack_id', 'request_id'] as const
@@ -87,7 +112,9 @@ function canonicalFields(record: Unsealed): string {
 
 /** Hex HMAC-SHA256 under `key` over the canonical JSON of every field but `mac`. */
 export function macOf(record: Unsealed, key: AuditKey): string {
-  return createHmac('sha256', key.key).update(`{${canonicalFields(record)}}`, 'utf8').digest('hex')
+  return createHmac('sha256', key.key)
+    .update(`{${canonicalFields(record)}}`, 'utf8')
+    .digest('hex')
 }
 
 /** The log line for a record (no trailing newline). */

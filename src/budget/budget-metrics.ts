@@ -11,7 +11,7 @@ export function registerBudgetGauges(registry: Registry, book: BudgetBook, byMem
   const labelNames = byMember ? (['member'] as const) : ([] as const)
   new Gauge({
     name: 'c66_proxy_upstream_budget_used',
-    help: "Requests sent to Cloud 66 in the current clock hour, against its hourly budget per user",
+    help: 'Requests sent to Cloud 66 in the current clock hour, against its hourly budget per user',
     labelNames,
     registers: [registry],
     collect() {

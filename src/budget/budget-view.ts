@@ -36,6 +36,9 @@ export function budgetText(v: BudgetView): string {
   const of = v.budget === undefined ? '' : ` of ${v.budget}`
   const left = v.remaining === undefined ? '' : `, ${v.remaining} left`
   const said = v.hint === undefined ? '' : ` (Cloud 66 says ${v.hint.remaining}${v.hint.limit === undefined ? '' : ` of ${v.hint.limit}`} left)`
-  const refusing = v.refusing === undefined ? '' : `; requests are refused until ${until} UTC (${v.refusing.why === 'throttled' ? 'Cloud 66 answered 503 throttled' : 'budget spent'})`
+  const refusing =
+    v.refusing === undefined
+      ? ''
+      : `; requests are refused until ${until} UTC (${v.refusing.why === 'throttled' ? 'Cloud 66 answered 503 throttled' : 'budget spent'})`
   return `${v.used}${of} used this hour (until ${until} UTC)${left}${said}${refusing}`
 }

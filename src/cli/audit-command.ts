@@ -15,7 +15,10 @@ export function registerAuditCommand(program: Command, env: NodeJS.ProcessEnv): 
     .description("check every line's MAC and every replica's chain in an audit log; print the first line that fails")
     .argument('<file>', 'the audit log (JSON lines)')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nNeeds the secret that wrote the log: C66_PROXY_SECRET or C66_PROXY_SECRET_FILE, and C66_PROXY_PREVIOUS_SECRETS\n(comma-separated) for lines written before a rotation.\n')
+    .addHelpText(
+      'after',
+      '\nNeeds the secret that wrote the log: C66_PROXY_SECRET or C66_PROXY_SECRET_FILE, and C66_PROXY_PREVIOUS_SECRETS\n(comma-separated) for lines written before a rotation.\n',
+    )
     .action(async (file: string, opts: { json?: boolean }) => {
       const keys = keysOrExit(env)
       if (keys === undefined) return

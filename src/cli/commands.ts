@@ -20,9 +20,9 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     // The flags live on the commands; the top-level help lists them too, each beside its variable.
     .addHelpText('after', settingsHelp())
 
-  addSettingOptions(program.command('serve', { isDefault: true }).description('run the proxy (the default command)'))
-    .action(async (opts: Record<string, unknown>) => serve(configOrExit(opts, env), env))
-
+  addSettingOptions(program.command('serve', { isDefault: true }).description('run the proxy (the default command)')).action(
+    async (opts: Record<string, unknown>) => serve(configOrExit(opts, env), env),
+  )
 
   addSettingOptions(program.command('check-config').description('print every configuration problem; exit 1 if there is any'))
     .option('--json', 'machine-readable output')
@@ -32,11 +32,12 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => status(configOrExit(opts, env), opts['json'] === true))
 
-  addSettingOptions(program.command('healthcheck').description("exit 0 when the proxy at the listen address answers /-/healthz (the container's HEALTHCHECK)"))
-    .action(async (opts: Record<string, unknown>) => {
-      const config = configOrExit(opts, env)
-      process.exitCode = (await probeProxy(config.listen)) ? 0 : 1
-    })
+  addSettingOptions(
+    program.command('healthcheck').description("exit 0 when the proxy at the listen address answers /-/healthz (the container's HEALTHCHECK)"),
+  ).action(async (opts: Record<string, unknown>) => {
+    const config = configOrExit(opts, env)
+    process.exitCode = (await probeProxy(config.listen)) ? 0 : 1
+  })
 
   addSettingOptions(program.command('login').description('log in to Cloud 66 (OAuth authorization code + PKCE) and store the token'))
     .option('--no-browser', 'print the URL instead of opening a browser')
@@ -47,25 +48,37 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       const config = configOrExit(opts, env)
       const port = opts['loginPort'] === undefined ? undefined : Number(opts['loginPort'])
       if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new Error('--login-port must be a port number')
-      await login(config, { browser: opts['browser'] !== false, oob: opts['oob'] === true, loginPort: port, timeoutMs: parseDuration(String(opts['loginTimeout'])) ?? 300_000 })
+      await login(config, {
+        browser: opts['browser'] !== false,
+        oob: opts['oob'] === true,
+        loginPort: port,
+        timeoutMs: parseDuration(String(opts['loginTimeout'])) ?? 300_000,
+      })
     })
 
-  addSettingOptions(program.command('logout').description('revoke the stored token at Cloud 66 and delete it'))
-    .action(async (opts: Record<string, unknown>) => logoutCommand(configOrExit(opts, env)))
+  addSettingOptions(program.command('logout').description('revoke the stored token at Cloud 66 and delete it')).action(async (opts: Record<string, unknown>) =>
+    logoutCommand(configOrExit(opts, env)),
+  )
 
   const token = program.command('token').description('manage the stored token')
-  addSettingOptions(token.command('set').description('store a personal access token read from standard input (never from argv)'))
-    .action(async (opts: Record<string, unknown>) => tokenSet(configOrExit(opts, env), process.stdin))
-  addSettingOptions(token.command('import-cx').description("copy the cx toolbelt's token (~/.cloud66/cx.json or --cx-profile) into the store"))
-    .action(async (opts: Record<string, unknown>) => tokenImportCx(configOrExit(opts, env)))
+  addSettingOptions(token.command('set').description('store a personal access token read from standard input (never from argv)')).action(
+    async (opts: Record<string, unknown>) => tokenSet(configOrExit(opts, env), process.stdin),
+  )
+  addSettingOptions(token.command('import-cx').description("copy the cx toolbelt's token (~/.cloud66/cx.json or --cx-profile) into the store")).action(
+    async (opts: Record<string, unknown>) => tokenImportCx(configOrExit(opts, env)),
+  )
   addSettingOptions(token.command('show').description('source, scopes, obtained and expiry times, fingerprint; never the token'))
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => tokenShow(configOrExit(opts, env), opts['json'] === true))
 
   const secret = program.command('secret').description('the key that seals the token store')
-  secret.command('generate').description('print a new random secret for C66_PROXY_SECRET').action(() => secretGenerate())
-  addSettingOptions(secret.command('rotate').description('re-seal every stored record with a new (or the current) key'))
-    .action(async (opts: Record<string, unknown>) => secretRotate(configOrExit(opts, env)))
+  secret
+    .command('generate')
+    .description('print a new random secret for C66_PROXY_SECRET')
+    .action(() => secretGenerate())
+  addSettingOptions(secret.command('rotate').description('re-seal every stored record with a new (or the current) key')).action(
+    async (opts: Record<string, unknown>) => secretRotate(configOrExit(opts, env)),
+  )
 
   program
     .command('simulate')
@@ -93,4 +106,3 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   registerGatewayCommands(program, env)
   return program
 }
-

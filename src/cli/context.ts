@@ -25,9 +25,19 @@ export async function openLocal(config: Config): Promise<LocalContext> {
   const oauth = await oauthClientFor(config, systemClock)
   const metrics = createMetrics()
   const refresher = new Refresher(store, oauth, systemClock, { outcome: () => undefined, coalesced: () => undefined })
-  const tokens = new TokenService({ store, sources: new LocalTokenSources(config), refresher, clock: systemClock, metrics, refreshSkewMs: config.refreshSkewMs })
+  const tokens = new TokenService({
+    store,
+    sources: new LocalTokenSources(config),
+    refresher,
+    clock: systemClock,
+    metrics,
+    refreshSkewMs: config.refreshSkewMs,
+  })
   return {
-    config, store, oauth, tokens,
+    config,
+    store,
+    oauth,
+    tokens,
     async close() {
       tokens.close()
       await store.close()

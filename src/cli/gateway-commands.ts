@@ -19,11 +19,16 @@ import { addSettingOptions } from './options.js'
 import { whenJson } from '../time-format.js'
 import { readStdin } from './stdin.js'
 
-
 function keyRow(k: KeyRecord) {
   return {
-    id: k.id, member: k.memberId, label: k.label, created_at: whenJson(k.createdAt), last_used_at: whenJson(k.lastUsedAt),
-    expires_at: whenJson(k.expiresAt), revoked_at: whenJson(k.revokedAt), read_only: k.policy.readOnly,
+    id: k.id,
+    member: k.memberId,
+    label: k.label,
+    created_at: whenJson(k.createdAt),
+    last_used_at: whenJson(k.lastUsedAt),
+    expires_at: whenJson(k.expiresAt),
+    revoked_at: whenJson(k.revokedAt),
+    read_only: k.policy.readOnly,
   }
 }
 
@@ -65,7 +70,10 @@ const print = (json: boolean, data: unknown, text: string) => process.stdout.wri
 
 export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv): void {
   const members = program.command('members').description('gateway members (people and bots)')
-  addSettingOptions(members.command('list').description("list members (never their tokens) and what each has spent of Cloud 66's hourly budget"), MEMBER_LIST_SETTING_KEYS)
+  addSettingOptions(
+    members.command('list').description("list members (never their tokens) and what each has spent of Cloud 66's hourly budget"),
+    MEMBER_LIST_SETTING_KEYS,
+  )
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => {
       const json = opts['json'] === true
@@ -79,10 +87,20 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
           (await d.listMembers()).map(async (m) => {
             const t = await store.getToken(m.id)
             const budget = budgetJson(budgets.get(m.id) ?? empty.view(m.id))
-            return { id: m.id, kind: m.kind, created_at: whenJson(m.createdAt), last_login_at: whenJson(m.lastLoginAt), token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none', budget }
+            return {
+              id: m.id,
+              kind: m.kind,
+              created_at: whenJson(m.createdAt),
+              last_login_at: whenJson(m.lastLoginAt),
+              token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none',
+              budget,
+            }
           }),
         )
-        const text = rows.map((r) => `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${(r.last_login_at ?? 'never').padEnd(24)} budget ${r.budget.used}${r.budget.budget === null ? '' : `/${r.budget.budget}`} this hour${r.budget.refusing === null ? '' : ` (refusing: ${r.budget.refusing.why})`}`)
+        const text = rows.map(
+          (r) =>
+            `${r.id.padEnd(32)} ${r.kind.padEnd(8)} token ${r.token.padEnd(15)} last login ${(r.last_login_at ?? 'never').padEnd(24)} budget ${r.budget.used}${r.budget.budget === null ? '' : `/${r.budget.budget}`} this hour${r.budget.refusing === null ? '' : ` (refusing: ${r.budget.refusing.why})`}`,
+        )
         print(json, rows, rows.length === 0 ? 'no members' : text.join('\n'))
       })
     })
@@ -97,7 +115,15 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
         const { created } = await d.addServiceMember(id)
         if (created) audit?.write({ event: 'member_added', object: id })
         const secret = new Secret(token)
-        await store.putToken(id, { accessToken: secret, refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: Date.now(), origin: 'personal' })
+        await store.putToken(id, {
+          accessToken: secret,
+          refreshToken: undefined,
+          tokenType: 'Bearer',
+          scope: undefined,
+          expiresAt: undefined,
+          obtainedAt: Date.now(),
+          origin: 'personal',
+        })
         audit?.write({ event: 'token_attached', object: id })
         print(opts['json'] === true, { member: id, fingerprint: secret.fingerprint }, `stored a token for ${id} (fingerprint ${secret.fingerprint})`)
       })
@@ -125,7 +151,8 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
       const id = memberIdOf(String(opts['member']))
       // A key acts with its member's own Cloud 66 token: people make their own keys on the
       // gateway's /-/ page; operators issue keys for bots only.
-      if (!id.startsWith('service:')) exitWith(`${id} is a person: people create their own keys on the gateway's /-/ page; keys create issues keys for bots (service:NAME)`)
+      if (!id.startsWith('service:'))
+        exitWith(`${id} is a person: people create their own keys on the gateway's /-/ page; keys create issues keys for bots (service:NAME)`)
       await withDirectory(storeConfigOrExit(opts, env), async (d, _store, audit) => {
         if (!(await d.member(id))) exitWith(`no member ${id} (members are created by logging in, or with members add-token)`)
         const request = { label: opts['label'], read_only: opts['readOnly'] === true, ...(opts['expires'] !== undefined ? { expires: opts['expires'] } : {}) }
@@ -141,7 +168,15 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
     .action(async (opts: Record<string, unknown>) => {
       await withDirectory(storeConfigOrExit(opts, env), async (d) => {
         const rows = (await d.listKeys(opts['member'] === undefined ? undefined : memberIdOf(String(opts['member'])))).map(keyRow)
-        print(opts['json'] === true, rows, rows.length === 0 ? 'no keys' : rows.map((r) => `${r.id}  ${r.member}  ${r.label}  ${r.revoked_at ? `revoked ${r.revoked_at}` : 'active'}  last used ${r.last_used_at ?? 'never'}`).join('\n'))
+        print(
+          opts['json'] === true,
+          rows,
+          rows.length === 0
+            ? 'no keys'
+            : rows
+                .map((r) => `${r.id}  ${r.member}  ${r.label}  ${r.revoked_at ? `revoked ${r.revoked_at}` : 'active'}  last used ${r.last_used_at ?? 'never'}`)
+                .join('\n'),
+        )
       })
     })
   storeOptions(keys.command('revoke <id>').description('revoke a key (every replica refuses it at once with Redis)'))

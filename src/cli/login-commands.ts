@@ -41,11 +41,15 @@ export async function login(config: Config, flags: LoginFlags): Promise<void> {
     } catch {
       // who-am-I is a courtesy; the login itself succeeded
     }
-    process.stdout.write(`Logged in to ${config.upstream.origin}${who} (scopes: ${token.scope ?? 'not reported'}; token fingerprint ${token.accessToken.fingerprint}).\n`)
+    process.stdout.write(
+      `Logged in to ${config.upstream.origin}${who} (scopes: ${token.scope ?? 'not reported'}; token fingerprint ${token.accessToken.fingerprint}).\n`,
+    )
   } catch (err) {
     if (err instanceof OAuthError) exitWith(`login failed: ${err.message}`)
     if (err instanceof Error && /EADDRINUSE/.test((err as NodeJS.ErrnoException).code ?? '')) {
-      exitWith(`cannot listen for the login redirect on port ${flags.loginPort ?? loginPort(config)} (in use — is the proxy running? then open its /-/login page instead, or pass --login-port)`)
+      exitWith(
+        `cannot listen for the login redirect on port ${flags.loginPort ?? loginPort(config)} (in use — is the proxy running? then open its /-/login page instead, or pass --login-port)`,
+      )
     }
     if (err instanceof Error && /no login within/.test(err.message)) exitWith(err.message)
     throw err

@@ -22,8 +22,7 @@ export interface CliLoginOptions {
 
 const noHandOff: BrowserHandOff = { close: async () => undefined }
 
-const RESULT_PAGE = (ok: boolean, text: string) =>
-  `<!doctype html><meta charset="utf-8"><title>c66-proxy login</title><p>${ok ? '✔' : '✘'} ${text}</p>`
+const RESULT_PAGE = (ok: boolean, text: string) => `<!doctype html><meta charset="utf-8"><title>c66-proxy login</title><p>${ok ? '✔' : '✘'} ${text}</p>`
 
 /**
  * `c66-proxy login` without a running proxy: a one-shot loopback listener receives the redirect
@@ -77,7 +76,9 @@ export async function runCliLogin(o: CliLoginOptions): Promise<StoredToken> {
         }
         // Only the attempt we started counts; a stray or forged request must not end the wait.
         if (u.searchParams.get('state') !== pending.state) {
-          res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(RESULT_PAGE(false, 'This login does not belong to the waiting command (state mismatch).'))
+          res
+            .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+            .end(RESULT_PAGE(false, 'This login does not belong to the waiting command (state mismatch).'))
           return
         }
         const ok = u.searchParams.has('code')

@@ -29,7 +29,10 @@ export function operatorId(): string {
  * (`cli@<host>#<pid>`, so two commands running at once never share a chain head). Without a
  * gateway secret there is no audit key (and no gateway): nothing is written.
  */
-export async function openOperatorAudit(config: { auditLog: string; secretEnv: () => Readonly<Record<string, string | undefined>> }): Promise<OperatorAudit | undefined> {
+export async function openOperatorAudit(config: {
+  auditLog: string
+  secretEnv: () => Readonly<Record<string, string | undefined>>
+}): Promise<OperatorAudit | undefined> {
   const env = config.secretEnv()
   if (!env['C66_PROXY_SECRET']?.trim() && !env['C66_PROXY_SECRET_FILE']?.trim()) return undefined
   const log = await AuditLog.open({

@@ -50,7 +50,7 @@ export function settingsHelp(): string {
     '  CLOUD66_ACCESS_TOKEN   a personal access token',
     '  CLOUD66_TOKEN          base64 of the cx toolbelt token file (cx dump-token | base64)',
     '  --token-file PATH      a file holding a raw token (or a cx token file)',
-    '  ~/.cloud66/cx.json     the cx toolbelt\'s own file; with --cx-profile NAME, that profile\'s file from ~/.cloud66/cxprofiles.json',
+    "  ~/.cloud66/cx.json     the cx toolbelt's own file; with --cx-profile NAME, that profile's file from ~/.cloud66/cxprofiles.json",
     '',
     'Run `c66-proxy <command> --help` for the options of one command.',
   ]

@@ -41,14 +41,18 @@ export async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<voi
   }
   const shown = address.family === 'unix' ? `unix:${address.address}` : hostPort(address.address, address.port)
   const report = await app.tokens.describe()
-  if (config.unsafeListenAny) log.warn('--unsafe-listen-any: accepting clients that are not on this machine; anyone who reaches this port acts as you on Cloud 66')
-  log.info({
-    listen: shown,
-    upstream: `${config.upstream.origin}/api/3`,
-    token_source: report.active?.source ?? 'none',
-    token_fingerprint: report.active?.token.fingerprint,
-    oauth_login: app.oauth !== undefined,
-  }, 'c66-proxy listening')
+  if (config.unsafeListenAny)
+    log.warn('--unsafe-listen-any: accepting clients that are not on this machine; anyone who reaches this port acts as you on Cloud 66')
+  log.info(
+    {
+      listen: shown,
+      upstream: `${config.upstream.origin}/api/3`,
+      token_source: report.active?.source ?? 'none',
+      token_fingerprint: report.active?.token.fingerprint,
+      oauth_login: app.oauth !== undefined,
+    },
+    'c66-proxy listening',
+  )
   for (const warning of await configWarnings(config, report)) log.warn(warning)
   const reach = address.family === 'unix' ? `${shown} (curl --unix-socket ${address.address} http://localhost/stacks.json)` : `http://${shown}`
   process.stderr.write(`c66-proxy listening on ${reach} → ${config.upstream.origin}/api/3\n`)

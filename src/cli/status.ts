@@ -11,7 +11,7 @@ export async function status(config: Config, json: boolean): Promise<void> {
     const listen = listenLabel(config.listen)
     const running = await probeProxy(config.listen)
     // The hourly budget lives in the running proxy: what it has sent this hour.
-    const budget = running ? ((await fetchProxyJson(config.listen, '/-/budget')) as BudgetJson | undefined) ?? null : null
+    const budget = running ? (((await fetchProxyJson(config.listen, '/-/budget')) as BudgetJson | undefined) ?? null) : null
     const token = tokenFields(report, ctx.store.location)
     const out = {
       mode: config.mode,

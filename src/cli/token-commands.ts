@@ -8,9 +8,16 @@ import { exitWith, openLocal } from './context.js'
 import { tokenFields } from '../tokens/token-view.js'
 import { readStdin } from './stdin.js'
 
-
 function personal(token: string, origin: StoredToken['origin']): StoredToken {
-  return { accessToken: new Secret(token), refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: Date.now(), origin }
+  return {
+    accessToken: new Secret(token),
+    refreshToken: undefined,
+    tokenType: 'Bearer',
+    scope: undefined,
+    expiresAt: undefined,
+    obtainedAt: Date.now(),
+    origin,
+  }
 }
 
 /** `token set`: a personal access token from standard input (never argv: it would show in ps and shell history). */
@@ -37,7 +44,11 @@ export async function tokenSet(config: Config, input: NodeJS.ReadableStream): Pr
 export async function tokenImportCx(config: Config): Promise<void> {
   const [found, report] = await new LocalTokenSources(config).readCx()
   if (!found) {
-    exitWith(report.state === 'absent' ? `cannot read ${report.location} (ENOENT); log in with \`cx login\` first` : `${report.location} ${report.problem ?? 'is invalid'}`)
+    exitWith(
+      report.state === 'absent'
+        ? `cannot read ${report.location} (ENOENT); log in with \`cx login\` first`
+        : `${report.location} ${report.problem ?? 'is invalid'}`,
+    )
   }
   const path = found.location
   const token = found.token.reveal()

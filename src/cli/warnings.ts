@@ -8,7 +8,9 @@ import type { TokenReport } from '../tokens/token-service.js'
  * proxy but will make requests fail. Each names the step that fixes it in this configuration.
  */
 export async function configWarnings(config: Config, report: TokenReport): Promise<string[]> {
-  const warnings = (report.local?.report ?? []).filter((r) => r.state === 'invalid').map((r) => `token source ${r.source} (${r.location}) ${r.problem ?? 'is invalid'}`)
+  const warnings = (report.local?.report ?? [])
+    .filter((r) => r.state === 'invalid')
+    .map((r) => `token source ${r.source} (${r.location}) ${r.problem ?? 'is invalid'}`)
   // Named on its own (the token sources only say "absent", and not at all once another source
   // wins): a mistyped path would otherwise only show up as "no token".
   const missing = await missingFile(config.tokenFile)
@@ -32,7 +34,9 @@ export async function configWarnings(config: Config, report: TokenReport): Promi
 export function otherUserWarnings(config: Config, canTell: () => boolean = canTellPeerUsers): string[] {
   if (config.mode !== 'local' || config.unsafeListenAny) return []
   if (config.listen.socket !== undefined) {
-    return config.allowedUids.length > 0 ? ['--allow-users has no effect with --listen unix:: only you can open the socket (mode 0600 in a 0700 directory)'] : []
+    return config.allowedUids.length > 0
+      ? ['--allow-users has no effect with --listen unix:: only you can open the socket (mode 0600 in a 0700 directory)']
+      : []
   }
   if (canTell()) return []
   return [

@@ -19,7 +19,6 @@ function readRate(values: SettingValues, key: string, example: string, problems:
   return { points: 1, durationSeconds: 1, text }
 }
 
-
 const named = (key: string) => {
   const s = SETTINGS.find((x) => x.key === key)
   return s ? settingName(s) : key
@@ -64,8 +63,12 @@ export function readGateway(
   const trusted = trustedProxyList(trustedProxies)
   if (typeof trusted === 'string') problems.push({ setting: named('trustedProxies'), message: `${JSON.stringify(trusted)} is not an IP address or CIDR` })
   const denyRules = compileSettingRules(values.list('gatewayDenyPaths'), named('gatewayDenyPaths'), problems)
-  if (mode === 'gateway' && (certFile === undefined) !== (keyFile === undefined)) problems.push({ setting: `${named('tlsCert')} and ${named('tlsKey')}`, message: 'give both, or neither' })
-  for (const [key, file] of [['tlsCert', certFile], ['tlsKey', keyFile]] as const) {
+  if (mode === 'gateway' && (certFile === undefined) !== (keyFile === undefined))
+    problems.push({ setting: `${named('tlsCert')} and ${named('tlsKey')}`, message: 'give both, or neither' })
+  for (const [key, file] of [
+    ['tlsCert', certFile],
+    ['tlsKey', keyFile],
+  ] as const) {
     if (file !== undefined && !existsSync(file)) problems.push({ setting: named(key), message: `${file} does not exist` })
   }
   const identityHeader = values.optionalText('trustedIdentityHeader')?.toLowerCase().replace(/_/g, '-')
@@ -82,12 +85,17 @@ export function readGateway(
     if (ownTls && publicUrl !== undefined && publicUrl.protocol !== 'https:') {
       problems.push({ setting: named('publicUrl'), message: 'with --tls-cert the public URL must be https://' })
     }
-    if (values.optionalText('clientId') === undefined) problems.push({ setting: named('clientId'), message: 'gateway mode needs your OAuth application: members log in with it' })
-    if (clientSecret === undefined) problems.push({ setting: 'C66_CLIENT_SECRET / --client-secret-file', message: 'gateway mode needs the OAuth client secret' })
+    if (values.optionalText('clientId') === undefined)
+      problems.push({ setting: named('clientId'), message: 'gateway mode needs your OAuth application: members log in with it' })
+    if (clientSecret === undefined)
+      problems.push({ setting: 'C66_CLIENT_SECRET / --client-secret-file', message: 'gateway mode needs the OAuth client secret' })
     const inline = env['C66_PROXY_SECRET']?.trim()
     const file = env['C66_PROXY_SECRET_FILE']?.trim()
     if (!inline && !file) {
-      problems.push({ setting: 'C66_PROXY_SECRET / C66_PROXY_SECRET_FILE', message: 'gateway mode needs a secret key of at least 32 random bytes (hex or base64); `c66-proxy secret generate` prints one' })
+      problems.push({
+        setting: 'C66_PROXY_SECRET / C66_PROXY_SECRET_FILE',
+        message: 'gateway mode needs a secret key of at least 32 random bytes (hex or base64); `c66-proxy secret generate` prints one',
+      })
     } else if (inline) {
       try {
         parseSecret(inline, 'C66_PROXY_SECRET')
@@ -119,4 +127,3 @@ export function readGateway(
     sessionTtlMs: values.number('sessionTtl'),
   }
 }
-

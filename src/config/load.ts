@@ -44,7 +44,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * value and collecting every problem (a config file's unknown keys included). A value that does
  * not convert is reported and its default kept, so every problem is found in one pass.
  */
-function readSettings(input: LoadInput, settings: readonly Setting[]): { values: SettingValues; problems: ConfigProblem[]; raw: (s: Setting) => RawValue | undefined } {
+function readSettings(
+  input: LoadInput,
+  settings: readonly Setting[],
+): { values: SettingValues; problems: ConfigProblem[]; raw: (s: Setting) => RawValue | undefined } {
   const problems: ConfigProblem[] = []
   const defaults = readJsonObject(input.defaultsFile ?? DEFAULTS_FILE, 'config/default.json', problems)
   const configPath = stringOrUndefined(input.flags['config']) ?? nonEmpty(input.env[CONFIG_FILE_SETTING.env])
@@ -113,7 +116,10 @@ export const MEMBER_LIST_SETTING_KEYS = [...STORE_SETTING_KEYS, 'upstreamBudget'
  * (OAuth client, TLS, trusted proxies) are neither known nor needed, e.g. on a bastion host.
  */
 export function loadStoreConfig(input: LoadInput): StoreConfig {
-  const { values, problems, raw } = readSettings(input, SETTINGS.filter((s) => (MEMBER_LIST_SETTING_KEYS as readonly string[]).includes(s.key)))
+  const { values, problems, raw } = readSettings(
+    input,
+    SETTINGS.filter((s) => (MEMBER_LIST_SETTING_KEYS as readonly string[]).includes(s.key)),
+  )
   const store = storeOf(values, raw, input.env, problems)
   const upstreamBudget = readBudget(values.text('upstreamBudget'), problems)
   if (problems.length > 0) throw new ConfigError(problems)
@@ -181,7 +187,10 @@ export function loadConfig(input: LoadInput): Config {
   const denyGiven = raw(byKey('denyPaths'))?.value
   const denyItems = typeof denyGiven === 'string' ? denyGiven.split(',') : Array.isArray(denyGiven) ? denyGiven : []
   if (denyItems.length > 0 && values.list('denyPaths').length === 0) {
-    problems.push({ setting: settingName(byKey('denyPaths')), message: 'is set but names no rule (an empty pattern denies nothing); give rules or leave it unset' })
+    problems.push({
+      setting: settingName(byKey('denyPaths')),
+      message: 'is set but names no rule (an empty pattern denies nothing); give rules or leave it unset',
+    })
   }
   const denyRules = compileSettingRules(values.list('denyPaths'), settingName(byKey('denyPaths')), problems)
 
@@ -196,7 +205,10 @@ export function loadConfig(input: LoadInput): Config {
 
   const scopes = values.text('scopes')
   if (!/^[a-z_]+( [a-z_]+)*$/.test(scopes)) {
-    problems.push({ setting: settingName(byKey('scopes')), message: 'must be scope names separated by single spaces (e.g. "public redeploy"); Cloud 66 does not accept commas' })
+    problems.push({
+      setting: settingName(byKey('scopes')),
+      message: 'must be scope names separated by single spaces (e.g. "public redeploy"); Cloud 66 does not accept commas',
+    })
   }
   const clientSecret = readClientSecret(input.env, values.optionalText('clientSecretFile'), problems)
 
@@ -259,7 +271,6 @@ export function loadConfig(input: LoadInput): Config {
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 const CLIENT_AUTH = ['body', 'basic'] as const
 
-
 /**
  * The URL users reach the proxy at when --public-url is not set: the listen address, except that
  * a wildcard (0.0.0.0, ::; a container) is reached at 127.0.0.1, never at http://0.0.0.0, which
@@ -310,11 +321,14 @@ function convert(s: Setting, value: unknown): Converted {
     }
     case 'list': {
       const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined
-      if (!items || !items.every((i): i is string => typeof i === 'string')) return { ok: false, message: 'must be a comma-separated list or an array of strings' }
+      if (!items || !items.every((i): i is string => typeof i === 'string'))
+        return { ok: false, message: 'must be a comma-separated list or an array of strings' }
       return { ok: true, value: items.map((i) => i.trim()).filter((i) => i.length > 0) }
     }
     case 'enum':
-      return typeof value === 'string' && s.choices?.includes(value) ? { ok: true, value } : { ok: false, message: `${shown} is not one of ${s.choices?.join(', ')}` }
+      return typeof value === 'string' && s.choices?.includes(value)
+        ? { ok: true, value }
+        : { ok: false, message: `${shown} is not one of ${s.choices?.join(', ')}` }
     case 'listen':
       return parseListen(value, shown)
     case 'url':
@@ -327,7 +341,10 @@ function readBudget(text: string, problems: ConfigProblem[]): number | undefined
   if (text.trim().toLowerCase() === 'off') return undefined
   const m = /^\s*(\d{1,9})\s*(?:\/\s*h)?\s*$/i.exec(text)
   if (m?.[1] !== undefined && Number(m[1]) > 0) return Number(m[1])
-  problems.push({ setting: settingName(byKey('upstreamBudget')), message: `${JSON.stringify(text.slice(0, 40))} is not COUNT/h (e.g. 3000/h) or off; Cloud 66 counts per clock hour` })
+  problems.push({
+    setting: settingName(byKey('upstreamBudget')),
+    message: `${JSON.stringify(text.slice(0, 40))} is not COUNT/h (e.g. 3000/h) or off; Cloud 66 counts per clock hour`,
+  })
   return 3000
 }
 
@@ -359,7 +376,8 @@ function parseListen(value: unknown, shown: string): Converted {
   if (value.startsWith('unix:')) {
     const path = resolve(value.slice('unix:'.length))
     if (value.length === 'unix:'.length) return { ok: false, message: 'unix: needs a path (e.g. unix:/run/user/1000/c66-proxy/sock)' }
-    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return { ok: false, message: `the socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes, the most a unix socket address holds` }
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH)
+      return { ok: false, message: `the socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes, the most a unix socket address holds` }
     // Callers reach it as `curl --unix-socket PATH http://localhost/...`: Host: localhost, port 80.
     return { ok: true, value: { host: 'localhost', port: 80, socket: path } satisfies ListenAddress }
   }
@@ -397,7 +415,6 @@ function isHostEntry(entry: string): boolean {
   if (m[1] !== undefined && isIP(m[1]) !== 6) return false
   return m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 65535)
 }
-
 
 function readEnvTokens(env: LoadInput['env'], problems: ConfigProblem[]): Config['envTokens'] {
   const access = nonEmpty(env['CLOUD66_ACCESS_TOKEN']?.trim())

@@ -55,10 +55,16 @@ export function readStore(i: StoreInputs, problems: ConfigProblem[]): Config['st
     return { kind: 'file' }
   }
   if (i.storeOrigin === 'flag' && url.password !== '') {
-    problems.push({ setting: named('store'), message: `holds a password, which every user of this machine can read on the command line; give the URL in C66_PROXY_STORE, or the password in ${PASSWORD_ENV} or ${PASSWORD_FILE_ENV}` })
+    problems.push({
+      setting: named('store'),
+      message: `holds a password, which every user of this machine can read on the command line; give the URL in C66_PROXY_STORE, or the password in ${PASSWORD_ENV} or ${PASSWORD_FILE_ENV}`,
+    })
   }
   if (i.redisOptionsOrigin === 'flag' && holdsCredential(options)) {
-    problems.push({ setting: named('redisOptions'), message: `holds a password, which every user of this machine can read on the command line; give the options in C66_PROXY_REDIS_OPTIONS, or the password in ${PASSWORD_ENV} or ${PASSWORD_FILE_ENV}` })
+    problems.push({
+      setting: named('redisOptions'),
+      message: `holds a password, which every user of this machine can read on the command line; give the options in C66_PROXY_REDIS_OPTIONS, or the password in ${PASSWORD_ENV} or ${PASSWORD_FILE_ENV}`,
+    })
   }
   const password = readPassword(i.env, problems)
   if (password !== undefined) {

@@ -80,5 +80,10 @@ export class SettingValues {
 }
 
 const isListen = (v: unknown): v is ListenAddress =>
-  typeof v === 'object' && v !== null && 'host' in v && typeof v.host === 'string' && 'port' in v && typeof v.port === 'number' &&
+  typeof v === 'object' &&
+  v !== null &&
+  'host' in v &&
+  typeof v.host === 'string' &&
+  'port' in v &&
+  typeof v.port === 'number' &&
   (!('socket' in v) || v.socket === undefined || typeof v.socket === 'string')

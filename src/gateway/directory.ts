@@ -6,9 +6,14 @@ import type { TokenStore } from '../store/types.js'
 import type { Caller, KeyPolicy, KeyRecord, Member, Session } from './types.js'
 
 const NS = {
-  member: 'member', key: 'key', keyHash: 'keyhash', keyUsed: 'keyused', session: 'session',
+  member: 'member',
+  key: 'key',
+  keyHash: 'keyhash',
+  keyUsed: 'keyused',
+  session: 'session',
   // Tombstones, written before the change they record and never deleted: see the class comment.
-  keyRevoked: 'keyrevoked', memberRemoved: 'memberremoved',
+  keyRevoked: 'keyrevoked',
+  memberRemoved: 'memberremoved',
 } as const
 const CHANNEL = 'c66p-invalidate'
 /**
@@ -107,7 +112,10 @@ export class Directory {
   async recordLogin(id: string, kind: Member['kind']): Promise<Member> {
     const existing = await this.#readMember(id)
     const member: Member = {
-      id, kind: existing?.kind ?? kind, createdAt: existing?.createdAt ?? this.clock.now(), lastLoginAt: this.clock.now(),
+      id,
+      kind: existing?.kind ?? kind,
+      createdAt: existing?.createdAt ?? this.clock.now(),
+      lastLoginAt: this.clock.now(),
       version: await this.#nextMemberVersion(id, existing),
     }
     await this.store.putDoc(NS.member, id, JSON.stringify(member))
@@ -157,8 +165,16 @@ export class Directory {
   async createKey(memberId: string, options: NewKeyOptions): Promise<{ record: KeyRecord; key: string }> {
     const key = newKey()
     const record: KeyRecord = {
-      id: newKeyId(), memberId, label: options.label, hash: hashKey(key), createdAt: this.clock.now(),
-      expiresAt: options.expiresAt, revokedAt: undefined, lastUsedAt: undefined, policy: options.policy, version: 1,
+      id: newKeyId(),
+      memberId,
+      label: options.label,
+      hash: hashKey(key),
+      createdAt: this.clock.now(),
+      expiresAt: options.expiresAt,
+      revokedAt: undefined,
+      lastUsedAt: undefined,
+      policy: options.policy,
+      version: 1,
     }
     await this.store.putDoc(NS.key, record.id, JSON.stringify(record))
     await this.store.putDoc(NS.keyHash, record.hash, record.id)
@@ -338,7 +354,8 @@ export class Directory {
     } catch {
       return
     }
-    if (message.id !== undefined && message.version !== undefined && Number.isSafeInteger(message.version)) this.#raise(`${message.type}:${message.id}`, message.version)
+    if (message.id !== undefined && message.version !== undefined && Number.isSafeInteger(message.version))
+      this.#raise(`${message.type}:${message.id}`, message.version)
     if (message.type === 'key') this.#keys.delete(message.hash)
     else {
       this.#members.delete(message.id)

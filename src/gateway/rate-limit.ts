@@ -16,9 +16,7 @@ export interface MemberRateLimiter {
 function createLimiter(rate: Rate, redis: unknown | undefined, keyPrefix: string, tooMany: (retryAfterSeconds: number) => ProxyError) {
   const base = { points: rate.points, duration: rate.durationSeconds, keyPrefix }
   const memory = new RateLimiterMemory(base)
-  const limiter = redis === undefined
-    ? memory
-    : new RateLimiterRedis({ ...base, storeClient: redis, insuranceLimiter: memory } as IRateLimiterStoreOptions)
+  const limiter = redis === undefined ? memory : new RateLimiterRedis({ ...base, storeClient: redis, insuranceLimiter: memory } as IRateLimiterStoreOptions)
   return {
     async consume(key: string): Promise<void> {
       try {

@@ -24,7 +24,7 @@ export function edgeMiddleware({ observer, answerError, guard, dispatch }: EdgeP
       let refused = guard(ctx)
       if (refused instanceof Promise) refused = await refused
       if (refused) {
-        ;ctx.state.route = refusedRouteLabel(ctx.req.method ?? 'GET', ctx.req.url ?? '/')
+        ctx.state.route = refusedRouteLabel(ctx.req.method ?? 'GET', ctx.req.url ?? '/')
         throw refused
       }
       const dispatched = dispatch(ctx)

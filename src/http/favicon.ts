@@ -11,7 +11,7 @@ export const isFavicon = (url: string): boolean => url === FAVICON || url.starts
  * so the browser stops asking.
  */
 export function answerFavicon(ctx: ProxyContext): void {
-  ;ctx.state.route = FAVICON
+  ctx.state.route = FAVICON
   ctx.set('Cache-Control', 'public, max-age=86400')
   ctx.status = 204
 }

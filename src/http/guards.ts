@@ -3,7 +3,6 @@ import { isLoopbackHost } from '../net/loopback.js'
 import type { ProxyError } from '../errors.js'
 import { refuse } from '../refusals.js'
 
-
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 /** A whole segment of one or two dots, each written "." or "%2e" in any case. */
 const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i
@@ -92,7 +91,12 @@ const NAVIGABLE_OWN_PAGES = new Set(['/-/', '/-/callback'])
 
 /** `path` is only computed for a browser navigation, which API calls never are. */
 export function isNavigationToOwnPage(method: string, path: () => string, headers: IncomingHttpHeaders): boolean {
-  return (method === 'GET' || method === 'HEAD') && headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document' && NAVIGABLE_OWN_PAGES.has(path())
+  return (
+    (method === 'GET' || method === 'HEAD') &&
+    headers['sec-fetch-mode'] === 'navigate' &&
+    headers['sec-fetch-dest'] === 'document' &&
+    NAVIGABLE_OWN_PAGES.has(path())
+  )
 }
 
 /**

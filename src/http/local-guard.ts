@@ -39,7 +39,13 @@ export function localGuard(config: Config, port: () => number, peers: PeerUserGa
       checkHostPresent(req.headers.host, req.httpVersion) ??
       checkFraming(req) ??
       checkRequestTarget(method, url) ??
-      checkBrowserRules(req.headers, allowedHosts(), 'http', req.headers.host, isNavigationToOwnPage(method, () => pathOf(url), req.headers))
+      checkBrowserRules(
+        req.headers,
+        allowedHosts(),
+        'http',
+        req.headers.host,
+        isNavigationToOwnPage(method, () => pathOf(url), req.headers),
+      )
     )
   }
   if (peers === undefined) return rules

@@ -48,7 +48,10 @@ export function safeReturnTo(value: string | undefined): string {
 function errorPage(ctx: ProxyContext, status: number, title: string, message: string) {
   ctx.status = status
   ctx.type = 'text/html; charset=utf-8'
-  ctx.body = page(title, `<h1>${escapeHtml(title)}</h1><p class="bad">${escapeHtml(message)}</p><p><a href="/-/">Back to the status page</a> · <a href="/-/login">Try logging in again</a></p>`)
+  ctx.body = page(
+    title,
+    `<h1>${escapeHtml(title)}</h1><p class="bad">${escapeHtml(message)}</p><p><a href="/-/">Back to the status page</a> · <a href="/-/login">Try logging in again</a></p>`,
+  )
 }
 
 function noStore(ctx: ProxyContext) {
@@ -83,7 +86,12 @@ export function createLoginHandlers(deps: LoginDeps) {
   async function login(ctx: ProxyContext) {
     noStore(ctx)
     if (!deps.oauth) {
-      errorPage(ctx, 400, 'Login is not configured', 'Set C66_CLIENT_ID and C66_CLIENT_SECRET (an OAuth application registered in Cloud 66) and restart the proxy.')
+      errorPage(
+        ctx,
+        400,
+        'Login is not configured',
+        'Set C66_CLIENT_ID and C66_CLIENT_SECRET (an OAuth application registered in Cloud 66) and restart the proxy.',
+      )
       return
     }
     const returnTo = ctx.query['return_to']
@@ -129,7 +137,12 @@ export function createLoginHandlers(deps: LoginDeps) {
     const pending = JSON.parse(raw) as PendingRecord
     if (cookie === undefined || !sameDigest(sha256(cookie), pending.binding)) {
       count('invalid_state')
-      errorPage(ctx, 400, 'Login failed', 'This login was started in another browser or the login cookie is missing (state mismatch). Start again from this browser.')
+      errorPage(
+        ctx,
+        400,
+        'Login failed',
+        'This login was started in another browser or the login cookie is missing (state mismatch). Start again from this browser.',
+      )
       return
     }
     try {

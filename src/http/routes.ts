@@ -36,12 +36,14 @@ const EXPIRING_SOON_MS = 10 * 60_000
 /** The proxy's own endpoints under `/-/`. They are never forwarded; an unknown one is a 404. */
 export function ownRoutes(deps: OwnRoutesDeps): ProxyMiddleware {
   const router = new Router<RequestState>({ prefix: '/-' })
-  const label = (name: string): ProxyMiddleware => async (ctx, next) => {
-    ctx.state.route = name
-    ctx.set('Cache-Control', 'no-store')
-    ctx.set('X-Content-Type-Options', 'nosniff')
-    await next()
-  }
+  const label =
+    (name: string): ProxyMiddleware =>
+    async (ctx, next) => {
+      ctx.state.route = name
+      ctx.set('Cache-Control', 'no-store')
+      ctx.set('X-Content-Type-Options', 'nosniff')
+      await next()
+    }
 
   router.get('/healthz', label('/-/healthz'), (ctx) => {
     ctx.body = { status: 'ok' }

@@ -25,15 +25,15 @@ export function createHttpServer(
   },
 ): http.Server {
   const serverOptions: http.ServerOptions = {
-      maxHeaderSize: options.maxHeaderBytes,
-      // A 1 GB upload may take longer than Node's default 5-minute request timeout; stalled
-      // transfers are cut by the forwarder's idle timeout instead. Slow headers still time out.
-      requestTimeout: 0,
-      headersTimeout: 30_000,
-      keepAliveTimeout: 5_000,
-      // Node answers an HTTP/1.1 request without Host with a bare, empty 400 of its own; the
-      // guard answers it instead, with the proxy's JSON error and a request id.
-      requireHostHeader: false,
+    maxHeaderSize: options.maxHeaderBytes,
+    // A 1 GB upload may take longer than Node's default 5-minute request timeout; stalled
+    // transfers are cut by the forwarder's idle timeout instead. Slow headers still time out.
+    requestTimeout: 0,
+    headersTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    // Node answers an HTTP/1.1 request without Host with a bare, empty 400 of its own; the
+    // guard answers it instead, with the proxy's JSON error and a request id.
+    requireHostHeader: false,
   }
   // The gateway may serve HTTPS itself (--tls-cert/--tls-key); an https.Server is an http.Server.
   const server: http.Server = options.tls
@@ -55,7 +55,9 @@ export function createHttpServer(
     }
     const [status, code, message] = tooLarge
       ? [431, 'headers_too_large', 'Request headers are too large']
-      : timedOut ? [408, 'bad_request', 'The request took too long to arrive'] : [400, 'bad_request', 'Malformed HTTP request']
+      : timedOut
+        ? [408, 'bad_request', 'The request took too long to arrive']
+        : [400, 'bad_request', 'Malformed HTTP request']
     socket.end(rawJson(status, { error: code, message }))
   })
   // CONNECT never becomes a request event; refuse it here: this is not a forward proxy.

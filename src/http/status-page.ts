@@ -19,7 +19,6 @@ export interface StatusView {
   readonly budget: BudgetView
 }
 
-
 /** `/-/`: what a person needs to know and do, server-rendered, no scripts. */
 export function renderStatusPage(v: StatusView): string {
   const { config, report } = v
@@ -54,7 +53,10 @@ ${details ? `<table>${details}</table>` : ''}`
     ? `<form method="post" action="/-/logout"><input type="hidden" name="csrf" value="${escapeHtml(v.csrf)}"><button type="submit">Log out</button></form>`
     : ''
   const rows = sourceRows(report, v.storeLocation)
-    .map((r) => `<tr><td>${escapeHtml(r.source)}</td><td><code>${escapeHtml(r.location)}</code></td><td>${escapeHtml(r.state)}${r.problem ? `: ${escapeHtml(r.problem)}` : ''}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.source)}</td><td><code>${escapeHtml(r.location)}</code></td><td>${escapeHtml(r.state)}${r.problem ? `: ${escapeHtml(r.problem)}` : ''}</td></tr>`,
+    )
     .join('')
   return page(
     'c66-proxy',

@@ -103,16 +103,35 @@ export async function gatewayMode(i: GatewayInputs): Promise<Mode> {
       completeLogin,
       beforeLogin: (ctx) => loginLimiter.consume(ctx.state.client ?? ctx.req.socket.remoteAddress ?? ''),
     },
-    pages: gatewayPages({ ...sessions, store, publicOrigin, budgetOf, onLogout: (ctx, member) => trail.action({ event: 'logout', member: member.id }, on(ctx)) }),
+    pages: gatewayPages({
+      ...sessions,
+      store,
+      publicOrigin,
+      budgetOf,
+      onLogout: (ctx, member) => trail.action({ event: 'logout', member: member.id }, on(ctx)),
+    }),
     api: gatewayApi({
-      ...sessions, tokens, store, clock, publicOrigin,
+      ...sessions,
+      tokens,
+      store,
+      clock,
+      publicOrigin,
       bodyPace: { timeoutMs: config.requestBodyTimeoutMs, minRate: config.minUploadRate },
       onAction: (ctx, action) => trail.action(action, on(ctx)),
       budgets,
       emptyBudget,
     }),
     done(ctx, state, status, seconds) {
-      trail.request({ caller: state.caller, client: state.client, method: ctx.method, path: ctx.path, route: state.route, status, durationMs: seconds * 1000, requestId: requestIdOf(ctx) })
+      trail.request({
+        caller: state.caller,
+        client: state.client,
+        method: ctx.method,
+        path: ctx.path,
+        route: state.route,
+        status,
+        durationMs: seconds * 1000,
+        requestId: requestIdOf(ctx),
+      })
     },
     challenge: 'Basic realm="c66-proxy"',
     perClient: { max: g.maxClientConnections, exempt: (address) => isTrustedAddress(address, trusted) },

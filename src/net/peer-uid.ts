@@ -66,7 +66,10 @@ export interface Place {
 export function placesOf(ends: ConnectionEnds, littleEndian = LITTLE_ENDIAN): Place[] {
   // The kernel prints "%4d: %08X:%04X %08X:%04X %02X ...": the ": " before and the space after
   // anchor the needle to the first two columns of one line.
-  return candidates(ends, littleEndian).map(([file, peer, local]) => ({ file, needle: `: ${peer}:${hexPort(ends.peerPort)} ${local}:${hexPort(ends.localPort)} ` }))
+  return candidates(ends, littleEndian).map(([file, peer, local]) => ({
+    file,
+    needle: `: ${peer}:${hexPort(ends.peerPort)} ${local}:${hexPort(ends.localPort)} `,
+  }))
 }
 
 /** The uid on the line `needle` starts in `table`; undefined for a TIME_WAIT line; 'absent' when there is none. */
@@ -76,7 +79,10 @@ export function uidIn(table: string | undefined, needle: string): number | undef
   if (at === -1) return 'absent'
   const end = table.indexOf('\n', at)
   // sl: local rem st tx:rx tr:when retrnsmt uid ...; the line from the needle on starts at "local".
-  const fields = table.slice(at + 2, end === -1 ? undefined : end).trim().split(/\s+/)
+  const fields = table
+    .slice(at + 2, end === -1 ? undefined : end)
+    .trim()
+    .split(/\s+/)
   if (fields[2] === TIME_WAIT) return undefined
   const uid = Number(fields[6])
   return Number.isInteger(uid) && uid >= 0 ? uid : undefined
@@ -136,7 +142,10 @@ export function ipv6Bytes(address: string): number[] | undefined {
 /** One 32-bit word as the kernel prints it: %08X of the word in host byte order. */
 function hexWord(bytes: number[], le: boolean): string {
   const ordered = le ? [...bytes].reverse() : bytes
-  return ordered.map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase()
+  return ordered
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase()
 }
 
 /** tcp6 prints the address as four such words. */

@@ -28,7 +28,12 @@ export function peerUserGate(allowed: ReadonlySet<number>, read: (file: TcpTable
   const known = new WeakMap<Socket, boolean>()
   const tables = { '/proc/net/tcp': sharedReads(read, '/proc/net/tcp'), '/proc/net/tcp6': sharedReads(read, '/proc/net/tcp6') }
   const lookUp = async (socket: Socket): Promise<boolean> => {
-    const ends = { peerAddress: socket.remoteAddress ?? '', peerPort: socket.remotePort ?? -1, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? -1 }
+    const ends = {
+      peerAddress: socket.remoteAddress ?? '',
+      peerPort: socket.remotePort ?? -1,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? -1,
+    }
     let uid: number | undefined
     for (const place of placesOf(ends)) {
       const found = uidIn(await tables[place.file](), place.needle)

@@ -22,7 +22,9 @@ export async function prepareSocketPath(path: string): Promise<void> {
   if (!d.isDirectory()) throw new SocketPathError(`${dir} is not a directory`)
   if (own !== undefined && d.uid !== own) throw new SocketPathError(`${dir} belongs to another user (uid ${d.uid}); put the socket in a directory of your own`)
   if ((d.mode & 0o077) !== 0) {
-    throw new SocketPathError(`${dir} can be entered by other users (mode ${(d.mode & 0o777).toString(8)}); the socket needs a directory only you can use (chmod 700 ${dir}, or another one)`)
+    throw new SocketPathError(
+      `${dir} can be entered by other users (mode ${(d.mode & 0o777).toString(8)}); the socket needs a directory only you can use (chmod 700 ${dir}, or another one)`,
+    )
   }
   let existing
   try {

@@ -98,28 +98,39 @@ export function createOAuthClient(settings: OAuthSettings, clock: Clock, fetchIm
         return oauth.validateAuthResponse(as, client, params, pending.state)
       } catch (err) {
         if (err instanceof oauth.AuthorizationResponseError) {
-          throw new OAuthError('rejected', err.error, err.error === 'access_denied' ? 'You declined the authorization request on Cloud 66' : `Cloud 66 refused the authorization (${err.error})`)
+          throw new OAuthError(
+            'rejected',
+            err.error,
+            err.error === 'access_denied' ? 'You declined the authorization request on Cloud 66' : `Cloud 66 refused the authorization (${err.error})`,
+          )
         }
         throw new OAuthError('invalid_response', undefined, 'The authorization response did not match this login attempt (state mismatch)', { cause: err })
       }
     },
 
     async exchangeCode(callbackParams, pending) {
-      return toStored(await call(() =>
-        oauth.authorizationCodeGrantRequest(as, client, clientAuth, callbackParams, pending.redirectUri, pending.codeVerifier, requestOptions()),
-        (res) => oauth.processAuthorizationCodeResponse(as, client, res),
-      ))
+      return toStored(
+        await call(
+          () => oauth.authorizationCodeGrantRequest(as, client, clientAuth, callbackParams, pending.redirectUri, pending.codeVerifier, requestOptions()),
+          (res) => oauth.processAuthorizationCodeResponse(as, client, res),
+        ),
+      )
     },
 
     async refresh(refreshToken) {
-      return toStored(await call(() =>
-        oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken.reveal(), requestOptions()),
-        (res) => oauth.processRefreshTokenResponse(as, client, res),
-      ))
+      return toStored(
+        await call(
+          () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken.reveal(), requestOptions()),
+          (res) => oauth.processRefreshTokenResponse(as, client, res),
+        ),
+      )
     },
 
     async revoke(token) {
-      await call(() => oauth.revocationRequest(as, client, clientAuth, token.reveal(), requestOptions()), (res) => oauth.processRevocationResponse(res))
+      await call(
+        () => oauth.revocationRequest(as, client, clientAuth, token.reveal(), requestOptions()),
+        (res) => oauth.processRevocationResponse(res),
+      )
     },
 
     async tokenInfo(token) {

@@ -14,6 +14,5 @@ export class OAuthError extends Error {
   }
 }
 
-
 /** The out-of-band redirect URI of Doorkeeper and the older toolbelts: the user pastes the code shown in the browser. */
 export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob'

@@ -143,7 +143,14 @@ async function sendShared(ctx: ProxyContext, deps: ProxyHandlerDeps, caller: Cal
       shared.invalidate(caller.id, job.upstreamPath)
     }
   }
-  const request = { callerId: caller.id, tokenFingerprint: job.token.fingerprint, method, upstreamPath: job.upstreamPath, headers: ctx.req.headers, publicOrigin: job.publicOrigin }
+  const request = {
+    callerId: caller.id,
+    tokenFingerprint: job.token.fingerprint,
+    method,
+    upstreamPath: job.upstreamPath,
+    headers: ctx.req.headers,
+    publicOrigin: job.publicOrigin,
+  }
   const lead = await shareOrLead(ctx, shared, request)
   if (lead === 'answered') return
   try {

@@ -18,11 +18,30 @@ import type { IncomingHttpHeaders } from 'node:http'
  *   route by them instead of the request line (a path no deny rule saw).
  */
 const DROPPED_REQUEST = new Set([
-  'authorization', 'proxy-authorization', 'cookie',
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect',
-  'x-http-method-override', 'x-http-method', 'x-method-override',
-  'forwarded', 'client-ip', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip',
-  'cf-connecting-ip', 'fastly-client-ip', 'x-original-url', 'x-rewrite-url',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'expect',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'forwarded',
+  'client-ip',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
 ])
 
 /**
@@ -30,9 +49,19 @@ const DROPPED_REQUEST = new Set([
  * upstream's own framing and sniffing policy, which the proxy replaces with its own (below).
  */
 const DROPPED_RESPONSE = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authenticate', 'set-cookie',
-  'content-security-policy', 'content-security-policy-report-only', 'x-frame-options', 'x-content-type-options',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'set-cookie',
+  'content-security-policy',
+  'content-security-policy-report-only',
+  'x-frame-options',
+  'x-content-type-options',
 ])
 
 /**
@@ -42,9 +71,12 @@ const DROPPED_RESPONSE = new Set([
  * script; nosniff stops a browser from guessing HTML; DENY stops framing.
  */
 const SECURITY_HEADERS = [
-  'X-Content-Type-Options', 'nosniff',
-  'Content-Security-Policy', "sandbox; default-src 'none'; frame-ancestors 'none'",
-  'X-Frame-Options', 'DENY',
+  'X-Content-Type-Options',
+  'nosniff',
+  'Content-Security-Policy',
+  "sandbox; default-src 'none'; frame-ancestors 'none'",
+  'X-Frame-Options',
+  'DENY',
 ] as const
 
 /**

@@ -61,7 +61,10 @@ export async function planBody(req: IncomingMessage, method: string, paramRules:
 /** The decoded names of a query string's parameters (`&` and Rack 2's `;` both separate). */
 export function queryParamNames(query: string | undefined): string[] {
   if (query === undefined || query === '') return []
-  return query.split(/[&;]/).filter((p) => p !== '').map(paramName)
+  return query
+    .split(/[&;]/)
+    .filter((p) => p !== '')
+    .map(paramName)
 }
 
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const

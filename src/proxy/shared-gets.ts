@@ -29,7 +29,16 @@ export const SHARE_LIMIT_BYTES = 1024 * 1024
 
 /** Request headers that choose the representation: requests that differ in one are different requests. */
 const REPRESENTATION = ['accept', 'accept-encoding', 'accept-language', 'x-account', 'content-type', 'x-requested-with'] as const
-const NOT_SHARED = ['range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'content-length', 'transfer-encoding'] as const
+const NOT_SHARED = [
+  'range',
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'content-length',
+  'transfer-encoding',
+] as const
 
 export interface Captured {
   readonly status: number
@@ -190,7 +199,9 @@ export class SharedGets {
       if (!key.startsWith(`${callerId}\n`)) return false
       if (stack === undefined) return true
       const path = key.split('\n', 4)[3] ?? ''
-      return path.startsWith(`/api/3/stacks/${stack}`) ? /^[/.?]?$/.test(path.charAt(`/api/3/stacks/${stack}`.length)) : /^\/api\/3\/stacks(\.json)?(\?|$)/.test(path)
+      return path.startsWith(`/api/3/stacks/${stack}`)
+        ? /^[/.?]?$/.test(path.charAt(`/api/3/stacks/${stack}`.length))
+        : /^\/api\/3\/stacks(\.json)?(\?|$)/.test(path)
     }
     for (const key of this.#inFlight.keys()) if (affected(key)) this.#inFlight.delete(key)
     if (this.#cache !== undefined) for (const key of [...this.#cache.keys()]) if (affected(key)) this.#cache.delete(key)

@@ -38,7 +38,11 @@ export function compileRule(rule: string, limits?: RuleLimits): PathRule | strin
   if (method !== undefined && !(RULE_METHODS as readonly string[]).includes(method)) {
     return `"${rule}": ${m[1]} is not a method (use one of ${RULE_METHODS.join(', ')})`
   }
-  const segments = asRouted(stripApiPath(m[2] ?? '/').split('/').slice(1))
+  const segments = asRouted(
+    stripApiPath(m[2] ?? '/')
+      .split('/')
+      .slice(1),
+  )
   for (const s of segments) {
     // These can never equal a decoded, routed path segment, so the rule would deny nothing.
     if (s === '') return `"${rule}": empty path segments (//) can never match`
@@ -155,4 +159,3 @@ export function firstMatch(rules: readonly PathRule[], input: PolicyInput): Path
 export function compileRules(rules: readonly string[]): PathRule[] {
   return rules.map((r) => compileRule(r)).filter((r): r is PathRule => typeof r !== 'string')
 }
-

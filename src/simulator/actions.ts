@@ -13,13 +13,7 @@ export interface ActionRecord {
   readonly finishesAt: number
 }
 
-export function startAction(
-  data: Dataset,
-  entry: StackEntry,
-  action: string,
-  userReference: string | null = null,
-  now: number = Date.now(),
-): ActionRecord {
+export function startAction(data: Dataset, entry: StackEntry, action: string, userReference: string | null = null, now: number = Date.now()): ActionRecord {
   const record: ActionRecord = {
     json: {
       id: data.nextId('action'),

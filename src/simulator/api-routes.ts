@@ -13,8 +13,16 @@ import { registerStackRoutes } from './stack-routes.js'
 export function registerApiRoutes(router: Router): void {
   // cx uses the unauthenticated ping as a health check and /ping/auth as its token check.
   router
-    .on('GET', `${API}/ping`, endpoint({ scope: 'none' }, () => ({ body: single({ ok: true }) })))
-    .on('GET', `${API}/ping/auth`, endpoint({ scope: 'any' }, () => ({ body: single({ ok: true }) })))
+    .on(
+      'GET',
+      `${API}/ping`,
+      endpoint({ scope: 'none' }, () => ({ body: single({ ok: true }) })),
+    )
+    .on(
+      'GET',
+      `${API}/ping/auth`,
+      endpoint({ scope: 'any' }, () => ({ body: single({ ok: true }) })),
+    )
   registerStackRoutes(router)
   registerDeployRoutes(router)
   registerEnvironmentRoutes(router)

@@ -6,9 +6,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 export const ALL_SCOPES = ['public', 'redeploy', 'jobs', 'users', 'admin', 'reboot'] as const
 export type Scope = (typeof ALL_SCOPES)[number]
 
-export type TokenCheck =
-  | { readonly valid: true; readonly scopes: ReadonlySet<string> }
-  | { readonly valid: false; readonly reason: 'invalid' | 'revoked' }
+export type TokenCheck = { readonly valid: true; readonly scopes: ReadonlySet<string> } | { readonly valid: false; readonly reason: 'invalid' | 'revoked' }
 
 const INVALID: TokenCheck = { valid: false, reason: 'invalid' }
 const REVOKED: TokenCheck = { valid: false, reason: 'revoked' }

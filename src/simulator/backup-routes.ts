@@ -12,21 +12,44 @@ import type { Router } from './router.js'
 
 export function registerBackupRoutes(router: Router): void {
   router
-    .on('GET', `${STACK}/backups`, endpoint({ scope: 'public' }, (api) => ({
-      body: page(stackOf(api).backups.map((b) => b.json), api.input),
-    })))
-    .on('POST', `${STACK}/backups`, endpoint({ scope: 'admin' }, (api) => ({
-      body: single(renderAction(startAction(api.sim.data, stackOf(api), 'backup_new'))),
-    })))
-    .on('GET', `${STACK}/backups/:backup_id`, endpoint({ scope: 'public' }, (api) => ({ body: single(backupOf(api).json) })))
-    .on('GET', `${STACK}/backups/:backup_id/files`, endpoint({ scope: 'public' }, (api) => ({
-      body: page(backupOf(api).files, api.input),
-    })))
-    .on('GET', `${STACK}/backups/:backup_id/files/:file_id`, endpoint({ scope: 'public' }, (api) => {
-      const backup = backupOf(api)
-      const file = itemOf(api, backup.files, 'file_id', (f) => f.id, 'Backup file')
-      return { body: single({ ok: true, public_url: presignedUrl(api, backup.json, file) }) }
-    }))
+    .on(
+      'GET',
+      `${STACK}/backups`,
+      endpoint({ scope: 'public' }, (api) => ({
+        body: page(
+          stackOf(api).backups.map((b) => b.json),
+          api.input,
+        ),
+      })),
+    )
+    .on(
+      'POST',
+      `${STACK}/backups`,
+      endpoint({ scope: 'admin' }, (api) => ({
+        body: single(renderAction(startAction(api.sim.data, stackOf(api), 'backup_new'))),
+      })),
+    )
+    .on(
+      'GET',
+      `${STACK}/backups/:backup_id`,
+      endpoint({ scope: 'public' }, (api) => ({ body: single(backupOf(api).json) })),
+    )
+    .on(
+      'GET',
+      `${STACK}/backups/:backup_id/files`,
+      endpoint({ scope: 'public' }, (api) => ({
+        body: page(backupOf(api).files, api.input),
+      })),
+    )
+    .on(
+      'GET',
+      `${STACK}/backups/:backup_id/files/:file_id`,
+      endpoint({ scope: 'public' }, (api) => {
+        const backup = backupOf(api)
+        const file = itemOf(api, backup.files, 'file_id', (f) => f.id, 'Backup file')
+        return { body: single({ ok: true, public_url: presignedUrl(api, backup.json, file) }) }
+      }),
+    )
 }
 
 function backupOf(api: ApiRequest): { json: BackupJson; files: BackupFileJson[] } {

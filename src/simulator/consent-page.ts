@@ -47,7 +47,8 @@ h1{font-size:1.5rem}form{display:inline-block;margin:0 .5rem 1rem 0}button{font-
 label{display:block;margin:0 0 1rem}pre,code{background:#f4f4f4;padding:.5rem;display:block;white-space:pre-wrap;word-break:break-all}`
 
 function layout(title: string, body: string, csrfToken?: string): string {
-  const csrf = csrfToken === undefined ? '' : `\n<meta name="csrf-param" content="authenticity_token">\n<meta name="csrf-token" content="${escapeHtml(csrfToken)}">`
+  const csrf =
+    csrfToken === undefined ? '' : `\n<meta name="csrf-param" content="authenticity_token">\n<meta name="csrf-token" content="${escapeHtml(csrfToken)}">`
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -83,9 +84,7 @@ export function renderConsent(page: ConsentPage): string {
   const scopes = page.scopes
     .map((scope) => `<li data-scope="${escapeHtml(scope)}"><strong>${escapeHtml(scope)}</strong>: ${escapeHtml(SCOPE_TEXT[scope] ?? scope)}</li>`)
     .join('\n')
-  const options = page.users
-    .map((user, i) => `<option value="${user.id}"${i === 0 ? ' selected' : ''}>${escapeHtml(user.email)}</option>`)
-    .join('')
+  const options = page.users.map((user, i) => `<option value="${user.id}"${i === 0 ? ' selected' : ''}>${escapeHtml(user.email)}</option>`).join('')
   const picker = `<label>Signed in as <select name="user_id">${options}</select></label>`
   const body = `<header class="page-header" role="banner">
 <h1>Authorization required</h1>

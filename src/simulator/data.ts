@@ -2,17 +2,7 @@
 // run, so tests and demo transcripts are stable. 15 apps × 3 environments = 45 stacks, which
 // makes GET /stacks two pages long.
 import type { ActionRecord } from './actions.js'
-import type {
-  AccountJson,
-  BackupFileJson,
-  BackupJson,
-  DeploymentJson,
-  EnvVarJson,
-  ServerJson,
-  ServiceJson,
-  StackJson,
-  UserJson,
-} from './model.js'
+import type { AccountJson, BackupFileJson, BackupJson, DeploymentJson, EnvVarJson, ServerJson, ServiceJson, StackJson, UserJson } from './model.js'
 import { hoursAfterEpoch, Random } from './fake.js'
 import { seedStack } from './seed-stack.js'
 
@@ -42,9 +32,21 @@ export interface Dataset {
 }
 
 export const APPS = [
-  'storefront', 'billing-api', 'inventory', 'search', 'notifications',
-  'admin-portal', 'payments', 'analytics', 'mobile-backend', 'auth-service',
-  'media-worker', 'reporting', 'checkout', 'catalog', 'webhooks',
+  'storefront',
+  'billing-api',
+  'inventory',
+  'search',
+  'notifications',
+  'admin-portal',
+  'payments',
+  'analytics',
+  'mobile-backend',
+  'auth-service',
+  'media-worker',
+  'reporting',
+  'checkout',
+  'catalog',
+  'webhooks',
 ] as const
 export const ENVIRONMENTS = ['production', 'staging', 'development'] as const
 

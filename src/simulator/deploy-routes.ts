@@ -15,10 +15,19 @@ import type { Router } from './router.js'
 
 /** The `command` values Cloud 66's docs list for POST /stacks/{id}/actions. */
 export const ACTION_COMMANDS = new Set([
-  'clear_caches', 'maintenance_mode', 'restart', 'container_restart',
-  'process_pause', 'process_restart', 'process_resume',
-  'service_pause', 'service_restart', 'service_resume',
-  'promote_slave_db', 'resync_slave_db', 'disable_replication_slave_db',
+  'clear_caches',
+  'maintenance_mode',
+  'restart',
+  'container_restart',
+  'process_pause',
+  'process_restart',
+  'process_resume',
+  'service_pause',
+  'service_restart',
+  'service_resume',
+  'promote_slave_db',
+  'resync_slave_db',
+  'disable_replication_slave_db',
 ])
 
 // A redeploy's deployment finishes when its action does (lazily, see actions.ts). Keyed by the
@@ -27,38 +36,62 @@ const actionOfDeployment = new WeakMap<DeploymentJson, ActionRecord>()
 
 export function registerDeployRoutes(router: Router): void {
   router
-    .on('GET', `${STACK}/deployments`, endpoint({ scope: 'public' }, (api) => ({
-      body: page(settled(stackOf(api).deployments), api.input),
-    })))
+    .on(
+      'GET',
+      `${STACK}/deployments`,
+      endpoint({ scope: 'public' }, (api) => ({
+        body: page(settled(stackOf(api).deployments), api.input),
+      })),
+    )
     .on('POST', `${STACK}/deployments`, endpoint({ scope: 'redeploy' }, redeploy))
-    .on('GET', `${STACK}/deployments/:deployment_id`, endpoint({ scope: 'public' }, (api) => ({
-      body: single(settle(deploymentOf(api))),
-    })))
-    .on('DELETE', `${STACK}/deployments/:deployment_id`, endpoint({ scope: 'redeploy' }, (api) => {
-      const deployment = settle(deploymentOf(api))
-      if (deployment.finished_at !== null) throw badRequest('The deployment has already finished')
-      deployment.status = 'cancelled'
-      deployment.finished_at = iso(Date.now())
-      actionOfDeployment.delete(deployment)
-      return { body: ok('Deployment cancelled') }
-    }))
-    .on('GET', `${STACK}/actions`, endpoint({ scope: 'public' }, (api) => {
-      const reference = stringParam(api.input, 'user_reference')
-      const actions = stackOf(api).actions
-        .filter((a) => reference === undefined || a.json.metadata.user_reference === reference)
-        .map((a) => renderAction(a))
-      return { body: page(actions, api.input) }
-    }))
-    .on('POST', `${STACK}/actions`, endpoint({ scope: 'redeploy' }, (api) => {
-      const command = stringParam(api.input, 'command')
-      if (command === undefined || !ACTION_COMMANDS.has(command)) throw badRequest(`Unknown command: ${command ?? '(none)'}`)
-      const entry = stackOf(api)
-      return { body: single(renderAction(startAction(api.sim.data, entry, command, stringParam(api.input, 'user_reference') ?? null))) }
-    }))
-    .on('GET', `${STACK}/actions/:action_id`, endpoint({ scope: 'public' }, (api) => {
-      const action: ActionRecord = itemOf(api, stackOf(api).actions, 'action_id', (a) => a.json.id, 'Action')
-      return { body: single(renderAction(action)) }
-    }))
+    .on(
+      'GET',
+      `${STACK}/deployments/:deployment_id`,
+      endpoint({ scope: 'public' }, (api) => ({
+        body: single(settle(deploymentOf(api))),
+      })),
+    )
+    .on(
+      'DELETE',
+      `${STACK}/deployments/:deployment_id`,
+      endpoint({ scope: 'redeploy' }, (api) => {
+        const deployment = settle(deploymentOf(api))
+        if (deployment.finished_at !== null) throw badRequest('The deployment has already finished')
+        deployment.status = 'cancelled'
+        deployment.finished_at = iso(Date.now())
+        actionOfDeployment.delete(deployment)
+        return { body: ok('Deployment cancelled') }
+      }),
+    )
+    .on(
+      'GET',
+      `${STACK}/actions`,
+      endpoint({ scope: 'public' }, (api) => {
+        const reference = stringParam(api.input, 'user_reference')
+        const actions = stackOf(api)
+          .actions.filter((a) => reference === undefined || a.json.metadata.user_reference === reference)
+          .map((a) => renderAction(a))
+        return { body: page(actions, api.input) }
+      }),
+    )
+    .on(
+      'POST',
+      `${STACK}/actions`,
+      endpoint({ scope: 'redeploy' }, (api) => {
+        const command = stringParam(api.input, 'command')
+        if (command === undefined || !ACTION_COMMANDS.has(command)) throw badRequest(`Unknown command: ${command ?? '(none)'}`)
+        const entry = stackOf(api)
+        return { body: single(renderAction(startAction(api.sim.data, entry, command, stringParam(api.input, 'user_reference') ?? null))) }
+      }),
+    )
+    .on(
+      'GET',
+      `${STACK}/actions/:action_id`,
+      endpoint({ scope: 'public' }, (api) => {
+        const action: ActionRecord = itemOf(api, stackOf(api).actions, 'action_id', (a) => a.json.id, 'Action')
+        return { body: single(renderAction(action)) }
+      }),
+    )
 }
 
 /** Redeploy answers with the RedeployResponse shape cx decodes, not with the action itself. */

@@ -21,7 +21,11 @@ export function registerEnvironmentRoutes(router: Router): void {
   router
     .on('GET', `${STACK}/environments`, endpoint(admin, listVariables))
     .on('POST', `${STACK}/environments`, endpoint(admin, addVariable))
-    .on('GET', `${STACK}/environments/:key`, endpoint(admin, (api) => ({ body: single(variableOf(api, stackOf(api))) })))
+    .on(
+      'GET',
+      `${STACK}/environments/:key`,
+      endpoint(admin, (api) => ({ body: single(variableOf(api, stackOf(api))) })),
+    )
     .on(['PUT', 'PATCH'], `${STACK}/environments/:key`, endpoint(admin, updateVariable))
     .on('DELETE', `${STACK}/environments/:key`, endpoint(admin, deleteVariable))
 }

@@ -15,8 +15,7 @@ export const DESCRIPTIONS = {
   invalid_scope: 'The requested scope is invalid, unknown, or malformed.',
   invalid_code_challenge_method: 'The code challenge method must be plain or S256.',
   unsupported_response_type: 'The authorization server does not support this response type.',
-  invalid_client:
-    'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
+  invalid_client: 'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
   invalid_grant:
     'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
   unsupported_grant_type: 'The authorization grant type is not supported by the authorization server.',

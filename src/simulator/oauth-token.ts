@@ -201,7 +201,7 @@ export function tokenInfo(ctx: RequestContext): void {
   const row = store.byAccessToken(token)
   const now = store.clock.now()
   sendMetalJson(ctx.res, 200, {
-    resource_owner_id: row === undefined ? store.userOf(token) ?? null : row.userId ?? null,
+    resource_owner_id: row === undefined ? (store.userOf(token) ?? null) : (row.userId ?? null),
     scope: row === undefined ? [...facts.check.scopes] : row.scopes,
     // Expirable#expires_in_seconds: what is left, rounded, never below 0.
     expires_in: facts.expiresAt === undefined ? null : Math.max(0, Math.round((facts.expiresAt - now) / 1000)),

@@ -9,12 +9,7 @@ export type Params = Readonly<Record<string, unknown>>
 
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS'])
 
-export function parseParams(
-  method: string,
-  contentType: string | undefined,
-  query: URLSearchParams,
-  body: ReceivedBody,
-): Params {
+export function parseParams(method: string, contentType: string | undefined, query: URLSearchParams, body: ReceivedBody): Params {
   const params = queryParams(query)
   if (body.bytes === 0) return params
   const lenient = BODYLESS_METHODS.has(method)

@@ -56,13 +56,7 @@ export function envVarsJson(input: SeedInput, stack: StackJson, databaseUrl: str
   }))
 }
 
-export function backupsJson(
-  input: SeedInput,
-  stack: StackJson,
-  db: ServerJson,
-  dbType: string,
-  database: string,
-): StackEntry['backups'] {
+export function backupsJson(input: SeedInput, stack: StackJson, db: ServerJson, dbType: string, database: string): StackEntry['backups'] {
   const { index, nextId } = input
   return [3, 2, 1].map((daysAgo) => {
     const id = nextId('backup')

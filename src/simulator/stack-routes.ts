@@ -15,27 +15,49 @@ import { newStack } from './seed-stack.js'
 
 export function registerStackRoutes(router: Router): void {
   router
-    .on('GET', `${API}/stacks`, endpoint({ scope: 'public' }, (api) => ({ body: page(filterStacks(api), api.input) })))
+    .on(
+      'GET',
+      `${API}/stacks`,
+      endpoint({ scope: 'public' }, (api) => ({ body: page(filterStacks(api), api.input) })),
+    )
     .on('POST', `${API}/stacks`, endpoint({ scope: 'redeploy' }, createStack))
-    .on('GET', STACK, endpoint({ scope: 'public' }, (api) => ({ body: single(stackOf(api).stack) })))
-    .on('GET', `${STACK}/servers`, endpoint({ scope: 'public' }, (api) => ({ body: page(stackOf(api).servers, api.input) })))
+    .on(
+      'GET',
+      STACK,
+      endpoint({ scope: 'public' }, (api) => ({ body: single(stackOf(api).stack) })),
+    )
+    .on(
+      'GET',
+      `${STACK}/servers`,
+      endpoint({ scope: 'public' }, (api) => ({ body: page(stackOf(api).servers, api.input) })),
+    )
     .on('GET', `${STACK}/servers/:uid`, endpoint({ scope: 'public' }, showServer))
-    .on('POST', `${STACK}/servers/:uid/reboot_server`, endpoint({ scope: 'reboot' }, (api) => {
-      const entry = stackOf(api)
-      itemOf(api, entry.servers, 'uid', (s) => s.uid, 'Server')
-      return { body: single(renderAction(startAction(api.sim.data, entry, 'server_reboot'))) }
-    }))
+    .on(
+      'POST',
+      `${STACK}/servers/:uid/reboot_server`,
+      endpoint({ scope: 'reboot' }, (api) => {
+        const entry = stackOf(api)
+        itemOf(api, entry.servers, 'uid', (s) => s.uid, 'Server')
+        return { body: single(renderAction(startAction(api.sim.data, entry, 'server_reboot'))) }
+      }),
+    )
     .on('POST', `${STACK}/reboot_servers`, endpoint({ scope: 'reboot' }, rebootServers))
-    .on('GET', `${STACK}/services`, endpoint({ scope: 'public' }, (api) => {
-      const serverUid = stringParam(api.input, 'server_uid')
-      const services = stackOf(api).services.filter(
-        (s) => serverUid === undefined || s.containers.some((c) => c.server_uid === serverUid),
-      )
-      return { body: page(services, api.input) }
-    }))
-    .on('GET', `${STACK}/services/:name`, endpoint({ scope: 'public' }, (api) => ({
-      body: single(itemOf(api, stackOf(api).services, 'name', (s) => s.name, 'Service')),
-    })))
+    .on(
+      'GET',
+      `${STACK}/services`,
+      endpoint({ scope: 'public' }, (api) => {
+        const serverUid = stringParam(api.input, 'server_uid')
+        const services = stackOf(api).services.filter((s) => serverUid === undefined || s.containers.some((c) => c.server_uid === serverUid))
+        return { body: page(services, api.input) }
+      }),
+    )
+    .on(
+      'GET',
+      `${STACK}/services/:name`,
+      endpoint({ scope: 'public' }, (api) => ({
+        body: single(itemOf(api, stackOf(api).services, 'name', (s) => s.name, 'Service')),
+      })),
+    )
 }
 
 /** The list filters cx sends (`filter_*`): names and repos by substring, the rest exactly. */
@@ -44,13 +66,15 @@ function filterStacks(api: ApiRequest): StackJson[] {
   const environment = stringParam(api.input, 'filter_environment')
   const repo = stringParam(api.input, 'filter_git_repo')?.toLowerCase()
   const branch = stringParam(api.input, 'filter_git_branch')
-  return api.sim.data.stacks.filter(
-    ({ stack }) =>
-      (name === undefined || stack.name.toLowerCase().includes(name)) &&
-      (environment === undefined || stack.environment === environment) &&
-      (repo === undefined || stack.git.toLowerCase().includes(repo)) &&
-      (branch === undefined || stack.git_branch === branch),
-  ).map((entry) => entry.stack)
+  return api.sim.data.stacks
+    .filter(
+      ({ stack }) =>
+        (name === undefined || stack.name.toLowerCase().includes(name)) &&
+        (environment === undefined || stack.environment === environment) &&
+        (repo === undefined || stack.git.toLowerCase().includes(repo)) &&
+        (branch === undefined || stack.git_branch === branch),
+    )
+    .map((entry) => entry.stack)
 }
 
 function createStack(api: ApiRequest): Reply {

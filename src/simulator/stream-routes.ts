@@ -17,7 +17,10 @@ const MiB = 1024 * 1024
 const CHUNK_SIZE = 64 * 1024
 // Shared by every /big response and never written to. Byte k of a /big body is k % 256, so a
 // reader can check integrity without holding a copy.
-const CHUNK = Buffer.alloc(CHUNK_SIZE, Uint8Array.from({ length: 256 }, (_, i) => i))
+const CHUNK = Buffer.alloc(
+  CHUNK_SIZE,
+  Uint8Array.from({ length: 256 }, (_, i) => i),
+)
 
 export function registerStreamRoutes(router: Router): void {
   const pub = { scope: 'public' } as const
@@ -27,8 +30,16 @@ export function registerStreamRoutes(router: Router): void {
     .on('GET', `${API}/hang`, endpoint(pub, hang))
     .on(ANY, `${API}/echo`, endpoint({ ...pub, ownsBody: true }, echo))
     .on(['POST', 'PUT'], `${API}/upload`, endpoint({ ...pub, ownsBody: true }, upload))
-    .on('GET', `${API}/redirect/self`, endpoint(pub, (api) => redirect(api, `${api.sim.origin}${API}/stacks.json`)))
-    .on('GET', `${API}/redirect/s3`, endpoint(pub, (api) => redirect(api, `${api.sim.s3Origin}/backups/db.tar.gz?X-Amz-Signature=abc`)))
+    .on(
+      'GET',
+      `${API}/redirect/self`,
+      endpoint(pub, (api) => redirect(api, `${api.sim.origin}${API}/stacks.json`)),
+    )
+    .on(
+      'GET',
+      `${API}/redirect/s3`,
+      endpoint(pub, (api) => redirect(api, `${api.sim.s3Origin}/backups/db.tar.gz?X-Amz-Signature=abc`)),
+    )
     .on(ANY, `${API}/status/:code`, endpoint(pub, status))
 }
 

@@ -4,7 +4,16 @@ import type { Clock } from '../clock.js'
 import { FileTokenStore } from './file-store.js'
 import { followingKeyRing } from './following-key-ring.js'
 import { fsyncDirectory, writeFileAtomically } from './fs-safety.js'
-import { generateSecret, KEY_FILE_NAME, keyRingFromSecrets, loadKeyRing, NEXT_KEY_FILE_NAME, parseSecret, readKeyFileIfPresent, readOrCreateKeyFile } from './keys.js'
+import {
+  generateSecret,
+  KEY_FILE_NAME,
+  keyRingFromSecrets,
+  loadKeyRing,
+  NEXT_KEY_FILE_NAME,
+  parseSecret,
+  readKeyFileIfPresent,
+  readOrCreateKeyFile,
+} from './keys.js'
 
 /**
  * Opening the embedded store the way the server and every CLI command should: keys from the same

@@ -108,10 +108,13 @@ async function acquire(lockPath: string, label: string, deadline: number, option
   }
   void sweepOldTemps(dirname(lockPath))
   // Refresh the mtime while we hold it, so a long `work` is not mistaken for a dead holder.
-  const heartbeat = setInterval(() => {
-    const now = new Date()
-    utimes(lockPath, now, now).catch(() => undefined)
-  }, Math.max(50, Math.floor(options.staleMs / 3)))
+  const heartbeat = setInterval(
+    () => {
+      const now = new Date()
+      utimes(lockPath, now, now).catch(() => undefined)
+    },
+    Math.max(50, Math.floor(options.staleMs / 3)),
+  )
   heartbeat.unref()
   return async () => {
     clearInterval(heartbeat)
@@ -165,7 +168,14 @@ function parseInfo(text: string): LockInfo | undefined {
   try {
     const value = JSON.parse(text) as Partial<LockInfo>
     if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.token === 'string') {
-      return { pid: value.pid, host: value.host, ns: String(value.ns ?? ''), token: value.token, label: String(value.label ?? ''), since: Number(value.since ?? 0) }
+      return {
+        pid: value.pid,
+        host: value.host,
+        ns: String(value.ns ?? ''),
+        token: value.token,
+        label: String(value.label ?? ''),
+        since: Number(value.since ?? 0),
+      }
     }
   } catch {
     // Not ours, or damaged: judged by age alone.

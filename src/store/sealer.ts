@@ -22,8 +22,7 @@ const IV_BYTES = 12
 const TAG_BYTES = 16
 
 /** The cause to name when a record will not open: almost always a changed secret. */
-export const KEY_MISMATCH_HINT =
-  'the store was sealed with a different C66_PROXY_SECRET; set it, or add the old one to C66_PROXY_PREVIOUS_SECRETS'
+export const KEY_MISMATCH_HINT = 'the store was sealed with a different C66_PROXY_SECRET; set it, or add the old one to C66_PROXY_PREVIOUS_SECRETS'
 
 export function seal(key: StoreKey, recordKey: string, plaintext: string): SealedValue {
   const iv = randomBytes(IV_BYTES)
@@ -48,7 +47,10 @@ export function open(keys: KeyRing, recordKey: string, sealed: SealedValue, loca
   const iv = Buffer.from(sealed.iv, 'base64url')
   const tag = Buffer.from(sealed.tag, 'base64url')
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
-    throw new StoreError('store_corrupt', `The token store ${location} is damaged: record "${recordKey}" has a malformed IV or tag. Restore it from a backup or delete it and log in again.`)
+    throw new StoreError(
+      'store_corrupt',
+      `The token store ${location} is damaged: record "${recordKey}" has a malformed IV or tag. Restore it from a backup or delete it and log in again.`,
+    )
   }
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.key, iv, { authTagLength: TAG_BYTES })

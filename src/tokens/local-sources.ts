@@ -47,8 +47,16 @@ export class LocalTokenSources {
       else report.push(fallback)
     }
     const { accessToken, cxToken } = this.config.envTokens
-    take(accessToken && { token: accessToken, source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN' }, { source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN', state: 'absent' })
-    take(cxToken && { token: cxToken, source: 'CLOUD66_TOKEN', location: 'CLOUD66_TOKEN' }, { source: 'CLOUD66_TOKEN', location: 'CLOUD66_TOKEN', state: 'absent' })
+    take(accessToken && { token: accessToken, source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN' }, {
+      source: 'CLOUD66_ACCESS_TOKEN',
+      location: 'CLOUD66_ACCESS_TOKEN',
+      state: 'absent',
+    })
+    take(cxToken && { token: cxToken, source: 'CLOUD66_TOKEN', location: 'CLOUD66_TOKEN' }, {
+      source: 'CLOUD66_TOKEN',
+      location: 'CLOUD66_TOKEN',
+      state: 'absent',
+    })
     // Files are only read when nothing above won, so a proxy fed from the environment touches no disk.
     if (snapshot) return { snapshot, report, fromFiles: false }
 
@@ -87,11 +95,7 @@ export class LocalTokenSources {
     return () => watchers.forEach((w) => w.close())
   }
 
-  private async readFileSource(
-    source: TokenSourceName,
-    path: string,
-    parse: (text: string) => string,
-  ): Promise<[TokenSnapshot | undefined, SourceReport]> {
+  private async readFileSource(source: TokenSourceName, path: string, parse: (text: string) => string): Promise<[TokenSnapshot | undefined, SourceReport]> {
     let text: string
     try {
       text = await readTokenFile(path)
@@ -103,7 +107,10 @@ export class LocalTokenSources {
       return [undefined, { source, location: path, ...(problem === undefined ? { state: 'absent' } : { state: 'invalid', problem }) }]
     }
     try {
-      return [{ token: new Secret(parse(text)), source, location: path }, { source, location: path, state: 'used' }]
+      return [
+        { token: new Secret(parse(text)), source, location: path },
+        { source, location: path, state: 'used' },
+      ]
     } catch (err) {
       return [undefined, { source, location: path, state: 'invalid', problem: (err as Error).message }]
     }

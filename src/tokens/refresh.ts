@@ -65,9 +65,7 @@ export class Refresher {
       this.hooks.coalesced()
       return running
     }
-    const flight = this.store
-      .withLock(`refresh:${caller}`, () => this.#refreshLocked(caller, seen, force, skewMs))
-      .finally(() => this.#inflight.delete(caller))
+    const flight = this.store.withLock(`refresh:${caller}`, () => this.#refreshLocked(caller, seen, force, skewMs)).finally(() => this.#inflight.delete(caller))
     this.#inflight.set(caller, flight)
     return flight
   }

@@ -224,5 +224,9 @@ export class TokenService {
 }
 
 export function loginRequired(): ProxyError {
-  return new ProxyError('login_required', 401, 'The Cloud 66 login is no longer valid (revoked, or the refresh failed). Log in again: open http://<this proxy>/-/login or run `c66-proxy login`.')
+  return new ProxyError(
+    'login_required',
+    401,
+    'The Cloud 66 login is no longer valid (revoked, or the refresh failed). Log in again: open http://<this proxy>/-/login or run `c66-proxy login`.',
+  )
 }

@@ -47,7 +47,10 @@ test('auditKeysFromEnv throws a ConfigError naming the variable, never the value
   ]
   for (const [env, setting] of cases) {
     const err = t.throws(() => auditKeysFromEnv(env), { instanceOf: ConfigError })
-    t.deepEqual(err?.problems.map((p) => p.setting), [setting])
+    t.deepEqual(
+      err?.problems.map((p) => p.setting),
+      [setting],
+    )
     t.false(err?.message.includes('canary-7f3a9') ?? true)
     t.false(err?.message.includes(TEST_SECRET) ?? true)
   }

@@ -11,7 +11,15 @@ const ACTIONS: Record<AuditEvent, AuditEntry> = {
   request: entry(1, { client: '203.0.113.7' }),
   login: { event: 'login', member: 'sso:ann@example.com', client: '203.0.113.7', request_id: 'r-login' },
   logout: { event: 'logout', member: 'sso:ann@example.com', client: '203.0.113.7', request_id: 'r-logout' },
-  key_created: { event: 'key_created', member: 'sso:ann@example.com', object: 'cloud66:42', key_label: 'deploy-bot', key_id: 'gk_1', client: '203.0.113.7', request_id: 'r-kc' },
+  key_created: {
+    event: 'key_created',
+    member: 'sso:ann@example.com',
+    object: 'cloud66:42',
+    key_label: 'deploy-bot',
+    key_id: 'gk_1',
+    client: '203.0.113.7',
+    request_id: 'r-kc',
+  },
   key_revoked: { event: 'key_revoked', member: 'sso:admin@example.com', object: 'cloud66:42', key_label: 'deploy-bot', key_id: 'gk_1', request_id: 'r-kr' },
   member_added: { event: 'member_added', member: 'operator:root', object: 'service:ci' },
   member_removed: { event: 'member_removed', member: 'sso:admin@example.com', object: 'cloud66:42', client: '198.51.100.2', request_id: 'r-mr' },
@@ -49,7 +57,10 @@ test('an edited management record (the object of a key revocation changed) is ca
   await log.close()
   const line = AUDIT_EVENTS.indexOf('key_revoked') + 1
   const original = readFileSync(path, 'utf8')
-  const edited = original.replace('"event":"key_revoked","member":"sso:admin@example.com","object":"cloud66:42"', '"event":"key_revoked","member":"sso:admin@example.com","object":"cloud66:43"')
+  const edited = original.replace(
+    '"event":"key_revoked","member":"sso:admin@example.com","object":"cloud66:42"',
+    '"event":"key_revoked","member":"sso:admin@example.com","object":"cloud66:43"',
+  )
   t.not(edited, original)
   writeFileSync(path, edited)
   t.deepEqual(await verifyAuditFile(path, testKeys), { ok: false, line, reason: 'MAC does not match: the line was edited or forged' })

@@ -15,9 +15,29 @@ const hmac = (text: string) => createHmac('sha256', macKey).update(text, 'utf8')
 test('each line is canonical JSON in the documented field order, timed by the injected clock, MACed over everything but its mac', async (t) => {
   const path = join(tempDir(t), 'audit.log')
   const { log, errors } = await openLog(t, { destination: path, replica: 'eu-1', clock: auditClock(Date.parse('2026-03-04T05:06:07.089Z')) })
-  log.write({ request_id: 'r-1', duration_ms: 12, status: 200, stack_id: 'abc123', route: '/stacks/:stack_id/deployments', method: 'POST', key_id: 'key_1', key_label: 'laptop', client: '203.0.113.7', member: 'cloud66:42', event: 'request' })
+  log.write({
+    request_id: 'r-1',
+    duration_ms: 12,
+    status: 200,
+    stack_id: 'abc123',
+    route: '/stacks/:stack_id/deployments',
+    method: 'POST',
+    key_id: 'key_1',
+    key_label: 'laptop',
+    client: '203.0.113.7',
+    member: 'cloud66:42',
+    event: 'request',
+  })
   log.write({ event: 'request', member: 'sso:ann@example.com', method: 'DELETE', route: '/stacks/:stack_id', status: 204, duration_ms: 3, request_id: 'r-2' })
-  log.write({ event: 'key_revoked', member: 'sso:ann@example.com', client: '203.0.113.8', object: 'cloud66:42', key_label: 'laptop', key_id: 'key_1', request_id: 'r-3' })
+  log.write({
+    event: 'key_revoked',
+    member: 'sso:ann@example.com',
+    client: '203.0.113.8',
+    object: 'cloud66:42',
+    key_label: 'laptop',
+    key_id: 'key_1',
+    request_id: 'r-3',
+  })
   await log.close()
   t.deepEqual(errors, [])
   t.is(testKeys.current.kid, kid)
@@ -39,7 +59,15 @@ test('a record never carries a key, token or cookie, even when a caller passes o
   const path = join(tempDir(t), 'audit.log')
   const canary = `c66p_${randomUUID().replaceAll('-', '')}`
   const { log, errors } = await openLog(t, { destination: path, replica: 'a' })
-  const careless = { ...entry(1), key: canary, token: canary, access_token: canary, cookie: `c66_session=${canary}`, authorization: `Bearer ${canary}`, headers: { authorization: canary } }
+  const careless = {
+    ...entry(1),
+    key: canary,
+    token: canary,
+    access_token: canary,
+    cookie: `c66_session=${canary}`,
+    authorization: `Bearer ${canary}`,
+    headers: { authorization: canary },
+  }
   log.write(careless as unknown as AuditEntry)
   await log.close()
   t.deepEqual(errors, [])
@@ -48,7 +76,23 @@ test('a record never carries a key, token or cookie, even when a caller passes o
   t.false(text.includes(canary))
   const [line] = readLines(path)
   t.deepEqual(Object.keys(JSON.parse(line ?? '{}') as object), [
-    'v', 'time', 'replica', 'seq', 'kid', 'event', 'member', 'key_label', 'key_id', 'method', 'route', 'stack_id', 'status', 'duration_ms', 'request_id', 'prev', 'mac',
+    'v',
+    'time',
+    'replica',
+    'seq',
+    'kid',
+    'event',
+    'member',
+    'key_label',
+    'key_id',
+    'method',
+    'route',
+    'stack_id',
+    'status',
+    'duration_ms',
+    'request_id',
+    'prev',
+    'mac',
   ])
   t.deepEqual(await verifyAuditFile(path, testKeys), { ok: true, lines: 1, replicas: { a: 1 } })
 })

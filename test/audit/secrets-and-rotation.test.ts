@@ -4,8 +4,21 @@ import test from 'ava'
 import { auditKeysFromSecrets } from '../../src/audit/audit-key.js'
 import { verifyAuditFile } from '../../src/audit/verify.js'
 import {
-  OTHER_SECRET, TEST_SECRET, TWO_REPLICA_LAYOUT, auditClock, auditEnv, entry, forgeChain, layout, openLog, otherKeys, readLines, tempDir,
-  testKeys, writeLines, writeTwoReplicaLog,
+  OTHER_SECRET,
+  TEST_SECRET,
+  TWO_REPLICA_LAYOUT,
+  auditClock,
+  auditEnv,
+  entry,
+  forgeChain,
+  layout,
+  openLog,
+  otherKeys,
+  readLines,
+  tempDir,
+  testKeys,
+  writeLines,
+  writeTwoReplicaLog,
 } from '../helpers/audit-files.js'
 import { cleanEnv, runCli } from '../helpers/cli.js'
 
@@ -108,7 +121,8 @@ test('the forged chains of the tampering tests are well-formed: under the forger
 
 test('a version 1 (unkeyed) log is refused by verify, and a writer appending to it starts a new keyed chain at seq 1', async (t) => {
   const path = join(tempDir(t), 'audit.log')
-  const v1 = '{"v":1,"time":"2026-01-02T03:04:05.000Z","replica":"a","seq":1,"member":"cloud66:1","method":"POST","route":"/stacks/:id","status":200,"duration_ms":3,"request_id":"r-1","prev":null,"hash":"0000000000000000000000000000000000000000000000000000000000000000"}'
+  const v1 =
+    '{"v":1,"time":"2026-01-02T03:04:05.000Z","replica":"a","seq":1,"member":"cloud66:1","method":"POST","route":"/stacks/:id","status":200,"duration_ms":3,"request_id":"r-1","prev":null,"hash":"0000000000000000000000000000000000000000000000000000000000000000"}'
   writeFileSync(path, `${v1}\n`)
   t.deepEqual(await verifyAuditFile(path, testKeys), { ok: false, line: 1, reason: 'record version 1 is unkeyed; start a new audit log' })
   const { log } = await openLog(t, { destination: path, replica: 'a', clock: auditClock() })

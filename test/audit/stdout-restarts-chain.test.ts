@@ -20,8 +20,14 @@ test('on standard output each start begins a new chain at seq 1, and verify acce
   const first = await runOnStdout('a', 3, 1)
   const second = await runOnStdout('a', 2, 4)
   t.false(first.ended, 'close() must not end standard output')
-  const seqs = (first.text + second.text).trimEnd().split('\n').map((line) => (JSON.parse(line) as { seq: number; prev: string | null }))
-  t.deepEqual(seqs.map((r) => r.seq), [1, 2, 3, 1, 2])
+  const seqs = (first.text + second.text)
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { seq: number; prev: string | null })
+  t.deepEqual(
+    seqs.map((r) => r.seq),
+    [1, 2, 3, 1, 2],
+  )
   t.is(seqs[3]?.prev, null)
 
   const path = join(tempDir(t), 'collected.log')

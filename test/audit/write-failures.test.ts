@@ -18,7 +18,9 @@ test('open creates a missing directory as 0700 and the log file as 0600', async 
 test('open refuses to start when the log cannot be created, instead of failing on every request', async (t) => {
   const blocker = join(tempDir(t), 'not-a-directory')
   writeFileSync(blocker, '')
-  await t.throwsAsync(AuditLog.open({ destination: join(blocker, 'audit.log'), replica: 'a', clock: auditClock(), keys: testKeys }), { message: /not-a-directory/ })
+  await t.throwsAsync(AuditLog.open({ destination: join(blocker, 'audit.log'), replica: 'a', clock: auditClock(), keys: testKeys }), {
+    message: /not-a-directory/,
+  })
 })
 
 test('a write that fails is reported through onError, never thrown, and the log recovers once the cause is gone', async (t) => {
@@ -46,7 +48,14 @@ test('a write that fails is reported through onError, never thrown, and the log 
 test('records the disk cannot keep up with are dropped and reported, and the gap is visible to verify', async (t) => {
   const path = join(tempDir(t), 'audit.log')
   const errors: Error[] = []
-  const log = await AuditLog.open({ destination: path, replica: 'a', clock: auditClock(), keys: testKeys, onError: (err) => errors.push(err), maxBufferedBytes: 600 })
+  const log = await AuditLog.open({
+    destination: path,
+    replica: 'a',
+    clock: auditClock(),
+    keys: testKeys,
+    onError: (err) => errors.push(err),
+    maxBufferedBytes: 600,
+  })
   t.teardown(() => log.close())
   for (let i = 1; i <= 5; i += 1) t.notThrows(() => log.write(entry(i)))
   await log.flush()
@@ -56,7 +65,11 @@ test('records the disk cannot keep up with are dropped and reported, and the gap
   t.deepEqual(layout(path), ['a:1', 'a:6'])
   t.is(errors.length, 4)
   t.regex(errors[0]?.message ?? '', /not keeping up; record seq 2 dropped/)
-  t.like(await verifyAuditFile(path, testKeys), { ok: false, line: 2, reason: 'replica "a": expected seq 2 after seq 1, found seq 6 (a line is missing or out of order)' })
+  t.like(await verifyAuditFile(path, testKeys), {
+    ok: false,
+    line: 2,
+    reason: 'replica "a": expected seq 2 after seq 1, found seq 6 (a line is missing or out of order)',
+  })
 })
 
 test('a write after close is reported, not thrown, and adds nothing to the file', async (t) => {
@@ -72,7 +85,15 @@ test('a write after close is reported, not thrown, and adds nothing to the file'
 
 test('an onError callback that throws does not reach the caller of write', async (t) => {
   const path = join(tempDir(t), 'audit.log')
-  const log = new AuditLog({ destination: path, replica: 'a', clock: auditClock(), keys: testKeys, onError: () => { throw new Error('reporter broke') } })
+  const log = new AuditLog({
+    destination: path,
+    replica: 'a',
+    clock: auditClock(),
+    keys: testKeys,
+    onError: () => {
+      throw new Error('reporter broke')
+    },
+  })
   await log.close()
   t.notThrows(() => log.write(entry(1)))
   t.is(log.errors, 1)
@@ -97,6 +118,9 @@ test('reopening after a write torn by a crash keeps the torn line as evidence an
   t.like(JSON.parse(lines[4] ?? '{}'), { replica: 'a', seq: 4, prev: (JSON.parse(complete[2] ?? '{}') as { mac: string }).mac })
   t.like(await verifyAuditFile(path, testKeys), { ok: false, line: 4 })
   // Without the torn line, the rest is one intact chain: open continued from the last whole record.
-  writeLines(path, lines.filter((_, i) => i !== 3))
+  writeLines(
+    path,
+    lines.filter((_, i) => i !== 3),
+  )
   t.deepEqual(await verifyAuditFile(path, testKeys), { ok: true, lines: 4, replicas: { a: 4 } })
 })

@@ -47,7 +47,14 @@ const RUNS: ReadonlyArray<{ name: string; args: readonly string[] }> = [
 ]
 
 /** One poller: at `offsetMs`, then every interval until the end, the URLs at once, on its own keep-alive connections. */
-async function poll(port: number, urls: readonly string[], offsetMs: number, polls: number, intervalMs: number, t0: number): Promise<{ answered: number; failed: number }> {
+async function poll(
+  port: number,
+  urls: readonly string[],
+  offsetMs: number,
+  polls: number,
+  intervalMs: number,
+  t0: number,
+): Promise<{ answered: number; failed: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: urls.length })
   let answered = 0
   let failed = 0
@@ -85,18 +92,31 @@ export async function runDashboard(options: { durationS: number; home: string })
   const sim = await startSimulator({ budgetPerToken: 1_000_000, maxRecords: 0 })
   try {
     // The same stack's pages a status board shows: the list, the stack, its servers, deployments and actions.
-    const list = (await (await fetch(`${sim.url.origin}/api/3/stacks.json`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).json()) as { response: Array<{ uid: string }> }
+    const list = (await (await fetch(`${sim.url.origin}/api/3/stacks.json`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).json()) as {
+      response: Array<{ uid: string }>
+    }
     const uid = list.response[0]?.uid ?? ''
-    const urls = ['/api/3/stacks.json', `/api/3/stacks/${uid}.json`, `/api/3/stacks/${uid}/servers.json`, `/api/3/stacks/${uid}/deployments.json`, `/api/3/stacks/${uid}/actions.json`]
+    const urls = [
+      '/api/3/stacks.json',
+      `/api/3/stacks/${uid}.json`,
+      `/api/3/stacks/${uid}/servers.json`,
+      `/api/3/stacks/${uid}/deployments.json`,
+      `/api/3/stacks/${uid}/actions.json`,
+    ]
     const runs: DashboardRun[] = []
     for (const run of RUNS) {
       // --upstream-budget off: the naive run sends 3,000 requests in a minute, Cloud 66's whole
       // hourly budget; refusing past it is another feature, not what this run measures.
-      const started = await startProduct(['--upstream', sim.url.origin, '--log-level', 'warn', '--upstream-budget', 'off', ...run.args], { HOME: options.home, CLOUD66_ACCESS_TOKEN: DEFAULT_TOKEN })
+      const started = await startProduct(['--upstream', sim.url.origin, '--log-level', 'warn', '--upstream-budget', 'off', ...run.args], {
+        HOME: options.home,
+        CLOUD66_ACCESS_TOKEN: DEFAULT_TOKEN,
+      })
       if (!started.ok) {
-        runs.push(started.missingFlag !== undefined
-          ? { name: run.name, args: run.args, status: 'flag-missing', detail: `this build has no ${started.missingFlag}` }
-          : { name: run.name, args: run.args, status: 'failed', detail: started.stderr.split('\n').slice(-3).join(' ') })
+        runs.push(
+          started.missingFlag !== undefined
+            ? { name: run.name, args: run.args, status: 'flag-missing', detail: `this build has no ${started.missingFlag}` }
+            : { name: run.name, args: run.args, status: 'failed', detail: started.stderr.split('\n').slice(-3).join(' ') },
+        )
         continue
       }
       const perUrl = urls.map(() => 0)
@@ -108,7 +128,9 @@ export async function runDashboard(options: { durationS: number; home: string })
       try {
         const t0 = performance.now()
         // Spread evenly over one interval, as pollers started at different moments are.
-        const results = await Promise.all(Array.from({ length: POLLERS }, (_, p) => poll(started.proxy.port, urls, (p * INTERVAL_S * 1000) / POLLERS, polls, INTERVAL_S * 1000, t0)))
+        const results = await Promise.all(
+          Array.from({ length: POLLERS }, (_, p) => poll(started.proxy.port, urls, (p * INTERVAL_S * 1000) / POLLERS, polls, INTERVAL_S * 1000, t0)),
+        )
         await sleep(200) // the last upstream records land after their answers
         runs.push({
           name: run.name,

@@ -29,9 +29,10 @@ export interface LoadResult {
 
 function wrkLua(keys: readonly string[] | undefined, path: string): string {
   // Each connection takes one member's key (round robin over 50 members), as 50 tools would.
-  const pick = keys === undefined
-    ? ''
-    : `local keys = { ${keys.map((k) => `"${k}"`).join(', ')} }
+  const pick =
+    keys === undefined
+      ? ''
+      : `local keys = { ${keys.map((k) => `"${k}"`).join(', ')} }
 local n = 0
 function setup(thread) end
 request = function()
@@ -51,7 +52,9 @@ end
 async function wrk(url: string, lua: string, dir: string, seconds: number): Promise<Omit<LoadResult, 'target'>> {
   const script = join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`)
   await writeFile(script, lua)
-  const r = await runCommand('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url], { timeoutMs: (seconds + 30) * 1000 })
+  const r = await runCommand('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url], {
+    timeoutMs: (seconds + 30) * 1000,
+  })
   const m = /RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(r.stdout)
   if (!m) throw new Error(`wrk gave no result: ${r.stdout} ${r.stderr}`)
   return { requests: Number(m[1]), rps: Number(m[2]), p50ms: Number(m[3]), p99ms: Number(m[4]), errors: Number(m[5]), non2xx: Number(m[6]) }
@@ -77,10 +80,20 @@ export async function runGatewayLoad(options: { seconds: number; reps: number; u
     const upstream = `http://127.0.0.1:${options.upstreamPort}`
     const port = await freePort()
     const env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, C66_PROXY_SECRET: SECRET, C66_CLIENT_SECRET: 'bench-secret',
-      C66_PROXY_MODE: 'gateway', C66_PROXY_DATA_DIR: join(dir, 'data'), C66_PROXY_UPSTREAM: upstream,
-      C66_PROXY_PUBLIC_URL: `https://127.0.0.1:${port}`, C66_PROXY_TRUSTED_PROXIES: '127.0.0.1/32', C66_CLIENT_ID: 'bench-client',
-      C66_PROXY_LISTEN: `127.0.0.1:${port}`, C66_PROXY_MEMBER_RATE: '100000000/h', C66_PROXY_LOG_LEVEL: 'info', C66_PROXY_AUDIT_LOG: join(dir, 'audit.log'),
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: dir,
+      C66_PROXY_SECRET: SECRET,
+      C66_CLIENT_SECRET: 'bench-secret',
+      C66_PROXY_MODE: 'gateway',
+      C66_PROXY_DATA_DIR: join(dir, 'data'),
+      C66_PROXY_UPSTREAM: upstream,
+      C66_PROXY_PUBLIC_URL: `https://127.0.0.1:${port}`,
+      C66_PROXY_TRUSTED_PROXIES: '127.0.0.1/32',
+      C66_CLIENT_ID: 'bench-client',
+      C66_PROXY_LISTEN: `127.0.0.1:${port}`,
+      C66_PROXY_MEMBER_RATE: '100000000/h',
+      C66_PROXY_LOG_LEVEL: 'info',
+      C66_PROXY_AUDIT_LOG: join(dir, 'audit.log'),
       // 1,000 connections over 50 members is ~20 requests in flight per member: above the default
       // fair share (16). This run measures the gateway's own cost; starvation.ts measures the share.
       C66_PROXY_MEMBER_CONCURRENCY: '1000',
@@ -95,9 +108,14 @@ export async function runGatewayLoad(options: { seconds: number; reps: number; u
     const localEnv = { PATH: env.PATH, HOME: dir, CLOUD66_ACCESS_TOKEN: 'bench-token', C66_PROXY_DATA_DIR: join(dir, 'local') }
     for (let rep = 0; rep < options.reps; rep++) {
       for (const target of ['local', 'gateway'] as const) {
-        const child = target === 'gateway'
-          ? spawnTracked('taskset', ['-c', '0', process.execPath, CLI, 'serve'], { env })
-          : spawnTracked('taskset', ['-c', '0', process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${localPort}`, '--upstream', upstream, '--log-level', 'info'], { env: localEnv })
+        const child =
+          target === 'gateway'
+            ? spawnTracked('taskset', ['-c', '0', process.execPath, CLI, 'serve'], { env })
+            : spawnTracked(
+                'taskset',
+                ['-c', '0', process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${localPort}`, '--upstream', upstream, '--log-level', 'info'],
+                { env: localEnv },
+              )
         const p = target === 'gateway' ? port : localPort
         try {
           await waitForPort(p, 15_000, child)
@@ -120,7 +138,14 @@ export function renderGatewayLoad(results: readonly LoadResult[]): string {
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
   const rows = ['local mode', 'gateway (50 members)'].map((target) => {
     const rs = results.filter((r) => r.target === target)
-    return { target, rps: med(rs.map((r) => r.rps)), p50: med(rs.map((r) => r.p50ms)), p99: med(rs.map((r) => r.p99ms)), errors: rs.reduce((a, r) => a + r.errors + r.non2xx, 0), requests: rs.reduce((a, r) => a + r.requests, 0) }
+    return {
+      target,
+      rps: med(rs.map((r) => r.rps)),
+      p50: med(rs.map((r) => r.p50ms)),
+      p99: med(rs.map((r) => r.p99ms)),
+      errors: rs.reduce((a, r) => a + r.errors + r.non2xx, 0),
+      requests: rs.reduce((a, r) => a + r.requests, 0),
+    }
   })
   const [local, gateway] = rows
   const ratio = local && gateway ? gateway.p99 / local.p99 : NaN

@@ -45,21 +45,56 @@ export async function runMicro(): Promise<MicroResult[]> {
   const tenStars = [rule(`/${Array.from({ length: 10 }, () => '**').join('/')}/nomatch`)]
   const longPath = `/${Array.from({ length: 60 }, (_v, i) => `segment${i}`).join('/')}.json`
   const input = { method: 'GET', apiPath: longPath, paramNames: () => [] }
-  add('rule match: 60-segment path, rule of ten ** (no match)', measure(() => firstMatch(tenStars, input), 2_000), 2_000, 1_000, '< 1 ms')
+  add(
+    'rule match: 60-segment path, rule of ten ** (no match)',
+    measure(() => firstMatch(tenStars, input), 2_000),
+    2_000,
+    1_000,
+    '< 1 ms',
+  )
   const many = Array.from({ length: 50 }, (_v, i) => rule(`/**/${i}/**/**/**/x${i}`))
-  add('rule match: 60-segment path, 50 rules of four **', measure(() => firstMatch(many, input), 200), 200, 1_000, '< 1 ms')
+  add(
+    'rule match: 60-segment path, 50 rules of four **',
+    measure(() => firstMatch(many, input), 200),
+    200,
+    1_000,
+    '< 1 ms',
+  )
 
   // Bodies read under a ?param rule: the largest body the default --inspect-body-limit lets in.
   const MiB = 1024 * 1024
-  const form = Buffer.from(Array.from({ length: MiB / 16 }, (_v, i) => `k${i % 1000}=${'v'.repeat(8)}`).join('&').slice(0, MiB))
+  const form = Buffer.from(
+    Array.from({ length: MiB / 16 }, (_v, i) => `k${i % 1000}=${'v'.repeat(8)}`)
+      .join('&')
+      .slice(0, MiB),
+  )
   const jsonBody = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({ length: 25_000 }, (_v, i) => [`key${i}`, { nested: 'x'.repeat(16) }]))))
   const boundary = 'b0undary'
   const multipart = Buffer.from(
-    Array.from({ length: 4_000 }, (_v, i) => `--${boundary}\r\nContent-Disposition: form-data; name="field${i}"\r\n\r\n${'x'.repeat(200)}\r\n`).join('') + `--${boundary}--\r\n`,
+    Array.from({ length: 4_000 }, (_v, i) => `--${boundary}\r\nContent-Disposition: form-data; name="field${i}"\r\n\r\n${'x'.repeat(200)}\r\n`).join('') +
+      `--${boundary}--\r\n`,
   )
-  add(`body names: ${(form.length / MiB).toFixed(1)} MiB form`, measure(() => bodyParamNames('form', form), 5), 5, 100_000, '< 100 ms')
-  add(`body names: ${(jsonBody.length / MiB).toFixed(1)} MiB JSON`, measure(() => bodyParamNames('json', jsonBody), 5), 5, 100_000, '< 100 ms')
-  add(`body names: ${(multipart.length / MiB).toFixed(1)} MiB multipart`, measure(() => bodyParamNames('multipart', multipart), 5), 5, 100_000, '< 100 ms')
+  add(
+    `body names: ${(form.length / MiB).toFixed(1)} MiB form`,
+    measure(() => bodyParamNames('form', form), 5),
+    5,
+    100_000,
+    '< 100 ms',
+  )
+  add(
+    `body names: ${(jsonBody.length / MiB).toFixed(1)} MiB JSON`,
+    measure(() => bodyParamNames('json', jsonBody), 5),
+    5,
+    100_000,
+    '< 100 ms',
+  )
+  add(
+    `body names: ${(multipart.length / MiB).toFixed(1)} MiB multipart`,
+    measure(() => bodyParamNames('multipart', multipart), 5),
+    5,
+    100_000,
+    '< 100 ms',
+  )
   if (process.platform === 'linux') for (const r of await peerUserMeasures()) add(...r)
   return results
 }
@@ -105,7 +140,13 @@ async function peerUserMeasures(): Promise<Array<[string, number, number, number
       // Reading the table walks the kernel's whole connection hash (a fixed ~4.5 ms with 262,144
       // buckets here), then writes each listed socket as a line of text: the goal has both parts,
       // and reading a second table (tcp6) for an IPv4 client would miss it.
-      out.push([`peer user: first request of a connection, ${lines} sockets listed (latency)`, times[15] ?? NaN, 30, 8_000 + 5 * lines, `< 8 ms + 5 µs × ${lines} lines`])
+      out.push([
+        `peer user: first request of a connection, ${lines} sockets listed (latency)`,
+        times[15] ?? NaN,
+        30,
+        8_000 + 5 * lines,
+        `< 8 ms + 5 µs × ${lines} lines`,
+      ])
       const burst = accepted.slice(0, 200)
       const gate = peerUserGate(own)
       const started = process.hrtime.bigint()
@@ -125,6 +166,9 @@ async function peerUserMeasures(): Promise<Array<[string, number, number, number
 }
 
 export function renderMicro(results: readonly MicroResult[]): string {
-  const rows = results.map((r) => `| ${r.name} | ${r.perOpUs < 1000 ? `${r.perOpUs.toFixed(1)} µs` : `${(r.perOpUs / 1000).toFixed(1)} ms`} | ${r.goal} | ${r.pass ? 'PASS' : 'FAIL'} |`)
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.perOpUs < 1000 ? `${r.perOpUs.toFixed(1)} µs` : `${(r.perOpUs / 1000).toFixed(1)} ms`} | ${r.goal} | ${r.pass ? 'PASS' : 'FAIL'} |`,
+  )
   return ['## Micro-measures (in process, median of 7 batches)', '', '| what | per operation | goal | |', '|---|---|---|---|', ...rows, ''].join('\n')
 }

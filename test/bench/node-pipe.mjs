@@ -24,15 +24,12 @@ const server = http.createServer((req, res) => {
   for (const h of HOP_BY_HOP) delete headers[h]
   headers.host = upstream.host
   headers.authorization = authorization
-  const proxyReq = http.request(
-    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-    (proxyRes) => {
-      const out = { ...proxyRes.headers }
-      for (const h of HOP_BY_HOP) delete out[h]
-      res.writeHead(proxyRes.statusCode ?? 502, out)
-      proxyRes.pipe(res)
-    },
-  )
+  const proxyReq = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (proxyRes) => {
+    const out = { ...proxyRes.headers }
+    for (const h of HOP_BY_HOP) delete out[h]
+    res.writeHead(proxyRes.statusCode ?? 502, out)
+    proxyRes.pipe(res)
+  })
   proxyReq.on('error', () => {
     if (!res.headersSent) {
       res.writeHead(502, { 'Content-Type': 'text/plain' })

@@ -53,7 +53,12 @@ export function runCommand(
 ): Promise<CommandResult> {
   return new Promise((resolve) => {
     const started = performance.now()
-    const child = spawnTracked(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) }, opts.logged ?? true)
+    const child = spawnTracked(
+      cmd,
+      args,
+      { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) },
+      opts.logged ?? true,
+    )
     let stdout = ''
     let stderr = ''
     let pending = ''

@@ -29,11 +29,15 @@ export async function startProduct(args: readonly string[], env: Record<string, 
   const port = await freePort()
   const launch = productLaunch()
   const listen = socket === undefined ? `127.0.0.1:${port}` : `unix:${socket}`
-  const child: ChildProcess = spawnTracked('taskset', ['-c', TARGET_CORE, process.execPath, ...launch.flags, path.join(REPO_ROOT, 'dist/main.js'), 'serve', '--listen', listen, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...launch.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const child: ChildProcess = spawnTracked(
+    'taskset',
+    ['-c', TARGET_CORE, process.execPath, ...launch.flags, path.join(REPO_ROOT, 'dist/main.js'), 'serve', '--listen', listen, ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...launch.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   let stderr = ''
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 64_000) stderr += d
@@ -53,7 +57,10 @@ export async function startProduct(args: readonly string[], env: Record<string, 
     proxy: {
       port,
       pid: child.pid ?? 0,
-      metrics: () => (socket === undefined ? fetch(`http://127.0.0.1:${port}/-/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text()) : getOverSocket(socket, '/-/metrics')),
+      metrics: () =>
+        socket === undefined
+          ? fetch(`http://127.0.0.1:${port}/-/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text())
+          : getOverSocket(socket, '/-/metrics'),
       stop: () => stopChild(child, 'SIGINT', 12_000),
     },
   }
@@ -86,7 +93,10 @@ function getOverSocket(socketPath: string, target: string): Promise<string> {
     http
       .get({ socketPath, path: target, headers: { host: 'localhost' }, timeout: 5_000 }, (res) => {
         let text = ''
-        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(text))
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (text += c))
+          .on('end', () => resolve(text))
       })
       .on('error', reject)
   })

@@ -61,10 +61,17 @@ export function areaOf(frame: CallFrame): string {
   const nm = url.lastIndexOf('/node_modules/')
   if (nm !== -1) {
     const parts = url.slice(nm + '/node_modules/'.length).split('/')
-    return `npm:${parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1] ?? ''}` : parts[0] ?? ''}`
+    return `npm:${parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1] ?? ''}` : (parts[0] ?? '')}`
   }
   const dist = url.indexOf('/dist/')
-  if (dist !== -1) return `c66-proxy:${url.slice(dist + 6).split('/').slice(0, -1).join('/') || '.'}`
+  if (dist !== -1)
+    return `c66-proxy:${
+      url
+        .slice(dist + 6)
+        .split('/')
+        .slice(0, -1)
+        .join('/') || '.'
+    }`
   return shortUrl(url)
 }
 
@@ -121,10 +128,18 @@ export function summarizeProfile(file: string, top = 30, skipMs = 0): ProfileSum
     }
   }
   const rows = (m: Map<string, number>, n: number): ProfileRow[] =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([key, us]) => ({ key, ms: us / 1000, pct: total > 0 ? (us / total) * 100 : 0 }))
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([key, us]) => ({ key, ms: us / 1000, pct: total > 0 ? (us / total) * 100 : 0 }))
   return {
-    totalMs: total / 1000, idleMs: idle / 1000, samples: profile.samples.length,
-    self: rows(self, top), inclusive: rows(inclusive, top), areas: rows(areas, 40), ownInclusive: rows(own, top),
+    totalMs: total / 1000,
+    idleMs: idle / 1000,
+    samples: profile.samples.length,
+    self: rows(self, top),
+    inclusive: rows(inclusive, top),
+    areas: rows(areas, 40),
+    ownInclusive: rows(own, top),
     allAreas: new Map([...areas].map(([k, us]) => [k, us / 1000])),
   }
 }
@@ -176,8 +191,7 @@ export function renderAreaComparison(entries: readonly ComparedProfile[], unit =
   const last = entries[entries.length - 1] as ComparedProfile
   const scaled = entries.every((e) => e.cpuUsPerUnit !== undefined)
   const total = (e: ComparedProfile) => (scaled ? (e.cpuUsPerUnit ?? 0) : (e.summary.totalMs * 1000) / e.units)
-  const perReq = (e: ComparedProfile, area: string) =>
-    e.summary.totalMs > 0 ? ((e.summary.allAreas.get(area) ?? 0) / e.summary.totalMs) * total(e) : 0
+  const perReq = (e: ComparedProfile, area: string) => (e.summary.totalMs > 0 ? ((e.summary.allAreas.get(area) ?? 0) / e.summary.totalMs) * total(e) : 0)
   const areas = [...new Set(entries.flatMap((e) => [...e.summary.allAreas.keys()]))]
     .map((a) => ({ a, diff: perReq(first, a) - perReq(last, a) }))
     .filter((x) => entries.some((e) => perReq(e, x.a) >= 0.5))

@@ -57,10 +57,12 @@ export interface Floor {
 type Pick = (r: TargetRep) => number | undefined
 
 /** 1 / pick: turns a cost (CPU per request, per MiB) into a capacity. */
-const inv = (pick: Pick): Pick => (r) => {
-  const v = pick(r)
-  return v !== undefined && v > 0 ? 1 / v : undefined
-}
+const inv =
+  (pick: Pick): Pick =>
+  (r) => {
+    const v = pick(r)
+    return v !== undefined && v > 0 ? 1 / v : undefined
+  }
 
 function byTarget(reps: readonly TargetRep[], target: string): TargetRep[] {
   return reps.filter((r) => r.target === target).sort((a, b) => a.rep - b.rep)
@@ -72,12 +74,14 @@ const col = (reps: readonly TargetRep[], target: string, pick: Pick): Summary | 
 function ratio(reps: readonly TargetRep[], num: string, den: string, pick: Pick): Summary | undefined {
   const a = byTarget(reps, num)
   const b = byTarget(reps, den)
-  return summarize(a.map((x) => {
-    const y = b.find((r) => r.rep === x.rep)
-    const n = pick(x)
-    const d = y ? pick(y) : undefined
-    return n !== undefined && d !== undefined && d !== 0 ? n / d : undefined
-  }))
+  return summarize(
+    a.map((x) => {
+      const y = b.find((r) => r.rep === x.rep)
+      const n = pick(x)
+      const d = y ? pick(y) : undefined
+      return n !== undefined && d !== undefined && d !== 0 ? n / d : undefined
+    }),
+  )
 }
 
 /** W2 p50 of a target minus direct's p50 in the same rep, µs. */
@@ -104,10 +108,7 @@ function authSeen(rows: readonly TargetRep[]): string {
   }
   if (total.requests === 0) return '-'
   const auth = total.ok === total.requests ? 'auth=yes' : total.ok === 0 ? 'auth=no' : `auth=partial (${total.ok}/${total.requests})`
-  const extra = [
-    total.wrong > 0 ? `${total.wrong} wrong token` : '',
-    total.xff > 0 ? 'adds X-Forwarded-For' : '',
-  ].filter(Boolean)
+  const extra = [total.wrong > 0 ? `${total.wrong} wrong token` : '', total.xff > 0 ? 'adds X-Forwarded-For' : ''].filter(Boolean)
   return [auth, ...extra].join(', ')
 }
 
@@ -122,7 +123,12 @@ export function computeFloors(reps: readonly TargetRep[], product = PRODUCT): Fl
       pass: rps ? rps.median >= FLOORS.rpsRatioMin : undefined,
       detail: `${vs} = ${fmtRange(rps)} (median of per-rep ratios)`,
     })
-    const cap = ratio(reps, product, BASELINE, inv((r) => r.w1?.cpuUsPerReq))
+    const cap = ratio(
+      reps,
+      product,
+      BASELINE,
+      inv((r) => r.w1?.cpuUsPerReq),
+    )
     floors.push({
       name: `cross-check: W1 per-core capacity (1e6 / CPU µs per request) ≥ ${FLOORS.rpsRatioMin}× ${BASELINE}`,
       pass: cap ? cap.median >= FLOORS.rpsRatioMin : undefined,
@@ -143,18 +149,32 @@ export function computeFloors(reps: readonly TargetRep[], product = PRODUCT): Fl
       pass: cpu2 ? cpu2.median <= FLOORS.addedLatencyRatioMax : undefined,
       detail: `${vs} = ${fmtRange(cpu2)}; ${fmtSummary(col(reps, product, (r) => r.w2?.cpuUsPerReq))} vs ${fmtSummary(col(reps, BASELINE, (r) => r.w2?.cpuUsPerReq))} µs`,
     })
-    for (const [w, label] of [['w3', 'W3 download'], ['w4', 'W4 upload']] as const) {
+    for (const [w, label] of [
+      ['w3', 'W3 download'],
+      ['w4', 'W4 upload'],
+    ] as const) {
       const s = ratio(reps, product, BASELINE, (r) => r[w]?.mibPerS)
       floors.push({
         name: `${label} MiB/s ≥ ${FLOORS.streamRatioMin}× ${BASELINE}`,
         pass: s ? s.median >= FLOORS.streamRatioMin : undefined,
         detail: `${vs} = ${fmtRange(s)}; ${fmtSummary(col(reps, product, (r) => r[w]?.mibPerS))} vs ${fmtSummary(col(reps, BASELINE, (r) => r[w]?.mibPerS))} MiB/s`,
       })
-      const c = ratio(reps, product, BASELINE, inv((r) => r[w]?.cpuMsPerMiB))
+      const c = ratio(
+        reps,
+        product,
+        BASELINE,
+        inv((r) => r[w]?.cpuMsPerMiB),
+      )
       floors.push({
         name: `cross-check: ${label} capacity (1 / CPU ms per MiB) ≥ ${FLOORS.streamRatioMin}× ${BASELINE}`,
         pass: c ? c.median >= FLOORS.streamRatioMin : undefined,
-        detail: `${vs} = ${fmtRange(c)}; ${fmtSummary(col(reps, product, (r) => r[w]?.cpuMsPerMiB), 2)} vs ${fmtSummary(col(reps, BASELINE, (r) => r[w]?.cpuMsPerMiB), 2)} CPU ms/MiB`,
+        detail: `${vs} = ${fmtRange(c)}; ${fmtSummary(
+          col(reps, product, (r) => r[w]?.cpuMsPerMiB),
+          2,
+        )} vs ${fmtSummary(
+          col(reps, BASELINE, (r) => r[w]?.cpuMsPerMiB),
+          2,
+        )} CPU ms/MiB`,
       })
     }
   }
@@ -164,7 +184,9 @@ export function computeFloors(reps: readonly TargetRep[], product = PRODUCT): Fl
     floors.push({
       name: 'idle RSS after start-up under 80 MB',
       pass: idle ? idle.median < limitMiB : undefined,
-      detail: idle ? `${fmtSummary(idle)} MiB (${fmt((idle.median * 1048576) / 1e6, 1)} MB; the limit, 80 MB, is ${limitMiB.toFixed(1)} MiB); after all workloads ${fmtSummary(col(reps, product, (r) => r.w6AfterMiB))} MiB` : '-',
+      detail: idle
+        ? `${fmtSummary(idle)} MiB (${fmt((idle.median * 1048576) / 1e6, 1)} MB; the limit, 80 MB, is ${limitMiB.toFixed(1)} MiB); after all workloads ${fmtSummary(col(reps, product, (r) => r.w6AfterMiB))} MiB`
+        : '-',
     })
     const rows = byTarget(reps, product)
     const g3 = defined(rows.map((r) => growth(r.w3)))
@@ -190,7 +212,12 @@ export function computeFloors(reps: readonly TargetRep[], product = PRODUCT): Fl
 }
 
 const perRep = (rows: readonly TargetRep[], pick: Pick, digits = 0) =>
-  rows.map((r) => { const v = pick(r); return v === undefined ? '-' : v.toFixed(digits) }).join('/')
+  rows
+    .map((r) => {
+      const v = pick(r)
+      return v === undefined ? '-' : v.toFixed(digits)
+    })
+    .join('/')
 
 export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): string {
   const targets = info.targets
@@ -200,37 +227,52 @@ export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): strin
   const d = info.durations
   out.push(`# c66-proxy benchmark — run ${info.timestamp}`)
   out.push('')
-  out.push(`${info.reps} interleaved rep(s)${info.quick ? ' (**--quick**: shorter runs, smaller transfers; for checking the harness, not for numbers)' : ''}; ` +
-    `W1/W2 ${d.warmupS} s warm-up + ${d.loadS} s; W3/W4 ${d.transferMiB} MiB; W5 ${d.w5Conns} connections held ${d.w5HoldMs} ms. ` +
-    `${info.only && info.only.length < 5 ? `Workloads: only ${info.only.join(', ')} (and W6). ` : ''}Targets pinned to core 0, wrk/curl/upstream/harness to core 1. Cells are "median ±half-range %" over the reps; ratios are per-rep ratios, "median (min–max)". Elapsed ${Math.round(info.elapsedS)} s.`)
+  out.push(
+    `${info.reps} interleaved rep(s)${info.quick ? ' (**--quick**: shorter runs, smaller transfers; for checking the harness, not for numbers)' : ''}; ` +
+      `W1/W2 ${d.warmupS} s warm-up + ${d.loadS} s; W3/W4 ${d.transferMiB} MiB; W5 ${d.w5Conns} connections held ${d.w5HoldMs} ms. ` +
+      `${info.only && info.only.length < 5 ? `Workloads: only ${info.only.join(', ')} (and W6). ` : ''}Targets pinned to core 0, wrk/curl/upstream/harness to core 1. Cells are "median ±half-range %" over the reps; ratios are per-rep ratios, "median (min–max)". Elapsed ${Math.round(info.elapsedS)} s.`,
+  )
   out.push('')
-  out.push(Object.entries(info.machine).map(([k, v]) => `- ${k}: ${v}`).join('\n'))
+  out.push(
+    Object.entries(info.machine)
+      .map(([k, v]) => `- ${k}: ${v}`)
+      .join('\n'),
+  )
   out.push('')
   const builds = [...new Set(reps.map((r) => r.build).filter((b): b is string => b !== undefined))]
   if (builds.length > 1) {
-    out.push(`> **dist/ was rebuilt during this run** (by someone else working in the checkout): the c66-proxy targets ran ${builds.length} different builds (${builds.join(', ')}; per rep in the JSON). Compare reps with care.`)
+    out.push(
+      `> **dist/ was rebuilt during this run** (by someone else working in the checkout): the c66-proxy targets ran ${builds.length} different builds (${builds.join(', ')}; per rep in the JSON). Compare reps with care.`,
+    )
     out.push('')
   }
   const proxied = reps.filter((r) => r.target !== 'direct')
   const other = summarize(proxied.map((r) => r.w1?.otherLoadTargetCorePct))
   const busyBefore = summarize(reps.map((r) => r.quiet?.busyPct))
   if ((other && other.median > 10) || (busyBefore && busyBefore.median > 50)) {
-    out.push(`> **The machine was busy with other work during this run**: other processes took ${fmt(other?.median, 0)} % of core 0 during the targets' W1 (median over targets and reps)` +
-      `${busyBefore ? `, and the machine was ${fmt(busyBefore.median, 0)} % busy just before the targets started` : ''}. ` +
-      'req/s, latency and MiB/s then measure how much CPU each target was given as much as how fast it is. ' +
-      'Read the CPU-based columns and cross-checks (CPU µs per request, CPU ms per MiB) first, and re-run on a quiet machine before trusting the other verdicts.')
+    out.push(
+      `> **The machine was busy with other work during this run**: other processes took ${fmt(other?.median, 0)} % of core 0 during the targets' W1 (median over targets and reps)` +
+        `${busyBefore ? `, and the machine was ${fmt(busyBefore.median, 0)} % busy just before the targets started` : ''}. ` +
+        'req/s, latency and MiB/s then measure how much CPU each target was given as much as how fast it is. ' +
+        'Read the CPU-based columns and cross-checks (CPU µs per request, CPU ms per MiB) first, and re-run on a quiet machine before trusting the other verdicts.',
+    )
     out.push('')
   }
 
   out.push('## Throughput, latency, streaming (W1, W2, W3, W4, W6)')
   out.push('')
-  out.push(`| target | W1 req/s | W1 p99 ms | W2 p50 added vs direct µs | W3 MiB/s | W4 MiB/s | W3 peak RSS MiB | W6 idle RSS MiB |${hasPipe ? ' W1 ×node-pipe | W3 ×node-pipe | W4 ×node-pipe |' : ''}`)
+  out.push(
+    `| target | W1 req/s | W1 p99 ms | W2 p50 added vs direct µs | W3 MiB/s | W4 MiB/s | W3 peak RSS MiB | W6 idle RSS MiB |${hasPipe ? ' W1 ×node-pipe | W3 ×node-pipe | W4 ×node-pipe |' : ''}`,
+  )
   out.push(`|---|---|---|---|---|---|---|---|${hasPipe ? '---|---|---|' : ''}`)
   for (const t of targets) {
     const cells = [
       t,
       fmtSummary(col(reps, t, (r) => r.w1?.rps)),
-      fmtSummary(col(reps, t, (r) => (r.w1 ? r.w1.p99Us / 1000 : undefined)), 2),
+      fmtSummary(
+        col(reps, t, (r) => (r.w1 ? r.w1.p99Us / 1000 : undefined)),
+        2,
+      ),
       t === 'direct' ? `(p50 ${fmtSummary(col(reps, t, (r) => r.w2?.p50Us))})` : fmtSummary(col(reps, t, added)),
       fmtSummary(col(reps, t, (r) => r.w3?.mibPerS)),
       fmtSummary(col(reps, t, (r) => r.w4?.mibPerS)),
@@ -248,50 +290,78 @@ export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): strin
 
   out.push('## CPU, latency detail, memory, idle connections (W1, W2, W4, W5, W6)')
   out.push('')
-  out.push('| target | W1 CPU µs/req | W1 capacity req/s per core (1e6 / CPU µs) | W1 p50 ms | W1 errors | W2 p50 µs | W2 p99 µs | W2 CPU µs/req | W4 peak RSS MiB | W5 idle RSS MiB | W5 RSS 1k conns open MiB | W5 peak RSS MiB | W5 burst ms | W5 failed/sent | W6 RSS after all MiB | core-0 other load % during W1 (per rep) | core-1 busy % during W1 (per rep) | upstream saw |')
+  out.push(
+    '| target | W1 CPU µs/req | W1 capacity req/s per core (1e6 / CPU µs) | W1 p50 ms | W1 errors | W2 p50 µs | W2 p99 µs | W2 CPU µs/req | W4 peak RSS MiB | W5 idle RSS MiB | W5 RSS 1k conns open MiB | W5 peak RSS MiB | W5 burst ms | W5 failed/sent | W6 RSS after all MiB | core-0 other load % during W1 (per rep) | core-1 busy % during W1 (per rep) | upstream saw |',
+  )
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const t of targets) {
     const rows = byTarget(reps, t)
     const sum = (pick: Pick) => rows.reduce((n, r) => n + (pick(r) ?? 0), 0)
     const cpu = col(reps, t, (r) => r.w1?.cpuUsPerReq)
-    out.push(`| ${[
-      t,
-      cpu ? `**${fmtSummary(cpu)}**` : '-',
-      fmtSummary(col(reps, t, (r) => (r.w1?.cpuUsPerReq ? 1e6 / r.w1.cpuUsPerReq : undefined))),
-      fmtSummary(col(reps, t, (r) => (r.w1 ? r.w1.p50Us / 1000 : undefined)), 2),
-      String(sum((r) => r.w1?.errors)),
-      fmtSummary(col(reps, t, (r) => r.w2?.p50Us)),
-      fmtSummary(col(reps, t, (r) => r.w2?.p99Us)),
-      fmtSummary(col(reps, t, (r) => r.w2?.cpuUsPerReq)),
-      fmtSummary(col(reps, t, (r) => r.w4?.peakRssMiB)),
-      fmtSummary(col(reps, t, (r) => r.w5?.rssIdleBeforeMiB)),
-      fmtSummary(col(reps, t, (r) => r.w5?.rssConnsOpenMiB)),
-      fmtSummary(col(reps, t, (r) => r.w5?.peakRssMiB)),
-      fmtSummary(col(reps, t, (r) => r.w5?.burstMs)),
-      `${sum((r) => r.w5?.failed)}/${sum((r) => r.w5?.sent)}`,
-      fmtSummary(col(reps, t, (r) => r.w6AfterMiB)),
-      perRep(rows, (r) => r.w1?.otherLoadTargetCorePct),
-      perRep(rows, (r) => r.w1?.loadCoreBusyPct),
-      authSeen(rows),
-    ].join(' | ')} |`)
+    out.push(
+      `| ${[
+        t,
+        cpu ? `**${fmtSummary(cpu)}**` : '-',
+        fmtSummary(col(reps, t, (r) => (r.w1?.cpuUsPerReq ? 1e6 / r.w1.cpuUsPerReq : undefined))),
+        fmtSummary(
+          col(reps, t, (r) => (r.w1 ? r.w1.p50Us / 1000 : undefined)),
+          2,
+        ),
+        String(sum((r) => r.w1?.errors)),
+        fmtSummary(col(reps, t, (r) => r.w2?.p50Us)),
+        fmtSummary(col(reps, t, (r) => r.w2?.p99Us)),
+        fmtSummary(col(reps, t, (r) => r.w2?.cpuUsPerReq)),
+        fmtSummary(col(reps, t, (r) => r.w4?.peakRssMiB)),
+        fmtSummary(col(reps, t, (r) => r.w5?.rssIdleBeforeMiB)),
+        fmtSummary(col(reps, t, (r) => r.w5?.rssConnsOpenMiB)),
+        fmtSummary(col(reps, t, (r) => r.w5?.peakRssMiB)),
+        fmtSummary(col(reps, t, (r) => r.w5?.burstMs)),
+        `${sum((r) => r.w5?.failed)}/${sum((r) => r.w5?.sent)}`,
+        fmtSummary(col(reps, t, (r) => r.w6AfterMiB)),
+        perRep(rows, (r) => r.w1?.otherLoadTargetCorePct),
+        perRep(rows, (r) => r.w1?.loadCoreBusyPct),
+        authSeen(rows),
+      ].join(' | ')} |`,
+    )
   }
   out.push('')
 
   out.push('## Streaming (W3 download, W4 upload): target CPU per MiB, and RSS before the transfer, peak during it (20 ms samples), growth, VmHWM (MiB)')
   out.push('')
-  out.push('| target | W3 CPU ms/MiB | W3 core-0 use % | W4 CPU ms/MiB | W4 core-0 use % | W3 RSS before | W3 peak | W3 growth (worst rep) | W3 VmHWM | W4 RSS before | W4 peak | W4 growth (worst rep) | W4 VmHWM | transfers complete |')
+  out.push(
+    '| target | W3 CPU ms/MiB | W3 core-0 use % | W4 CPU ms/MiB | W4 core-0 use % | W3 RSS before | W3 peak | W3 growth (worst rep) | W3 VmHWM | W4 RSS before | W4 peak | W4 growth (worst rep) | W4 VmHWM | transfers complete |',
+  )
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const t of targets.filter((x) => x !== 'direct')) {
     const rows = byTarget(reps, t)
-    const worst = (w: 'w3' | 'w4') => { const g = defined(rows.map((r) => growth(r[w]))); return g.length ? `+${fmt(Math.max(...g), 1)}` : '-' }
-    out.push(`| ${[
-      t,
-      fmtSummary(col(reps, t, (r) => r.w3?.cpuMsPerMiB), 2), fmtSummary(col(reps, t, (r) => r.w3?.targetCorePct)),
-      fmtSummary(col(reps, t, (r) => r.w4?.cpuMsPerMiB), 2), fmtSummary(col(reps, t, (r) => r.w4?.targetCorePct)),
-      fmtSummary(col(reps, t, (r) => r.w3?.rssBeforeMiB)), fmtSummary(col(reps, t, (r) => r.w3?.peakRssMiB)), worst('w3'), fmtSummary(col(reps, t, (r) => r.w3?.hwmMiB)),
-      fmtSummary(col(reps, t, (r) => r.w4?.rssBeforeMiB)), fmtSummary(col(reps, t, (r) => r.w4?.peakRssMiB)), worst('w4'), fmtSummary(col(reps, t, (r) => r.w4?.hwmMiB)),
-      `${rows.filter((r) => r.w3?.ok).length + rows.filter((r) => r.w4?.ok).length}/${rows.length * 2}`,
-    ].join(' | ')} |`)
+    const worst = (w: 'w3' | 'w4') => {
+      const g = defined(rows.map((r) => growth(r[w])))
+      return g.length ? `+${fmt(Math.max(...g), 1)}` : '-'
+    }
+    out.push(
+      `| ${[
+        t,
+        fmtSummary(
+          col(reps, t, (r) => r.w3?.cpuMsPerMiB),
+          2,
+        ),
+        fmtSummary(col(reps, t, (r) => r.w3?.targetCorePct)),
+        fmtSummary(
+          col(reps, t, (r) => r.w4?.cpuMsPerMiB),
+          2,
+        ),
+        fmtSummary(col(reps, t, (r) => r.w4?.targetCorePct)),
+        fmtSummary(col(reps, t, (r) => r.w3?.rssBeforeMiB)),
+        fmtSummary(col(reps, t, (r) => r.w3?.peakRssMiB)),
+        worst('w3'),
+        fmtSummary(col(reps, t, (r) => r.w3?.hwmMiB)),
+        fmtSummary(col(reps, t, (r) => r.w4?.rssBeforeMiB)),
+        fmtSummary(col(reps, t, (r) => r.w4?.peakRssMiB)),
+        worst('w4'),
+        fmtSummary(col(reps, t, (r) => r.w4?.hwmMiB)),
+        `${rows.filter((r) => r.w3?.ok).length + rows.filter((r) => r.w4?.ok).length}/${rows.length * 2}`,
+      ].join(' | ')} |`,
+    )
   }
   out.push('')
 
@@ -299,30 +369,61 @@ export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): strin
   if (hasPipe && products.length > 0) {
     out.push(`## Ratios to ${BASELINE} (per-rep ratios: median (min–max))`)
     out.push('')
-    out.push('CPU-based columns divide the pipe\'s CPU per request (or per MiB) by the target\'s: what one core could carry, relative to node-pipe. They barely move when neighbours take part of core 0, unlike req/s, latency and MiB/s.')
+    out.push(
+      "CPU-based columns divide the pipe's CPU per request (or per MiB) by the target's: what one core could carry, relative to node-pipe. They barely move when neighbours take part of core 0, unlike req/s, latency and MiB/s.",
+    )
     out.push('')
-    out.push('| target | W1 req/s ratio | W1 per-core capacity ratio (CPU-based) | W2 added p50 ratio | W2 CPU µs/req ratio | W3 MiB/s ratio | W3 capacity ratio (CPU-based) | W4 MiB/s ratio | W4 capacity ratio (CPU-based) |')
+    out.push(
+      '| target | W1 req/s ratio | W1 per-core capacity ratio (CPU-based) | W2 added p50 ratio | W2 CPU µs/req ratio | W3 MiB/s ratio | W3 capacity ratio (CPU-based) | W4 MiB/s ratio | W4 capacity ratio (CPU-based) |',
+    )
     out.push('|---|---|---|---|---|---|---|---|---|')
     for (const p of products) {
-      out.push(`| ${[
-        `${p} / ${BASELINE}`,
-        fmtRange(ratio(reps, p, BASELINE, (r) => r.w1?.rps)),
-        fmtRange(ratio(reps, p, BASELINE, inv((r) => r.w1?.cpuUsPerReq))),
-        targets.includes('direct') ? fmtRange(ratio(reps, p, BASELINE, added)) : '-',
-        fmtRange(ratio(reps, p, BASELINE, (r) => r.w2?.cpuUsPerReq)),
-        fmtRange(ratio(reps, p, BASELINE, (r) => r.w3?.mibPerS)),
-        fmtRange(ratio(reps, p, BASELINE, inv((r) => r.w3?.cpuMsPerMiB))),
-        fmtRange(ratio(reps, p, BASELINE, (r) => r.w4?.mibPerS)),
-        fmtRange(ratio(reps, p, BASELINE, inv((r) => r.w4?.cpuMsPerMiB))),
-      ].join(' | ')} |`)
+      out.push(
+        `| ${[
+          `${p} / ${BASELINE}`,
+          fmtRange(ratio(reps, p, BASELINE, (r) => r.w1?.rps)),
+          fmtRange(
+            ratio(
+              reps,
+              p,
+              BASELINE,
+              inv((r) => r.w1?.cpuUsPerReq),
+            ),
+          ),
+          targets.includes('direct') ? fmtRange(ratio(reps, p, BASELINE, added)) : '-',
+          fmtRange(ratio(reps, p, BASELINE, (r) => r.w2?.cpuUsPerReq)),
+          fmtRange(ratio(reps, p, BASELINE, (r) => r.w3?.mibPerS)),
+          fmtRange(
+            ratio(
+              reps,
+              p,
+              BASELINE,
+              inv((r) => r.w3?.cpuMsPerMiB),
+            ),
+          ),
+          fmtRange(ratio(reps, p, BASELINE, (r) => r.w4?.mibPerS)),
+          fmtRange(
+            ratio(
+              reps,
+              p,
+              BASELINE,
+              inv((r) => r.w4?.cpuMsPerMiB),
+            ),
+          ),
+        ].join(' | ')} |`,
+      )
     }
     if (products.length === 2) {
-      const diff = summarize(byTarget(reps, PRODUCT).map((x) => {
-        const y = reps.find((r) => r.target === 'c66-proxy-warn' && r.rep === x.rep)
-        return x.w1?.cpuUsPerReq !== undefined && y?.w1?.cpuUsPerReq !== undefined ? x.w1.cpuUsPerReq - y.w1.cpuUsPerReq : undefined
-      }))
+      const diff = summarize(
+        byTarget(reps, PRODUCT).map((x) => {
+          const y = reps.find((r) => r.target === 'c66-proxy-warn' && r.rep === x.rep)
+          return x.w1?.cpuUsPerReq !== undefined && y?.w1?.cpuUsPerReq !== undefined ? x.w1.cpuUsPerReq - y.w1.cpuUsPerReq : undefined
+        }),
+      )
       out.push('')
-      out.push(`Cost of the per-request log line (c66-proxy − c66-proxy-warn, W1 CPU µs/req, per rep): ${fmtRange(diff, 1)} µs; req/s ratio info/warn ${fmtRange(ratio(reps, PRODUCT, 'c66-proxy-warn', (r) => r.w1?.rps))}.`)
+      out.push(
+        `Cost of the per-request log line (c66-proxy − c66-proxy-warn, W1 CPU µs/req, per rep): ${fmtRange(diff, 1)} µs; req/s ratio info/warn ${fmtRange(ratio(reps, PRODUCT, 'c66-proxy-warn', (r) => r.w1?.rps))}.`,
+      )
     }
     out.push('')
   }
@@ -355,12 +456,29 @@ export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): strin
 
   out.push('## Per-rep values')
   out.push('')
-  out.push('| rep | order | target | machine busy before % (waited s) | W1 req/s | W1 CPU µs/req | W1 p99 ms | core-0 other % in W1 | W2 p50 µs | W3 MiB/s | W4 MiB/s | W5 burst ms | W6 start/after MiB |')
+  out.push(
+    '| rep | order | target | machine busy before % (waited s) | W1 req/s | W1 CPU µs/req | W1 p99 ms | core-0 other % in W1 | W2 p50 µs | W3 MiB/s | W4 MiB/s | W5 burst ms | W6 start/after MiB |',
+  )
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of [...reps].sort((a, b) => a.rep - b.rep || a.order - b.order)) {
     const q = r.quiet ? `${r.quiet.busyPct.toFixed(0)} (${r.quiet.waitedS.toFixed(0)})` : '-'
-    out.push(`| ${[r.rep, r.order, r.target, q, fmt(r.w1?.rps), fmt(r.w1?.cpuUsPerReq), fmt(r.w1 && r.w1.p99Us / 1000, 2), fmt(r.w1?.otherLoadTargetCorePct, 0), fmt(r.w2?.p50Us),
-      fmt(r.w3?.mibPerS), fmt(r.w4?.mibPerS), fmt(r.w5?.burstMs), `${fmt(r.w6StartMiB, 1)}/${fmt(r.w6AfterMiB, 1)}`].join(' | ')} |`)
+    out.push(
+      `| ${[
+        r.rep,
+        r.order,
+        r.target,
+        q,
+        fmt(r.w1?.rps),
+        fmt(r.w1?.cpuUsPerReq),
+        fmt(r.w1 && r.w1.p99Us / 1000, 2),
+        fmt(r.w1?.otherLoadTargetCorePct, 0),
+        fmt(r.w2?.p50Us),
+        fmt(r.w3?.mibPerS),
+        fmt(r.w4?.mibPerS),
+        fmt(r.w5?.burstMs),
+        `${fmt(r.w6StartMiB, 1)}/${fmt(r.w6AfterMiB, 1)}`,
+      ].join(' | ')} |`,
+    )
   }
   out.push('')
   out.push('## Commands')
@@ -373,5 +491,14 @@ export function renderMarkdown(info: RunInfo, reps: readonly TargetRep[]): strin
 
 /** The command log without its ports and temporary paths, each distinct line once. */
 export function commandLines(commands: readonly string[]): string[] {
-  return [...new Set(commands.map((c) => c.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').replace(/--port \d+/g, '--port PORT').replace(/\/tmp\/[^ ]+/g, 'TMP')))]
+  return [
+    ...new Set(
+      commands.map((c) =>
+        c
+          .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+          .replace(/--port \d+/g, '--port PORT')
+          .replace(/\/tmp\/[^ ]+/g, 'TMP'),
+      ),
+    ),
+  ]
 }

@@ -87,7 +87,15 @@ Results: stdout and .bench/results-<timestamp>.{md,json}\n`)
 const durations: Durations = opts.quick ? QUICK : FULL
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5'] as const
 const EXTRA_WORKLOADS = ['WAN', 'DASHBOARD'] as const
-const only = new Set(opts.only ? opts.only.toUpperCase().split(',').map((s) => s.trim()).filter(Boolean) : [...WORKLOADS, ...EXTRA_WORKLOADS])
+const only = new Set(
+  opts.only
+    ? opts.only
+        .toUpperCase()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...WORKLOADS, ...EXTRA_WORKLOADS],
+)
 const unknownWorkloads = [...only].filter((w) => !(WORKLOADS as readonly string[]).includes(w) && !(EXTRA_WORKLOADS as readonly string[]).includes(w))
 if (unknownWorkloads.length > 0) {
   log(`unknown workload(s) in --only: ${unknownWorkloads.join(', ')}; known: ${[...WORKLOADS, ...EXTRA_WORKLOADS].join(', ')}`)
@@ -102,7 +110,12 @@ const wanCalls = opts.quick ? WAN_CALLS.quick : WAN_CALLS.full
 const dashboardS = opts.quick ? DASHBOARD_S.quick : DASHBOARD_S.full
 const quietWaitS = Number(opts['quiet-wait'] ?? (opts.quick ? 3 : 60)) || 0
 const reps = Math.max(1, Number(opts.quick && process.argv.every((a) => !a.startsWith('--reps')) ? 1 : opts.reps) || 1)
-const wanted = opts.targets ? opts.targets.split(',').map((s) => s.trim()).filter(Boolean) : TARGETS.map((t) => t.name)
+const wanted = opts.targets
+  ? opts.targets
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : TARGETS.map((t) => t.name)
 const unknown = wanted.filter((n) => !TARGETS.some((t) => t.name === n))
 if (unknown.length > 0) {
   log(`unknown target(s): ${unknown.join(', ')}; known: ${TARGETS.map((t) => t.name).join(', ')}`)
@@ -139,13 +152,18 @@ function tryExec(cmd: string, args: string[]): string {
 }
 
 function preflight(): void {
-  for (const [cmd, arg] of [['wrk', '-v'], ['taskset', '-V'], ['curl', '--version']] as const) {
+  for (const [cmd, arg] of [
+    ['wrk', '-v'],
+    ['taskset', '-V'],
+    ['curl', '--version'],
+  ] as const) {
     if (cmd === 'wrk' && !perTarget) continue
     try {
       execFileSync(cmd, [arg], { stdio: 'ignore', timeout: 5_000 })
     } catch (err) {
       // wrk -v exits 1 after printing its version.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${cmd} is not installed (apt-get install -y ${cmd === 'taskset' ? 'util-linux' : cmd})`, { cause: err })
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error(`${cmd} is not installed (apt-get install -y ${cmd === 'taskset' ? 'util-linux' : cmd})`, { cause: err })
     }
   }
   if (os.cpus().length < 2) throw new Error('needs at least 2 cores (target on core 0, load on core 1)')
@@ -163,7 +181,10 @@ function machineInfo(): Record<string, string> {
     wrk: tryExec('wrk', ['-v']).split('\n')[0] ?? '?',
     curl: tryExec('curl', ['--version']).split('\n')[0]?.split(' ').slice(0, 2).join(' ') ?? '?',
     'git HEAD': `${tryExec('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])} (working tree as built by npm run build)`,
-    'load average at start': os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    'load average at start': os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
   }
 }
 
@@ -248,9 +269,11 @@ async function runTarget(spec: TargetSpec, rep: number, order: number, upstream:
   } finally {
     await target.stop()
   }
-  log(`  ${spec.name.padEnd(15)} W1 ${fmt(row.w1?.rps)} req/s, ${fmt(row.w1?.cpuUsPerReq)} µs/req, p99 ${fmt(row.w1 && row.w1.p99Us / 1000, 2)} ms, err ${row.w1?.errors ?? '-'}` +
-    ` | W2 p50 ${fmt(row.w2?.p50Us)} µs | W3 ${fmt(row.w3?.mibPerS)} MiB/s ${fmt(row.w3?.cpuMsPerMiB)} ms/MiB peak ${fmt(row.w3?.peakRssMiB)} | W4 ${fmt(row.w4?.mibPerS)} MiB/s ${fmt(row.w4?.cpuMsPerMiB)} ms/MiB peak ${fmt(row.w4?.peakRssMiB)}` +
-    ` | W5 ${row.w5 ? `${row.w5.failed}/${row.w5.sent} failed, ${fmt(row.w5.burstMs)} ms` : '-'} | W6 ${fmt(row.w6StartMiB, 1)}/${fmt(row.w6AfterMiB, 1)} MiB`)
+  log(
+    `  ${spec.name.padEnd(15)} W1 ${fmt(row.w1?.rps)} req/s, ${fmt(row.w1?.cpuUsPerReq)} µs/req, p99 ${fmt(row.w1 && row.w1.p99Us / 1000, 2)} ms, err ${row.w1?.errors ?? '-'}` +
+      ` | W2 p50 ${fmt(row.w2?.p50Us)} µs | W3 ${fmt(row.w3?.mibPerS)} MiB/s ${fmt(row.w3?.cpuMsPerMiB)} ms/MiB peak ${fmt(row.w3?.peakRssMiB)} | W4 ${fmt(row.w4?.mibPerS)} MiB/s ${fmt(row.w4?.cpuMsPerMiB)} ms/MiB peak ${fmt(row.w4?.peakRssMiB)}` +
+      ` | W5 ${row.w5 ? `${row.w5.failed}/${row.w5.sent} failed, ${fmt(row.w5.burstMs)} ms` : '-'} | W6 ${fmt(row.w6StartMiB, 1)}/${fmt(row.w6AfterMiB, 1)} MiB`,
+  )
   return row
 }
 
@@ -288,16 +311,26 @@ async function benchmark(): Promise<number> {
     const quiet = quietWaitS > 0 ? await waitForQuiet(quietWaitS, QUIET_THRESHOLD_PCT) : undefined
     log(`WAN: ${wanCalls} fresh curl calls direct and through the proxy, HTTPS upstream ${WAN_DELAY_MS} ms away each way`)
     wan = { ...(await runWan({ calls: wanCalls, delayMs: WAN_DELAY_MS, dir: tmp, home })), ...(quiet ? { quiet } : {}) }
-    log(`  direct mean ${fmt(wan.direct?.meanMs, 1)} ms p95 ${fmt(wan.direct?.p95Ms, 1)} ms | proxy mean ${fmt(wan.proxy?.meanMs, 1)} ms p95 ${fmt(wan.proxy?.p95Ms, 1)} ms | ratio ${fmt(wan.ratioMean, 2)} / ${fmt(wan.ratioP95, 2)}${wan.error ? ` | ${wan.error}` : ''}`)
+    log(
+      `  direct mean ${fmt(wan.direct?.meanMs, 1)} ms p95 ${fmt(wan.direct?.p95Ms, 1)} ms | proxy mean ${fmt(wan.proxy?.meanMs, 1)} ms p95 ${fmt(wan.proxy?.p95Ms, 1)} ms | ratio ${fmt(wan.ratioMean, 2)} / ${fmt(wan.ratioP95, 2)}${wan.error ? ` | ${wan.error}` : ''}`,
+    )
   }
   if (runsDashboard) {
     log(`dashboard: 20 pollers × 5 URLs every 2 s for ${dashboardS} s, three proxy settings`)
     dashboard = await runDashboard({ durationS: dashboardS, home })
-    for (const run of dashboard.runs) log(`  ${run.name}: ${run.status === 'ok' ? `${run.upstream ?? 0} upstream requests (naive ${dashboard.naive})` : `${run.status} ${run.detail ?? ''}`}`)
+    for (const run of dashboard.runs)
+      log(`  ${run.name}: ${run.status === 'ok' ? `${run.upstream ?? 0} upstream requests (naive ${dashboard.naive})` : `${run.status} ${run.detail ?? ''}`}`)
   }
   const info: RunInfo = {
-    timestamp, reps, quick: opts.quick, only: [...only], targets: perTarget ? selected.map((t) => t.name) : [], durations,
-    machine: machineInfo(), commands: loggedCommands(), elapsedS: (performance.now() - started) / 1000,
+    timestamp,
+    reps,
+    quick: opts.quick,
+    only: [...only],
+    targets: perTarget ? selected.map((t) => t.name) : [],
+    durations,
+    machine: machineInfo(),
+    commands: loggedCommands(),
+    elapsedS: (performance.now() - started) / 1000,
   }
   const extraMd = (wan ? `\n${renderWan(wan)}` : '') + (dashboard ? `\n${renderDashboard(dashboard)}` : '')
   const md = perTarget
@@ -321,7 +354,9 @@ function renderExtrasOnly(info: RunInfo): string {
     '',
     `Workloads: only ${info.only?.join(', ') ?? ''}${info.quick ? ' (**--quick**: shorter runs; for checking the harness, not for numbers)' : ''}. The proxy pinned to core 0; curl, the relay, the upstream and the harness to core 1. Elapsed ${Math.round(info.elapsedS)} s.`,
     '',
-    Object.entries(info.machine).map(([k, v]) => `- ${k}: ${v}`).join('\n'),
+    Object.entries(info.machine)
+      .map(([k, v]) => `- ${k}: ${v}`)
+      .join('\n'),
     '',
     '## Commands',
     '',
@@ -346,9 +381,10 @@ async function profile(): Promise<number> {
   const uploadFile = mode === 'W4' ? makeUploadFile(durations.transferMiB) : ''
   const compared: ComparedProfile[] = []
   const meta: Array<Record<string, unknown>> = []
-  const what = mode === 'W1'
-    ? `a ${durations.warmupS} s warm-up and a ${durations.loadS} s W1 (50 connections)`
-    : `${TRANSFERS} × ${durations.transferMiB} MiB ${mode === 'W3' ? 'downloads (W3)' : 'uploads echoed back (W4)'}`
+  const what =
+    mode === 'W1'
+      ? `a ${durations.warmupS} s warm-up and a ${durations.loadS} s W1 (50 connections)`
+      : `${TRANSFERS} × ${durations.transferMiB} MiB ${mode === 'W3' ? 'downloads (W3)' : 'uploads echoed back (W4)'}`
   const sections: string[] = [`# CPU profiles under ${mode} — ${timestamp}`, '', `Each target ran ${what} under \`node --cpu-prof\`, pinned to core 0.`, '']
   try {
     for (const spec of selected.filter((t) => t.name !== 'direct')) {

@@ -57,12 +57,22 @@ export async function runStarvation(options: { upstreamPort: number }): Promise<
   try {
     const port = await freePort()
     const env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, C66_PROXY_SECRET: 'c'.repeat(64), C66_CLIENT_SECRET: 'bench-secret',
-      C66_PROXY_MODE: 'gateway', C66_PROXY_DATA_DIR: join(dir, 'data'), C66_PROXY_UPSTREAM: `http://127.0.0.1:${options.upstreamPort}`,
-      C66_PROXY_PUBLIC_URL: `https://127.0.0.1:${port}`, C66_PROXY_TRUSTED_PROXIES: '127.0.0.1/32', C66_CLIENT_ID: 'bench-client',
-      C66_PROXY_LISTEN: `127.0.0.1:${port}`, C66_PROXY_LOG_LEVEL: 'warn', C66_PROXY_AUDIT_LOG: join(dir, 'audit.log'),
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: dir,
+      C66_PROXY_SECRET: 'c'.repeat(64),
+      C66_CLIENT_SECRET: 'bench-secret',
+      C66_PROXY_MODE: 'gateway',
+      C66_PROXY_DATA_DIR: join(dir, 'data'),
+      C66_PROXY_UPSTREAM: `http://127.0.0.1:${options.upstreamPort}`,
+      C66_PROXY_PUBLIC_URL: `https://127.0.0.1:${port}`,
+      C66_PROXY_TRUSTED_PROXIES: '127.0.0.1/32',
+      C66_CLIENT_ID: 'bench-client',
+      C66_PROXY_LISTEN: `127.0.0.1:${port}`,
+      C66_PROXY_LOG_LEVEL: 'warn',
+      C66_PROXY_AUDIT_LOG: join(dir, 'audit.log'),
       // Upload bodies stream only without a ?param rule (with one, the gateway reads them first).
-      C66_PROXY_GATEWAY_DENY_PATHS: '/accounts/otp', C66_PROXY_RESPONSE_TIMEOUT: '5s',
+      C66_PROXY_GATEWAY_DENY_PATHS: '/accounts/otp',
+      C66_PROXY_RESPONSE_TIMEOUT: '5s',
     }
     const keys: string[] = []
     for (const name of ['hog', 'other']) {
@@ -70,20 +80,30 @@ export async function runStarvation(options: { upstreamPort: number }): Promise<
       keys.push((JSON.parse(await cli(['keys', 'create', '--member', name, '--json'], env)) as { key: string }).key)
     }
     const [hog = '', other = ''] = keys
-    for (const [setting, extra] of [['defaults (--member-concurrency 16 of 64)', {}], ['--member-concurrency 64 (no fair share)', { C66_PROXY_MEMBER_CONCURRENCY: '64' }]] as const) {
+    for (const [setting, extra] of [
+      ['defaults (--member-concurrency 16 of 64)', {}],
+      ['--member-concurrency 64 (no fair share)', { C66_PROXY_MEMBER_CONCURRENCY: '64' }],
+    ] as const) {
       const child = spawnTracked('taskset', ['-c', '0', process.execPath, CLI, 'serve'], { env: { ...env, ...extra } })
       const uploads: http.ClientRequest[] = []
       try {
         await waitForPort(port, 15_000, child)
         let refused = 0
         for (let i = 0; i < SLOW_UPLOADS; i++) {
-          const req = http.request({
-            host: '127.0.0.1', port, path: '/api/3/echo', method: 'POST', agent: false,
-            headers: { authorization: `Bearer ${hog}`, 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' },
-          }, (res) => {
-            if (res.statusCode === 429) refused += 1
-            res.resume()
-          })
+          const req = http.request(
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/api/3/echo',
+              method: 'POST',
+              agent: false,
+              headers: { authorization: `Bearer ${hog}`, 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' },
+            },
+            (res) => {
+              if (res.statusCode === 429) refused += 1
+              res.resume()
+            },
+          )
           req.on('error', () => undefined)
           req.write('x') // then nothing: the next byte would come in 25 s
           uploads.push(req)
@@ -117,7 +137,7 @@ export function renderStarvation(results: readonly StarvationResult[]): string {
   return [
     `## Starvation (one member holds ${SLOW_UPLOADS} slow uploads; another member sends ${GETS} GETs one after another)`,
     '',
-    '| setting | slow uploads held / refused 429 | other member\'s answers | p50 ms | max ms |',
+    "| setting | slow uploads held / refused 429 | other member's answers | p50 ms | max ms |",
     '|---|---|---|---|---|',
     ...results.map((r) => `| ${r.setting} | ${r.hogHeld} / ${r.hogRefused} | ${statuses(r)} | ${r.otherP50Ms.toFixed(1)} | ${r.otherMaxMs.toFixed(1)} |`),
     '',

@@ -79,7 +79,10 @@ export class RssSampler {
   peak = 0
   samples = 0
 
-  constructor(private readonly pid: number, private readonly intervalMs = 20) {}
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 20,
+  ) {}
 
   start(): this {
     this.sample()

@@ -91,7 +91,12 @@ export function productLaunch(): { env: Record<string, string>; flags: string[] 
 }
 
 /** Starts `node <args>` on the target core and waits for its port; explains an early death. */
-async function startNode(name: string, ctx: TargetContext, scriptArgs: (port: number) => string[], stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<RunningTarget> {
+async function startNode(
+  name: string,
+  ctx: TargetContext,
+  scriptArgs: (port: number) => string[],
+  stopSignal: NodeJS.Signals = 'SIGTERM',
+): Promise<RunningTarget> {
   const port = await freePort()
   const args = ['-c', TARGET_CORE, process.execPath, ...productLaunch().flags, ...(ctx.nodeFlags ?? []), ...scriptArgs(port)]
   const child: ChildProcess = spawnTracked('taskset', args, { cwd: REPO_ROOT, env: targetEnv(ctx), stdio: 'ignore' })
@@ -106,7 +111,10 @@ async function startNode(name: string, ctx: TargetContext, scriptArgs: (port: nu
   }
   if (child.pid === undefined) throw new Error(`${name}: no pid`)
   return {
-    name, port, pid: child.pid, clientAuth: undefined,
+    name,
+    port,
+    pid: child.pid,
+    clientAuth: undefined,
     stop: () => stopChild(child, stopSignal, 12_000),
   }
 }
@@ -121,7 +129,10 @@ async function startNode(name: string, ctx: TargetContext, scriptArgs: (port: nu
 function productArgs(root: string, port: number, ctx: TargetContext, logLevel: string, extra: readonly string[] = []): string[] {
   const main = path.join(root, 'dist/main.js')
   const knows = (flag: string) => readFileSync(path.join(root, 'dist/config/settings.js'), 'utf8').includes(`'${flag}'`)
-  const off = [...(knows('--coalesce') && !extra.includes('--coalesce') ? ['--coalesce', 'off'] : []), ...(knows('--upstream-budget') ? ['--upstream-budget', 'off'] : [])]
+  const off = [
+    ...(knows('--coalesce') && !extra.includes('--coalesce') ? ['--coalesce', 'off'] : []),
+    ...(knows('--upstream-budget') ? ['--upstream-budget', 'off'] : []),
+  ]
   return [main, 'serve', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`, '--log-level', logLevel, ...off, ...extra]
 }
 
@@ -134,7 +145,8 @@ export const TARGETS: readonly TargetSpec[] = [
   },
   {
     name: 'c66-proxy',
-    description: 'the product: node <its flags> dist/main.js serve --log-level info (one JSON log line per request, to /dev/null), forwarding every request (--coalesce off, --upstream-budget off)',
+    description:
+      'the product: node <its flags> dist/main.js serve --log-level info (one JSON log line per request, to /dev/null), forwarding every request (--coalesce off, --upstream-budget off)',
     needsBuild: true,
     start: (ctx) => startNode('c66-proxy', ctx, (port) => productArgs(REPO_ROOT, port, ctx, 'info'), 'SIGINT'),
   },
@@ -157,16 +169,16 @@ export const TARGETS: readonly TargetSpec[] = [
           name: 'c66-proxy-ref',
           description: `another build of the product, for before/after: ${process.env['C66_BENCH_REF_DIR']}/dist/main.js (C66_BENCH_REF_DIR), same flags as c66-proxy`,
           needsBuild: false,
-          start: (ctx: TargetContext) => startNode('c66-proxy-ref', ctx, (port) => productArgs(process.env['C66_BENCH_REF_DIR'] ?? '', port, ctx, 'info'), 'SIGINT'),
+          start: (ctx: TargetContext) =>
+            startNode('c66-proxy-ref', ctx, (port) => productArgs(process.env['C66_BENCH_REF_DIR'] ?? '', port, ctx, 'info'), 'SIGINT'),
         },
       ]),
   {
     name: 'node-pipe',
-    description: 'plain Node http.createServer + http.request pipe, keep-alive agent, injects Authorization (the Node ceiling), on the product\'s Node flags',
+    description: "plain Node http.createServer + http.request pipe, keep-alive agent, injects Authorization (the Node ceiling), on the product's Node flags",
     needsBuild: false,
-    start: (ctx) => startNode('node-pipe', ctx, (port) => [
-      `${BENCH_DIR}node-pipe.mjs`, '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`,
-    ]),
+    start: (ctx) =>
+      startNode('node-pipe', ctx, (port) => [`${BENCH_DIR}node-pipe.mjs`, '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`]),
   },
 ]
 
@@ -191,7 +203,9 @@ export interface UpstreamStats {
 export async function startUpstream(): Promise<Upstream> {
   const port = await freePort()
   const child = spawnTracked('taskset', ['-c', LOAD_CORE, process.execPath, `${BENCH_DIR}upstream.mjs`, '--port', String(port), '--token', TOKEN], {
-    cwd: REPO_ROOT, stdio: 'ignore', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
   })
   await waitForPort(port, 10_000, child)
   const base = `http://127.0.0.1:${port}/__bench`

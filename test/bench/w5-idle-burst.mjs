@@ -123,7 +123,10 @@ await Promise.all(all.map((c) => c.send()))
 const burstMs = performance.now() - burstStart
 clearTimeout(timer)
 
-const times = all.filter((c) => c.ok).map((c) => c.at - burstStart).sort((a, b) => a - b)
+const times = all
+  .filter((c) => c.ok)
+  .map((c) => c.at - burstStart)
+  .sort((a, b) => a - b)
 const q = (p) => (times.length ? Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))] * 10) / 10 : null)
 const errors = {}
 for (const c of all) {

@@ -62,7 +62,10 @@ interface Call {
 }
 
 async function curl(args: readonly string[]): Promise<Call> {
-  const r = await runCommand('taskset', ['-c', LOAD_CORE, 'curl', '-sS', '-o', '/dev/null', '--max-time', '10', '-w', '%{http_code} %{time_total}', ...args], { timeoutMs: 15_000, logged: false })
+  const r = await runCommand('taskset', ['-c', LOAD_CORE, 'curl', '-sS', '-o', '/dev/null', '--max-time', '10', '-w', '%{http_code} %{time_total}', ...args], {
+    timeoutMs: 15_000,
+    logged: false,
+  })
   const [status, total] = r.stdout.trim().split(' ')
   return { ok: r.code === 0 && status === '200', ms: Number(total) * 1000, wallMs: r.ms }
 }
@@ -99,7 +102,13 @@ export async function runWan(options: { calls: number; delayMs: number; dir: str
     const env = { HOME: options.home, CLOUD66_ACCESS_TOKEN: DEFAULT_TOKEN, NODE_EXTRA_CA_CERTS: cert }
     const upstream = ['--upstream', `https://127.0.0.1:${relay.port}`]
     const started = await startProduct(upstream, env)
-    if (!started.ok) return { calls: options.calls, delayMs: options.delayMs, upstreamTls: upstreamTls(), error: `the proxy did not start: ${started.stderr.split('\n').slice(-3).join(' ')}` }
+    if (!started.ok)
+      return {
+        calls: options.calls,
+        delayMs: options.delayMs,
+        upstreamTls: upstreamTls(),
+        error: `the proxy did not start: ${started.stderr.split('\n').slice(-3).join(' ')}`,
+      }
     const { proxy } = started
     // The way to skip the per-connection check of the caller's OS user without giving it up: a
     // socket only the user can open (curl --unix-socket).
@@ -110,7 +119,8 @@ export async function runWan(options: { calls: number; delayMs: number; dir: str
       const direct = ['--cacert', cert, '-H', `Authorization: Bearer ${DEFAULT_TOKEN}`, `https://127.0.0.1:${relay.port}${PATH}`]
       const through = [`http://127.0.0.1:${proxy.port}${PATH}`]
       const throughUnix = unixProxy ? ['--unix-socket', socket, `http://localhost${PATH}`] : undefined
-      const curlLine = (args: readonly string[]) => renderCommand('taskset', ['-c', LOAD_CORE, 'curl', '-sS', '-o', '/dev/null', '--max-time', '10', '-w', '%{http_code} %{time_total}', ...args])
+      const curlLine = (args: readonly string[]) =>
+        renderCommand('taskset', ['-c', LOAD_CORE, 'curl', '-sS', '-o', '/dev/null', '--max-time', '10', '-w', '%{http_code} %{time_total}', ...args])
       logCommand(`${curlLine(direct)}   # WAN direct, ${options.calls}× in turn with:`)
       logCommand(`${curlLine(through)}   # WAN through the proxy, ${options.calls}×, in turn with:`)
       if (throughUnix) logCommand(`${curlLine(throughUnix)}   # WAN through the proxy on --listen unix:${socket}`)
@@ -161,23 +171,37 @@ export async function runWan(options: { calls: number; delayMs: number; dir: str
 export function renderWan(r: WanResult): string {
   const head = `## WAN: a fresh curl per call, HTTPS upstream ${r.delayMs} ms away each way (${r.calls} sequential calls each way)`
   if (r.error !== undefined || !r.direct || !r.proxy) return [head, '', `- **FAIL** ${r.error ?? 'no result'}`, ''].join('\n')
-  const row = (name: string, s: CallStats) => `| ${name} | ${fmt(s.meanMs, 1)} | ${fmt(s.p95Ms, 1)} | ${fmt(s.minMs, 1)} | ${fmt(s.maxMs, 1)} | ${fmt(s.wallMeanMs, 1)} | ${s.failed}/${s.n} |`
+  const row = (name: string, s: CallStats) =>
+    `| ${name} | ${fmt(s.meanMs, 1)} | ${fmt(s.p95Ms, 1)} | ${fmt(s.minMs, 1)} | ${fmt(s.maxMs, 1)} | ${fmt(s.wallMeanMs, 1)} | ${s.failed}/${s.n} |`
   return [
     head,
     '',
     `Each call is a new curl process (\`GET ${PATH}\`). The relay delays every chunk ${r.delayMs} ms each way and a new connection's first bytes by one more round trip (the TCP handshake); the proxy and curl run on loopback.` +
-      (r.quiet ? ` The machine was ${fmt(r.quiet.busyPct, 0)} % busy just before${r.quiet.quiet ? '' : ` (still, after waiting ${fmt(r.quiet.waitedS, 0)} s: other work on the machine slows every row)`}.` : ''),
+      (r.quiet
+        ? ` The machine was ${fmt(r.quiet.busyPct, 0)} % busy just before${r.quiet.quiet ? '' : ` (still, after waiting ${fmt(r.quiet.waitedS, 0)} s: other work on the machine slows every row)`}.`
+        : ''),
     '',
     '| path | mean ms | p95 ms | min ms | max ms | wall mean ms (curl start-up included) | failed |',
     '|---|---|---|---|---|---|---|',
     row('direct: curl → relay → upstream (TCP + TLS handshake + request, every call)', r.direct),
     row('through c66-proxy: curl → proxy on loopback → pooled connection → relay → upstream', r.proxy),
-    ...(r.proxyUnix ? [row('through c66-proxy on `--listen unix:PATH` (curl --unix-socket; the socket\'s permissions stand for the per-connection OS-user check)', r.proxyUnix)] : []),
+    ...(r.proxyUnix
+      ? [
+          row(
+            "through c66-proxy on `--listen unix:PATH` (curl --unix-socket; the socket's permissions stand for the per-connection OS-user check)",
+            r.proxyUnix,
+          ),
+        ]
+      : []),
     '',
     `- proxy / direct: **${fmt(r.ratioMean, 2)}×** mean, **${fmt(r.ratioP95, 2)}×** p95` +
       (r.proxyUnix ? `; on a unix socket ${fmt(r.proxyUnix.meanMs / r.direct.meanMs, 2)}× mean, ${fmt(r.proxyUnix.p95Ms / r.direct.p95Ms, 2)}× p95` : ''),
     `- **${r.pass ? 'PASS' : 'FAIL'}** through the proxy ≤ ${WAN_GOAL}× direct (mean and p95), no failed call`,
-    ...(r.proxyUnix ? [`- on TCP, local mode checks each new client connection's OS user by reading /proc/net/tcp; the kernel walks its whole connection hash to list it: most of the ${fmt(r.proxy.meanMs - r.proxyUnix.meanMs, 1)} ms per call between the two proxy rows`] : []),
+    ...(r.proxyUnix
+      ? [
+          `- on TCP, local mode checks each new client connection's OS user by reading /proc/net/tcp; the kernel walks its whole connection hash to list it: most of the ${fmt(r.proxy.meanMs - r.proxyUnix.meanMs, 1)} ms per call between the two proxy rows`,
+        ]
+      : []),
     `- upstream connections the proxy opened: ${r.opened ? `${r.opened.new} new TLS, ${r.opened.resumed} resumed` : '-'} (its counter \`c66_proxy_upstream_connections_opened_total\`); the upstream accepted ${r.upstreamTls.connections} TLS connections in all (${r.upstreamTls.protocols.join(', ')})`,
     '',
   ].join('\n')

@@ -55,8 +55,17 @@ function coreDelta(a: Map<number, CoreTimes>, b: Map<number, CoreTimes>, core: n
 
 async function wrk(target: RunningTarget, conns: number, seconds: number): Promise<{ json: Record<string, number>; raw: string }> {
   const args = [
-    '-c', LOAD_CORE, 'wrk', '-t1', `-c${conns}`, `-d${seconds}s`, '--timeout', '5s', '--latency',
-    '-s', `${BENCH_DIR}wrk-report.lua`,
+    '-c',
+    LOAD_CORE,
+    'wrk',
+    '-t1',
+    `-c${conns}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '5s',
+    '--latency',
+    '-s',
+    `${BENCH_DIR}wrk-report.lua`,
     ...(target.clientAuth ? ['-H', `Authorization: ${target.clientAuth}`] : []),
     `http://127.0.0.1:${target.port}${STACKS_PATH}`,
   ]
@@ -83,11 +92,19 @@ export async function loadTest(target: RunningTarget, conns: number, d: Duration
   const lc = coreDelta(cores0, cores1, Number(LOAD_CORE))
   const errorsSocket = n('err_connect') + n('err_read') + n('err_write') + n('err_timeout')
   return {
-    requests, durationS, warmupRequests: warm.json['requests'] ?? 0,
+    requests,
+    durationS,
+    warmupRequests: warm.json['requests'] ?? 0,
     rps: durationS > 0 ? requests / durationS : 0,
-    p50Us: n('p50'), p90Us: n('p90'), p99Us: n('p99'), meanUs: n('lat_mean'), maxUs: n('lat_max'),
-    errorsStatus: n('err_status'), errorsSocket, errors: n('err_status') + errorsSocket,
-    cpuUsPerReq: pid !== undefined && requests > 0 ? (targetTicks / clockTicks()) * 1e6 / requests : undefined,
+    p50Us: n('p50'),
+    p90Us: n('p90'),
+    p99Us: n('p99'),
+    meanUs: n('lat_mean'),
+    maxUs: n('lat_max'),
+    errorsStatus: n('err_status'),
+    errorsSocket,
+    errors: n('err_status') + errorsSocket,
+    cpuUsPerReq: pid !== undefined && requests > 0 ? ((targetTicks / clockTicks()) * 1e6) / requests : undefined,
     otherLoadTargetCorePct: tc ? pct(Math.max(0, tc.busy - (pid !== undefined ? targetTicks : 0)), tc.total) : undefined,
     loadCoreBusyPct: lc ? pct(lc.busy, lc.total) : undefined,
     stealPct: tc && lc ? pct(tc.steal + lc.steal, tc.total + lc.total) : undefined,
@@ -120,10 +137,22 @@ async function transfer(target: RunningTarget, curlArgs: string[], expectBytes: 
   const hwmReset = pid !== undefined && resetPeakRss(pid)
   const sampler = pid !== undefined ? new RssSampler(pid, 20).start() : undefined
   const cpu0 = pid !== undefined ? cpuTicks(pid) : undefined
-  const args = ['-c', LOAD_CORE, 'curl', '-sS', '-o', '/dev/null', '--max-time', String(maxTimeS), '--connect-timeout', '5',
-    '-w', '%{http_code} %{size_download} %{size_upload} %{time_total}',
+  const args = [
+    '-c',
+    LOAD_CORE,
+    'curl',
+    '-sS',
+    '-o',
+    '/dev/null',
+    '--max-time',
+    String(maxTimeS),
+    '--connect-timeout',
+    '5',
+    '-w',
+    '%{http_code} %{size_download} %{size_upload} %{time_total}',
     ...(target.clientAuth ? ['-H', `Authorization: ${target.clientAuth}`] : []),
-    ...curlArgs]
+    ...curlArgs,
+  ]
   const r = await runCommand('taskset', args, { timeoutMs: (maxTimeS + 10) * 1000 })
   const peak = sampler?.stop()
   const cpuS = pid !== undefined && cpu0 !== undefined ? (cpuTicks(pid) - cpu0) / clockTicks() : undefined
@@ -131,11 +160,20 @@ async function transfer(target: RunningTarget, curlArgs: string[], expectBytes: 
   const [code = 0, down = 0, up = 0, total = 0] = r.stdout.trim().split(/\s+/).map(Number)
   const bytes = direction === 'down' ? down : up
   const complete = code === 200 && down === expectBytes && (direction === 'down' || up === expectBytes)
-  const error = complete ? undefined : `curl code ${r.code}, http ${code}, down ${down} up ${up} of ${expectBytes}${r.timedOut ? ' (killed)' : ''} ${r.stderr.trim()}`.trim()
+  const error = complete
+    ? undefined
+    : `curl code ${r.code}, http ${code}, down ${down} up ${up} of ${expectBytes}${r.timedOut ? ' (killed)' : ''} ${r.stderr.trim()}`.trim()
   return {
-    ok: complete, httpCode: code, bytesDown: down, bytesUp: up, seconds: total,
+    ok: complete,
+    httpCode: code,
+    bytesDown: down,
+    bytesUp: up,
+    seconds: total,
     mibPerS: complete && total > 0 ? bytes / 1048576 / total : undefined,
-    rssBeforeMiB: rssBefore, peakRssMiB: peak, hwmMiB: hwm, rssSamples: sampler?.samples ?? 0,
+    rssBeforeMiB: rssBefore,
+    peakRssMiB: peak,
+    hwmMiB: hwm,
+    rssSamples: sampler?.samples ?? 0,
     cpuMsPerMiB: complete && cpuS !== undefined && bytes > 0 ? (cpuS * 1000) / (bytes / 1048576) : undefined,
     targetCorePct: complete && cpuS !== undefined && total > 0 ? (cpuS / total) * 100 : undefined,
     error,
@@ -180,10 +218,13 @@ export function download(target: RunningTarget, d: Durations): Promise<TransferR
 
 /** W4: upload N MiB, echoed back by the upstream while it is still arriving. */
 export function upload(target: RunningTarget, d: Durations, file: string): Promise<TransferResult> {
-  return transfer(target, [
-    '-H', 'Expect:', '-H', 'Content-Type: application/octet-stream', '-X', 'POST', '-T', file,
-    `http://127.0.0.1:${target.port}/api/3/echo`,
-  ], d.transferMiB * 1048576, 'up', 60)
+  return transfer(
+    target,
+    ['-H', 'Expect:', '-H', 'Content-Type: application/octet-stream', '-X', 'POST', '-T', file, `http://127.0.0.1:${target.port}/api/3/echo`],
+    d.transferMiB * 1048576,
+    'up',
+    60,
+  )
 }
 
 /** W3 as measured: a warm-up download, then the median of MEASURED_TRANSFERS. */
@@ -213,9 +254,23 @@ export async function idleBurst(target: RunningTarget, d: Durations): Promise<Bu
   const rssBefore = pid !== undefined ? rssMiB(pid) : undefined
   const sampler = pid !== undefined ? new RssSampler(pid, 20).start() : undefined
   let rssOpen: number | undefined
-  const args = ['-c', LOAD_CORE, process.execPath, `${BENCH_DIR}w5-idle-burst.mjs`, '--port', String(target.port),
-    '--conns', String(d.w5Conns), '--hold-ms', String(d.w5HoldMs), '--path', STACKS_PATH, '--timeout-ms', '15000',
-    ...(target.clientAuth ? ['--auth', target.clientAuth] : [])]
+  const args = [
+    '-c',
+    LOAD_CORE,
+    process.execPath,
+    `${BENCH_DIR}w5-idle-burst.mjs`,
+    '--port',
+    String(target.port),
+    '--conns',
+    String(d.w5Conns),
+    '--hold-ms',
+    String(d.w5HoldMs),
+    '--path',
+    STACKS_PATH,
+    '--timeout-ms',
+    '15000',
+    ...(target.clientAuth ? ['--auth', target.clientAuth] : []),
+  ]
   const r = await runCommand('taskset', args, {
     timeoutMs: d.w5HoldMs + 45_000,
     onLine: (line) => {
@@ -226,17 +281,36 @@ export async function idleBurst(target: RunningTarget, d: Durations): Promise<Bu
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '))
   if (!line) {
     return {
-      sent: d.w5Conns, failed: d.w5Conns, burstMs: undefined, openMs: undefined, rssIdleBeforeMiB: rssBefore,
-      rssConnsOpenMiB: rssOpen, peakRssMiB: peak, errors: {}, error: `w5 client failed (code ${r.code}): ${r.stderr.slice(-300)}`,
+      sent: d.w5Conns,
+      failed: d.w5Conns,
+      burstMs: undefined,
+      openMs: undefined,
+      rssIdleBeforeMiB: rssBefore,
+      rssConnsOpenMiB: rssOpen,
+      peakRssMiB: peak,
+      errors: {},
+      error: `w5 client failed (code ${r.code}): ${r.stderr.slice(-300)}`,
     }
   }
   const res = JSON.parse(line.slice('RESULT '.length)) as {
-    sent: number; failed: number; burst_ms: number; open_ms: number; errors: Record<string, number>
+    sent: number
+    failed: number
+    burst_ms: number
+    open_ms: number
+    errors: Record<string, number>
     latency_ms: NonNullable<BurstResult['latencyMs']>
   }
   return {
-    sent: res.sent, failed: res.failed, burstMs: res.burst_ms, openMs: res.open_ms, rssIdleBeforeMiB: rssBefore,
-    rssConnsOpenMiB: rssOpen, peakRssMiB: peak, errors: res.errors, latencyMs: res.latency_ms, error: undefined,
+    sent: res.sent,
+    failed: res.failed,
+    burstMs: res.burst_ms,
+    openMs: res.open_ms,
+    rssIdleBeforeMiB: rssBefore,
+    rssConnsOpenMiB: rssOpen,
+    peakRssMiB: peak,
+    errors: res.errors,
+    latencyMs: res.latency_ms,
+    error: undefined,
   }
 }
 

@@ -72,7 +72,10 @@ test('a member logs in on the gateway page, creates and copies a key that curl c
 
   // Revoke it with its button: the row says so, and curl is refused.
   await row.getByRole('button', { name: 'Revoke' }).click()
-  await page.locator('#keys tbody tr', { hasText: 'laptop' }).filter({ hasText: /revoked/ }).waitFor()
+  await page
+    .locator('#keys tbody tr', { hasText: 'laptop' })
+    .filter({ hasText: /revoked/ })
+    .waitFor()
   t.is(await page.locator('#keys tbody tr', { hasText: 'laptop' }).getByRole('button', { name: 'Revoke' }).count(), 0)
   const refused = await curlWithKey(tls.cert, stacksUrl, key)
   t.is(refused.status, 401, refused.body)

@@ -64,7 +64,7 @@ test("Cloud 66's X-RateLimit-Remaining: 0 stops requests before the configured b
   t.like(view, { used: 2, budget: 3000, remaining: 0, cloud66: { limit: 2, remaining: 0 }, refusing: { why: 'spent' } })
 })
 
-test('`status` and `status --json` show the running proxy\'s budget; with no proxy running they say so', async (t) => {
+test("`status` and `status --json` show the running proxy's budget; with no proxy running they say so", async (t) => {
   const sim = await startSim(t)
   const running = await spawnProxy(t, sim.url, [], { CLOUD66_ACCESS_TOKEN: SIM_TOKEN })
   for (let i = 0; i < 4; i++) await send(`${running.url}/stacks.json?i=${i}`)
@@ -95,7 +95,13 @@ test('on a gateway each member has their own budget, shown on their page, in /-/
   const me = JSON.parse((await gwRequest(gw, '/-/api/me', { cookie: ada.cookie })).body) as { budget: BudgetJson }
   t.like(me.budget, { used: 4, budget: 4, remaining: 0, refusing: { why: 'spent' } })
   const members = JSON.parse((await gwRequest(gw, '/-/api/members', { cookie: ada.cookie })).body) as Array<{ id: string; budget: BudgetJson }>
-  t.deepEqual(members.map((m) => [m.id, m.budget.used]), [['cloud66:1', 4], ['cloud66:2', 1]])
+  t.deepEqual(
+    members.map((m) => [m.id, m.budget.used]),
+    [
+      ['cloud66:1', 4],
+      ['cloud66:2', 1],
+    ],
+  )
   const page = (await gwRequest(gw, '/-/', { cookie: grace.cookie })).body
   t.regex(page, /id="budget">Cloud 66 budget: 1 of 4 used this hour/)
 
@@ -104,7 +110,13 @@ test('on a gateway each member has their own budget, shown on their page, in /-/
   const listed = await runCli(['members', 'list', '--json', ...gw.cliArgs], gw.cliEnv({ C66_PROXY_MODE: 'gateway', C66_PROXY_UPSTREAM_BUDGET: '4/h' }))
   t.is(listed.code, 0, listed.stderr)
   const rows = JSON.parse(listed.stdout) as Array<{ id: string; budget: BudgetJson }>
-  t.deepEqual(rows.map((r) => [r.id, r.budget.used, r.budget.remaining]), [['cloud66:1', 4, 0], ['cloud66:2', 1, 3]])
+  t.deepEqual(
+    rows.map((r) => [r.id, r.budget.used, r.budget.remaining]),
+    [
+      ['cloud66:1', 4, 0],
+      ['cloud66:2', 1, 3],
+    ],
+  )
   const metrics = await gw.app.metrics.registry.metrics()
   t.regex(metrics, /c66_proxy_upstream_budget_used\{member="cloud66:1"\} 4/)
 })
@@ -119,6 +131,9 @@ test('on a gateway identical concurrent GETs of two members are never shared: ea
   const order = [0, 1, 0, 1, 1, 0, 0, 1]
   const replies = await Promise.all(order.map((who) => gwRequest(gw, '/api/3/slow?chunks=3&interval_ms=100', { bearer: keys[who] ?? '' })))
   t.true(replies.every((r) => r.status === 200))
-  const users = sim.requests.slice(before).map((r) => sim.userOf(r.token ?? '')).sort()
+  const users = sim.requests
+    .slice(before)
+    .map((r) => sim.userOf(r.token ?? ''))
+    .sort()
   t.deepEqual(users, [1, 2], 'one request per member, each with its own token')
 })

@@ -23,7 +23,20 @@ test('login --no-browser prints the authorize URL, takes the redirect on the --l
   const port = await closedPort()
   const cli = cliSession(
     t,
-    ['login', '--no-browser', '--listen', `127.0.0.1:${port}`, '--upstream', sim.url.origin, '--client-id', CLIENT_ID, '--data-dir', dir, '--scopes', 'public redeploy'],
+    [
+      'login',
+      '--no-browser',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      sim.url.origin,
+      '--client-id',
+      CLIENT_ID,
+      '--data-dir',
+      dir,
+      '--scopes',
+      'public redeploy',
+    ],
     clientEnv(),
   )
   const printed = new URL((await cli.waitFor(/(http:\/\/\S+\/oauth\/authorize\?\S+)/))[1] ?? '')
@@ -73,7 +86,11 @@ test('login refuses a redirect for another attempt and keeps waiting for its own
   const sim = await startSim(t)
   const dir = await dataDir(t)
   const port = await closedPort()
-  const cli = cliSession(t, ['login', '--no-browser', '--listen', `127.0.0.1:${port}`, '--upstream', sim.url.origin, '--client-id', CLIENT_ID, '--data-dir', dir], clientEnv())
+  const cli = cliSession(
+    t,
+    ['login', '--no-browser', '--listen', `127.0.0.1:${port}`, '--upstream', sim.url.origin, '--client-id', CLIENT_ID, '--data-dir', dir],
+    clientEnv(),
+  )
   const printed = new URL((await cli.waitFor(/(http:\/\/\S+\/oauth\/authorize\?\S+)/))[1] ?? '')
   const consent = await answerConsent(sim, printed, 'Authorize')
 
@@ -93,7 +110,11 @@ test('login says "cancelled" and stores nothing when Deny is pressed', async (t)
   const sim = await startSim(t)
   const dir = await dataDir(t)
   const port = await closedPort()
-  const cli = cliSession(t, ['login', '--no-browser', '--listen', `127.0.0.1:${port}`, '--upstream', sim.url.origin, '--client-id', CLIENT_ID, '--data-dir', dir], clientEnv())
+  const cli = cliSession(
+    t,
+    ['login', '--no-browser', '--listen', `127.0.0.1:${port}`, '--upstream', sim.url.origin, '--client-id', CLIENT_ID, '--data-dir', dir],
+    clientEnv(),
+  )
   const printed = new URL((await cli.waitFor(/(http:\/\/\S+\/oauth\/authorize\?\S+)/))[1] ?? '')
   const consent = await answerConsent(sim, printed, 'Deny')
   const landing = await fetch(consent.location)
@@ -109,7 +130,11 @@ test('login --oob redeems the code pasted on standard input', async (t) => {
   const sim = await startSim(t)
   const dir = await dataDir(t)
   // Upstream and data dir from the environment this time.
-  const cli = cliSession(t, ['login', '--oob', '--no-browser', '--client-id', CLIENT_ID], clientEnv({ C66_PROXY_UPSTREAM: sim.url.origin, C66_PROXY_DATA_DIR: dir }))
+  const cli = cliSession(
+    t,
+    ['login', '--oob', '--no-browser', '--client-id', CLIENT_ID],
+    clientEnv({ C66_PROXY_UPSTREAM: sim.url.origin, C66_PROXY_DATA_DIR: dir }),
+  )
   const printed = new URL((await cli.waitFor(/(http:\/\/\S+\/oauth\/authorize\?\S+)/))[1] ?? '')
   t.is(printed.searchParams.get('redirect_uri'), 'urn:ietf:wg:oauth:2.0:oob')
   t.is(printed.searchParams.get('code_challenge_method'), 'S256')

@@ -112,13 +112,19 @@ test('the authorization URL is on no command line, the opener gets a minimal env
     if (who === undefined && other === undefined && !IS_ROOT) continue
     const lines = await commandLines(who)
     t.true(lines.includes('xdg-open'), `the opener is running and visible (${who ?? 'this user'})`)
-    for (const [what, value] of [['state', state], ['code_challenge', challenge], ['k', secret]] as const) {
+    for (const [what, value] of [
+      ['state', state],
+      ['code_challenge', challenge],
+      ['k', secret],
+    ] as const) {
       t.false(lines.includes(value), `${what} is on no command line (${who ?? 'this user'})`)
     }
   }
   const second = other
   if (second !== undefined) {
-    const read = await new Promise<number | null>((resolve) => spawn('runuser', ['-u', second.name, '--', 'cat', handOff], { stdio: 'ignore' }).on('close', resolve))
+    const read = await new Promise<number | null>((resolve) =>
+      spawn('runuser', ['-u', second.name, '--', 'cat', handOff], { stdio: 'ignore' }).on('close', resolve),
+    )
     t.not(read, 0, 'another user cannot read the hand-off page')
   } else t.log(`the second-user part is skipped: ${NOT_ROOT_REASON}`)
 
@@ -147,7 +153,12 @@ test('--oob opens the browser the same way, and removes the page once the code i
   const sim = await startSim(t)
   const dir = await dataDir(t)
   const opener = await fakeOpener(t)
-  const env = cleanEnv({ ...CANARIES, PATH: `${opener.bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, C66_PROXY_UPSTREAM: sim.url.origin, C66_PROXY_DATA_DIR: dir })
+  const env = cleanEnv({
+    ...CANARIES,
+    PATH: `${opener.bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    C66_PROXY_UPSTREAM: sim.url.origin,
+    C66_PROXY_DATA_DIR: dir,
+  })
   const cli = cliSession(t, ['login', '--oob', '--client-id', CLIENT_ID], env)
   const printed = new URL((await cli.waitFor(/(http:\/\/\S+\/oauth\/authorize\?\S+)/))[1] ?? '')
   await until('the opener ran', async () => ((await opener.record('pid').catch(() => '')) !== '' ? true : undefined))

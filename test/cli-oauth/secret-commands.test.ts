@@ -42,7 +42,7 @@ test('secret rotate with the generated key file re-seals the store with a new ke
   t.deepEqual(await sealedKids(dir), [kidAfter], 'every record is sealed with the new key')
   const keyAfter = await readFile(join(dir, 'secret.key'), 'utf8')
   t.not(keyAfter, keyBefore, 'the key file holds the new key')
-  t.is(deriveKey(parseSecret(keyAfter, 'secret.key')).kid, kidAfter ?? '', 'the printed kid is the new key\'s')
+  t.is(deriveKey(parseSecret(keyAfter, 'secret.key')).kid, kidAfter ?? '', "the printed kid is the new key's")
   t.false(rotate.stdout.includes(keyAfter.trim()), 'the new key is not printed')
 
   const shown = JSON.parse((await runCli(['token', 'show', '--json', '--data-dir', dir])).stdout) as Record<string, unknown>

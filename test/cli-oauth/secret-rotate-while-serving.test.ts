@@ -14,7 +14,11 @@ import { dataDir } from '../helpers/cli-session.js'
 
 async function tokenShown(dir: string): Promise<{ code: number | null; fingerprint: unknown; stderr: string }> {
   const show = await runCli(['token', 'show', '--json', '--data-dir', dir])
-  return { code: show.code, fingerprint: show.code === 0 ? (JSON.parse(show.stdout) as Record<string, unknown>)['fingerprint'] : undefined, stderr: show.stderr }
+  return {
+    code: show.code,
+    fingerprint: show.code === 0 ? (JSON.parse(show.stdout) as Record<string, unknown>)['fingerprint'] : undefined,
+    stderr: show.stderr,
+  }
 }
 
 test('after `secret rotate`, the running proxy still serves, logs in again, and what it stores opens with the new key alone', async (t) => {

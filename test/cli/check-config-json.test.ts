@@ -36,7 +36,10 @@ test('check-config --json lists every problem, naming each setting, exits 1 and 
   const out = JSON.parse(result.stdout) as CheckJson
   t.false(out.ok)
   t.is(out.listen, null)
-  t.deepEqual(out.problems.map((p) => p.setting), ['--listen / C66_PROXY_LISTEN', '--deny-path / C66_PROXY_DENY_PATHS', 'CLOUD66_TOKEN'])
+  t.deepEqual(
+    out.problems.map((p) => p.setting),
+    ['--listen / C66_PROXY_LISTEN', '--deny-path / C66_PROXY_DENY_PATHS', 'CLOUD66_TOKEN'],
+  )
   t.regex(out.problems[1]?.message ?? '', /PSOT is not a method/)
   t.false(result.stdout.includes(canary))
 })
@@ -51,14 +54,24 @@ test('check-config warns about a --token-file that does not exist, in text and i
   const json = await runCli(['check-config', '--json', '--token-file', missing], cleanEnv({ HOME: home.home, CLOUD66_ACCESS_TOKEN: 'tok' }))
   t.is(json.code, 0)
   const out = JSON.parse(json.stdout) as CheckJson
-  t.true(out.warnings.some((w) => w.startsWith(`--token-file ${missing} does not exist`)), JSON.stringify(out.warnings))
-  t.false(out.warnings.some((w) => /no Cloud 66 token found/.test(w)), 'a token is available')
+  t.true(
+    out.warnings.some((w) => w.startsWith(`--token-file ${missing} does not exist`)),
+    JSON.stringify(out.warnings),
+  )
+  t.false(
+    out.warnings.some((w) => /no Cloud 66 token found/.test(w)),
+    'a token is available',
+  )
 })
 
 test('serve warns about a --token-file that does not exist when it starts', async (t) => {
   const home = tempHome(t)
   const missing = join(home.scratch, 'token')
-  const proxy = startCli(t, ['serve', '--listen', '127.0.0.1:0', '--token-file', missing, '--data-dir', join(home.scratch, 'data')], cleanEnv({ HOME: home.home }))
+  const proxy = startCli(
+    t,
+    ['serve', '--listen', '127.0.0.1:0', '--token-file', missing, '--data-dir', join(home.scratch, 'data')],
+    cleanEnv({ HOME: home.home }),
+  )
   await proxy.waitFor(/listening on http/)
   const [line] = await proxy.waitFor(/^\{.*"level":40.*--token-file.*\}$/m)
   t.true(line.includes(`--token-file ${missing} does not exist`), line)

@@ -73,11 +73,14 @@ test('npm run demo prints three curl lines that work exactly as printed, and sto
     const requests = [...stdout.matchAll(/^ {2}(GET|POST) (\S+) → (\d{3})\b.*$/gm)]
     return requests.length >= 3 ? requests : undefined
   })
-  t.deepEqual(shown.map((m) => [m[1], m[2], m[3]]), [
-    ['GET', '/stacks', '200'],
-    ['GET', '/stacks/:id/servers', '200'],
-    ['POST', '/stacks/:id/deployments', '200'],
-  ])
+  t.deepEqual(
+    shown.map((m) => [m[1], m[2], m[3]]),
+    [
+      ['GET', '/stacks', '200'],
+      ['GET', '/stacks/:id/servers', '200'],
+      ['POST', '/stacks/:id/deployments', '200'],
+    ],
+  )
   t.notRegex(stdout, /^\{/m, 'no JSON log lines in the demo')
 
   const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/stacks/.exec(lines[0] ?? '')?.[1])

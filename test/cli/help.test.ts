@@ -15,8 +15,14 @@ test('c66-proxy --help lists every flag on one line with its environment variabl
 test('c66-proxy --help names the token variables and the cx toolbelt file, in the order they are tried', async (t) => {
   const { stdout } = await runCli(['--help'])
   const order = ['CLOUD66_ACCESS_TOKEN', 'CLOUD66_TOKEN', '--token-file PATH', '~/.cloud66/cx.json'].map((s) => stdout.indexOf(`  ${s}`))
-  t.true(order.every((i) => i >= 0), `all present: ${order.join(',')}`)
-  t.deepEqual([...order].sort((a, b) => a - b), order)
+  t.true(
+    order.every((i) => i >= 0),
+    `all present: ${order.join(',')}`,
+  )
+  t.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+  )
   t.regex(stdout, /--cx-profile NAME/)
 })
 

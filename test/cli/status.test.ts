@@ -47,11 +47,14 @@ test('status --json gives the same facts as JSON, with every source in order and
     upstream: 'https://app.cloud66.com/api/3',
     token: { source: 'CLOUD66_ACCESS_TOKEN', location: 'CLOUD66_ACCESS_TOKEN', fingerprint: fingerprintOf(access) },
   })
-  t.deepEqual(status.sources.map((s) => [s.source, s.state]), [
-    ['store', 'absent'],
-    ['CLOUD66_ACCESS_TOKEN', 'used'],
-    ['CLOUD66_TOKEN', 'shadowed'],
-  ])
+  t.deepEqual(
+    status.sources.map((s) => [s.source, s.state]),
+    [
+      ['store', 'absent'],
+      ['CLOUD66_ACCESS_TOKEN', 'used'],
+      ['CLOUD66_TOKEN', 'shadowed'],
+    ],
+  )
   const output = result.stdout + result.stderr
   for (const secret of [access, encoded, cloud66TokenValue(encoded), 'cx-canary-token-abc']) t.false(output.includes(secret))
 })

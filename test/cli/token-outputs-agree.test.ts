@@ -51,11 +51,14 @@ test('with a stored token and CLOUD66_ACCESS_TOKEN, every output says the store 
   t.regex(text.stdout, new RegExp(`^token: +store \\(.*\\), fingerprint ${fingerprintOf(STORED)}`, 'm'))
 
   const status = JSON.parse((await runCli(['status', '--json', ...args], env)).stdout) as StatusJson
-  t.deepEqual(status.sources.map((s) => [s.source, s.state]), [
-    ['store', 'used'],
-    ['CLOUD66_ACCESS_TOKEN', 'shadowed'],
-    ['CLOUD66_TOKEN', 'absent'],
-  ])
+  t.deepEqual(
+    status.sources.map((s) => [s.source, s.state]),
+    [
+      ['store', 'used'],
+      ['CLOUD66_ACCESS_TOKEN', 'shadowed'],
+      ['CLOUD66_TOKEN', 'absent'],
+    ],
+  )
   t.like(status.token, { source: 'store', fingerprint: fingerprintOf(STORED), origin: 'personal', expires_at: null, refreshable: false })
 
   const show = JSON.parse((await runCli(['token', 'show', '--json', ...args], env)).stdout) as TokenJson & { login_required: boolean }
@@ -70,7 +73,14 @@ test('with a stored token and CLOUD66_ACCESS_TOKEN, every output says the store 
   t.is(sim.requests.at(-1)?.token, STORED)
   const page = (await send(`${proxy.url}/-/`)).body.toString('utf8')
   const rows = [...page.matchAll(/<tr><td>([^<]+)<\/td><td><code>[^<]*<\/code><\/td><td>([^<:]+)/g)].map((m) => [m[1], m[2]])
-  t.deepEqual(rows.slice(0, 2), [['store', 'used'], ['CLOUD66_ACCESS_TOKEN', 'shadowed']], 'the status page lists the same rows')
+  t.deepEqual(
+    rows.slice(0, 2),
+    [
+      ['store', 'used'],
+      ['CLOUD66_ACCESS_TOKEN', 'shadowed'],
+    ],
+    'the status page lists the same rows',
+  )
 })
 
 test('an environment token and a stored token without expiry both have expires_at null, in status --json and token show --json', async (t) => {
@@ -79,7 +89,14 @@ test('an environment token and a stored token without expiry both have expires_a
   const emptyDir = await dataDir(t)
   const fromEnv = JSON.parse((await runCli(['status', '--json', '--data-dir', emptyDir, '--listen', '127.0.0.1:1'], envOnly)).stdout) as StatusJson
   t.like(fromEnv.token, { source: 'CLOUD66_ACCESS_TOKEN', expires_at: null, obtained_at: null, origin: null, refreshable: false })
-  t.deepEqual(fromEnv.sources.map((s) => [s.source, s.state]), [['store', 'absent'], ['CLOUD66_ACCESS_TOKEN', 'used'], ['CLOUD66_TOKEN', 'absent']])
+  t.deepEqual(
+    fromEnv.sources.map((s) => [s.source, s.state]),
+    [
+      ['store', 'absent'],
+      ['CLOUD66_ACCESS_TOKEN', 'used'],
+      ['CLOUD66_TOKEN', 'absent'],
+    ],
+  )
   const showEnv = JSON.parse((await runCli(['token', 'show', '--json', '--data-dir', emptyDir], envOnly)).stdout) as TokenJson
   t.is(showEnv.expires_at, null)
   t.is(showEnv.source, 'CLOUD66_ACCESS_TOKEN')
@@ -106,7 +123,13 @@ test("the README's table of token sources lists them in the order status prints 
   })
   const home = tempHome(t)
   const tokenFile = `${home.scratch}/token`
-  const status = JSON.parse((await runCli(['status', '--json', '--data-dir', await dataDir(t), '--token-file', tokenFile, '--listen', '127.0.0.1:1'], cleanEnv({ HOME: home.home }))).stdout) as StatusJson
-  t.deepEqual(documented, status.sources.map((s) => s.source))
+  const status = JSON.parse(
+    (await runCli(['status', '--json', '--data-dir', await dataDir(t), '--token-file', tokenFile, '--listen', '127.0.0.1:1'], cleanEnv({ HOME: home.home })))
+      .stdout,
+  ) as StatusJson
+  t.deepEqual(
+    documented,
+    status.sources.map((s) => s.source),
+  )
   t.deepEqual(documented, ['store', 'CLOUD66_ACCESS_TOKEN', 'CLOUD66_TOKEN', 'token-file', 'cx'])
 })

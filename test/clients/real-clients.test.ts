@@ -46,7 +46,17 @@ const JSON_BODY = '{"stack":{"name":"café crème"},"tags":["a","b"],"note":"a&b
  * `x-ratelimit-remaining`, `set-cookie`, which the proxy drops, and the framing and sniffing
  * policy, which the proxy replaces with its own (both checked separately below).
  */
-const VARYING = new Set(['date', 'connection', 'keep-alive', 'x-request-id', 'x-ratelimit-remaining', 'set-cookie', 'content-security-policy', 'x-frame-options', 'x-content-type-options'])
+const VARYING = new Set([
+  'date',
+  'connection',
+  'keep-alive',
+  'x-request-id',
+  'x-ratelimit-remaining',
+  'set-cookie',
+  'content-security-policy',
+  'x-frame-options',
+  'x-content-type-options',
+])
 
 interface Client {
   readonly name: string
@@ -86,7 +96,15 @@ const CLIENTS: readonly Client[] = [
       need(status('go', ['version']) === 0, 'go')
       const dir = scratch(t, 'c66-go-')
       // Standard library only and offline: a build cache of its own, no module proxy.
-      const env = { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'path'), GOPROXY: 'off', GOFLAGS: '', GOTOOLCHAIN: 'local', GO111MODULE: 'off' }
+      const env = {
+        ...process.env,
+        GOCACHE: join(dir, 'cache'),
+        GOPATH: join(dir, 'path'),
+        GOPROXY: 'off',
+        GOFLAGS: '',
+        GOTOOLCHAIN: 'local',
+        GO111MODULE: 'off',
+      }
       const binary = join(dir, 'net_http')
       const built = spawnSync('go', ['build', '-o', binary, join(here, 'net_http.go')], { env, encoding: 'utf8' })
       if (built.status !== 0) throw new Error(`go build failed: ${built.stderr}`)
@@ -109,7 +127,13 @@ interface Seen {
 }
 
 /** Runs one client over every case against `base`; each process is waited for (and killed at the end if stuck). */
-async function runClient(t: ExecutionContext, command: readonly string[], base: string, extraEnv: Record<string, string>, upload: string): Promise<Map<CaseName, Seen>> {
+async function runClient(
+  t: ExecutionContext,
+  command: readonly string[],
+  base: string,
+  extraEnv: Record<string, string>,
+  upload: string,
+): Promise<Map<CaseName, Seen>> {
   const out = scratch(t, 'c66-client-')
   const [cmd = '', ...args] = command
   const child = spawn(cmd, [...args, base, out], {
@@ -219,7 +243,10 @@ for (const client of CLIENTS) {
     t.deepEqual(json('upload'), { response: { bytes: UPLOAD_BYTES } })
     t.is(proxiedUp[3]?.headers['transfer-encoding'], 'chunked', 'the upload arrived chunked')
     t.is(seen('download').body.length, DOWNLOAD_BYTES)
-    t.true(seen('download').body.every((b, i) => b === i % 256), 'the download arrived intact')
+    t.true(
+      seen('download').body.every((b, i) => b === i % 256),
+      'the download arrived intact',
+    )
     t.is(seen('redirect_self').status, 302)
     t.deepEqual(seen('redirect_self').headers['location'], [`${proxy.url}/api/3/stacks.json`], 'a redirect to Cloud 66 itself points back at the proxy')
     t.deepEqual(direct.get('redirect_self')?.headers['location'], [`${sim.url.origin}/api/3/stacks.json`])

@@ -22,7 +22,12 @@ const ROWS: readonly Row[] = [
   {
     key: 'listen',
     layers: ['127.0.0.1:7000', '127.0.0.1:7001', '127.0.0.2:7002', '[::1]:7003'],
-    expected: [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }, { host: '127.0.0.2', port: 7002 }, { host: '::1', port: 7003 }],
+    expected: [
+      { host: '127.0.0.1', port: 7000 },
+      { host: '127.0.0.1', port: 7001 },
+      { host: '127.0.0.2', port: 7002 },
+      { host: '::1', port: 7003 },
+    ],
     read: (c) => ({ ...c.listen }),
   },
   {
@@ -31,7 +36,12 @@ const ROWS: readonly Row[] = [
     expected: ['https://a.example', 'https://b.example', 'https://c.example', 'http://127.0.0.1:9999'],
     read: (c) => c.upstream.origin,
   },
-  { key: 'tokenFile', layers: ['/d/token', '/f/token', '/e/token', '/flag/token'], expected: ['/d/token', '/f/token', '/e/token', '/flag/token'], read: (c) => c.tokenFile },
+  {
+    key: 'tokenFile',
+    layers: ['/d/token', '/f/token', '/e/token', '/flag/token'],
+    expected: ['/d/token', '/f/token', '/e/token', '/flag/token'],
+    read: (c) => c.tokenFile,
+  },
   { key: 'cxProfile', layers: ['d', 'f', 'e', 'flag'], expected: ['d', 'f', 'e', 'flag'], read: (c) => c.cxProfile },
   { key: 'logLevel', layers: ['trace', 'debug', 'warn', 'error'], expected: ['trace', 'debug', 'warn', 'error'], read: (c) => c.logLevel },
   { key: 'connectTimeout', layers: ['100ms', '2s', '3s', '400ms'], expected: [100, 2_000, 3_000, 400], read: (c) => c.connectTimeoutMs },
@@ -39,8 +49,18 @@ const ROWS: readonly Row[] = [
   { key: 'idleTimeout', layers: ['1h', '20s', '30s', '40s'], expected: [3_600_000, 20_000, 30_000, 40_000], read: (c) => c.idleTimeoutMs },
   { key: 'shutdownGrace', layers: ['1s', '2s', '300ms', 4000], expected: [1_000, 2_000, 300, 4_000], read: (c) => c.shutdownGraceMs },
   { key: 'readOnly', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.readOnly },
-  { key: 'denyPaths', layers: [['/a'], ['/b'], '/c,/d', ['/e']], expected: [['/a'], ['/b'], ['/c', '/d'], ['/e']], read: (c) => c.denyRules.map((r) => r.source) },
-  { key: 'allowedHosts', layers: [['d.test'], ['f.test'], 'E.test', ['flag.test']], expected: [['d.test'], ['f.test'], ['e.test'], ['flag.test']], read: (c) => [...c.allowedHosts] },
+  {
+    key: 'denyPaths',
+    layers: [['/a'], ['/b'], '/c,/d', ['/e']],
+    expected: [['/a'], ['/b'], ['/c', '/d'], ['/e']],
+    read: (c) => c.denyRules.map((r) => r.source),
+  },
+  {
+    key: 'allowedHosts',
+    layers: [['d.test'], ['f.test'], 'E.test', ['flag.test']],
+    expected: [['d.test'], ['f.test'], ['e.test'], ['flag.test']],
+    read: (c) => [...c.allowedHosts],
+  },
   // Numeric uids: resolving names asks the machine's user database, which differs between machines.
   { key: 'allowUsers', layers: [['0'], ['1'], '2,3', ['4']], expected: [[0], [1], [2, 3], [4]], read: (c) => [...c.allowedUids] },
   { key: 'unsafeListenAny', layers: [false, true, 'no', true], expected: [false, true, false, true], read: (c) => c.unsafeListenAny },
@@ -51,17 +71,32 @@ const ROWS: readonly Row[] = [
   { key: 'minUploadRate', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.minUploadRate },
   { key: 'inspectBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.inspectBodyLimitBytes },
   { key: 'upstreamMaxSockets', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.upstreamMaxSockets },
-  { key: 'upstreamKeepAliveTimeout', layers: ['55s', '1m', '30s', '500ms'], expected: [55_000, 60_000, 30_000, 500], read: (c) => c.upstreamKeepAliveTimeoutMs },
+  {
+    key: 'upstreamKeepAliveTimeout',
+    layers: ['55s', '1m', '30s', '500ms'],
+    expected: [55_000, 60_000, 30_000, 500],
+    read: (c) => c.upstreamKeepAliveTimeoutMs,
+  },
   { key: 'clientId', layers: ['d-id', 'f-id', 'e-id', 'flag-id'], expected: ['d-id', 'f-id', 'e-id', 'flag-id'], read: (c) => c.oauth.clientId },
   { key: 'clientAuth', layers: ['body', 'basic', 'body', 'basic'], expected: ['body', 'basic', 'body', 'basic'], read: (c) => c.oauth.clientAuth },
-  { key: 'scopes', layers: ['public', 'public redeploy', 'admin', 'public jobs'], expected: ['public', 'public redeploy', 'admin', 'public jobs'], read: (c) => c.oauth.scopes },
+  {
+    key: 'scopes',
+    layers: ['public', 'public redeploy', 'admin', 'public jobs'],
+    expected: ['public', 'public redeploy', 'admin', 'public jobs'],
+    read: (c) => c.oauth.scopes,
+  },
   {
     key: 'publicUrl',
     layers: ['http://127.0.0.1:1', 'https://f.example', 'https://e.example', 'https://flag.example'],
     expected: ['http://127.0.0.1:1', 'https://f.example', 'https://e.example', 'https://flag.example'],
     read: (c) => c.publicUrl.origin,
   },
-  { key: 'dataDir', layers: ['/d/data', '/f/data', '/e/data', '/flag/data'], expected: ['/d/data', '/f/data', '/e/data', '/flag/data'], read: (c) => c.dataDir },
+  {
+    key: 'dataDir',
+    layers: ['/d/data', '/f/data', '/e/data', '/flag/data'],
+    expected: ['/d/data', '/f/data', '/e/data', '/flag/data'],
+    read: (c) => c.dataDir,
+  },
   { key: 'refreshSkew', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.refreshSkewMs },
   { key: 'oauthTimeout', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.oauth.timeoutMs },
   {
@@ -72,14 +107,49 @@ const ROWS: readonly Row[] = [
   },
   { key: 'storeOutageGrace', layers: ['1s', '2s', '3s', '4s'], expected: [1_000, 2_000, 3_000, 4_000], read: (c) => c.gateway.storeOutageGraceMs },
   // Existing files, since TLS files are checked: the test's own source files stand in for PEM files.
-  { key: 'tlsCert', layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], read: (c) => c.gateway.tls?.certFile },
-  { key: 'tlsKey', layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'], read: (c) => c.gateway.tls?.keyFile },
-  { key: 'trustedProxies', layers: [['10.0.0.0/8'], ['10.1.0.0/16'], '10.2.0.0/16,10.3.0.1', ['::1']], expected: [['10.0.0.0/8'], ['10.1.0.0/16'], ['10.2.0.0/16', '10.3.0.1'], ['::1']], read: (c) => [...c.gateway.trustedProxyCidrs] },
-  { key: 'trustedIdentityHeader', layers: ['X-D', 'X-F', 'X_E', 'X-Flag'], expected: ['x-d', 'x-f', 'x-e', 'x-flag'], read: (c) => c.gateway.trustedIdentityHeader },
-  { key: 'admins', layers: [['cloud66:1'], ['cloud66:2'], 'cloud66:3,ops@x', ['cloud66:4']], expected: [['cloud66:1'], ['cloud66:2'], ['cloud66:3', 'ops@x'], ['cloud66:4']], read: (c) => [...c.gateway.admins] },
+  {
+    key: 'tlsCert',
+    layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'],
+    expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'],
+    read: (c) => c.gateway.tls?.certFile,
+  },
+  {
+    key: 'tlsKey',
+    layers: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'],
+    expected: ['package.json', 'tsconfig.json', 'README.md', 'LICENSE'],
+    read: (c) => c.gateway.tls?.keyFile,
+  },
+  {
+    key: 'trustedProxies',
+    layers: [['10.0.0.0/8'], ['10.1.0.0/16'], '10.2.0.0/16,10.3.0.1', ['::1']],
+    expected: [['10.0.0.0/8'], ['10.1.0.0/16'], ['10.2.0.0/16', '10.3.0.1'], ['::1']],
+    read: (c) => [...c.gateway.trustedProxyCidrs],
+  },
+  {
+    key: 'trustedIdentityHeader',
+    layers: ['X-D', 'X-F', 'X_E', 'X-Flag'],
+    expected: ['x-d', 'x-f', 'x-e', 'x-flag'],
+    read: (c) => c.gateway.trustedIdentityHeader,
+  },
+  {
+    key: 'admins',
+    layers: [['cloud66:1'], ['cloud66:2'], 'cloud66:3,ops@x', ['cloud66:4']],
+    expected: [['cloud66:1'], ['cloud66:2'], ['cloud66:3', 'ops@x'], ['cloud66:4']],
+    read: (c) => [...c.gateway.admins],
+  },
   { key: 'memberRate', layers: ['1/s', '2/m', '3/h', '4/d'], expected: ['1/s', '2/m', '3/h', '4/d'], read: (c) => c.gateway.memberRate.text },
-  { key: 'gatewayDenyPaths', layers: [['/a'], ['/b'], '/c,?d', ['/e']], expected: [['/a'], ['/b'], ['/c', '?d'], ['/e']], read: (c) => c.gateway.denyRules.map((r) => r.source) },
-  { key: 'auditLog', layers: ['/d/audit', '/f/audit', '-', '/flag/audit'], expected: ['/d/audit', '/f/audit', '-', '/flag/audit'], read: (c) => c.gateway.auditLog },
+  {
+    key: 'gatewayDenyPaths',
+    layers: [['/a'], ['/b'], '/c,?d', ['/e']],
+    expected: [['/a'], ['/b'], ['/c', '?d'], ['/e']],
+    read: (c) => c.gateway.denyRules.map((r) => r.source),
+  },
+  {
+    key: 'auditLog',
+    layers: ['/d/audit', '/f/audit', '-', '/flag/audit'],
+    expected: ['/d/audit', '/f/audit', '-', '/flag/audit'],
+    read: (c) => c.gateway.auditLog,
+  },
   { key: 'auditAll', layers: [false, true, 'false', true], expected: [false, true, false, true], read: (c) => c.gateway.auditAll },
   { key: 'replicaId', layers: ['d', 'f', 'e', 'flag'], expected: ['d', 'f', 'e', 'flag'], read: (c) => c.gateway.replicaId },
   { key: 'sessionTtl', layers: ['1h', '2h', '3h', '4h'], expected: [3_600_000, 7_200_000, 10_800_000, 14_400_000], read: (c) => c.gateway.sessionTtlMs },
@@ -191,7 +261,14 @@ test('the shipped config/default.json gives the documented defaults', (t) => {
 
 test('durations accept milliseconds, seconds, minutes and bare numbers', (t) => {
   const dir = tempDir(t)
-  const cases: Array<[string, number]> = [['500ms', 500], ['5s', 5_000], ['1.5s', 1_500], ['2m', 120_000], ['1h', 3_600_000], ['250', 250]]
+  const cases: Array<[string, number]> = [
+    ['500ms', 500],
+    ['5s', 5_000],
+    ['1.5s', 1_500],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    ['250', 250],
+  ]
   for (const [text, ms] of cases) {
     t.is(loadConfig({ flags: { connectTimeout: text }, env: { HOME: dir } }).connectTimeoutMs, ms, text)
   }

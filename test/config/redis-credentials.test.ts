@@ -32,13 +32,24 @@ function t0(message: string): void {
 const flagCases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['a password in the --store URL', { store: `redis://user:${PW}@127.0.0.1:6379` }, /--store.*holds a password.*C66_PROXY_STORE.*C66_PROXY_REDIS_PASSWORD/],
   ['a password in --redis-options', { store: 'redis://127.0.0.1:6379', redisOptions: JSON.stringify({ password: PW }) }, /--redis-options.*holds a password/],
-  ['a Sentinel password in --redis-options', { store: 'redis://127.0.0.1:6379', redisOptions: JSON.stringify({ sentinelPassword: PW }) }, /--redis-options.*holds a password/],
-  ["a Cluster node's password in --redis-options", { store: 'redis://127.0.0.1:6379', redisOptions: JSON.stringify({ cluster: { redisOptions: { password: PW } } }) }, /--redis-options.*holds a password/],
+  [
+    'a Sentinel password in --redis-options',
+    { store: 'redis://127.0.0.1:6379', redisOptions: JSON.stringify({ sentinelPassword: PW }) },
+    /--redis-options.*holds a password/,
+  ],
+  [
+    "a Cluster node's password in --redis-options",
+    { store: 'redis://127.0.0.1:6379', redisOptions: JSON.stringify({ cluster: { redisOptions: { password: PW } } }) },
+    /--redis-options.*holds a password/,
+  ],
 ]
 for (const [what, flags, expected] of flagCases) {
   test(`${what} is a configuration error that does not echo it`, (t) => {
     const problems = problemsOf(flags)
-    t.true(problems.some((p) => expected.test(p)), problems.join('\n'))
+    t.true(
+      problems.some((p) => expected.test(p)),
+      problems.join('\n'),
+    )
     t.false(problems.join('\n').includes(PW))
   })
 }
@@ -58,9 +69,15 @@ test('C66_PROXY_REDIS_PASSWORD_FILE is read (without its trailing newline); two 
   await writeFile(file, `${PW}\n`, { mode: 0o600 })
   const config = loadStoreConfig({ flags: { store: 'redis://127.0.0.1:6379' }, env: { ...HOME, C66_PROXY_REDIS_PASSWORD_FILE: file } })
   t.is(config.store.kind === 'redis' ? config.store.options['password'] : undefined, PW)
-  t.true(problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: file, C66_PROXY_REDIS_PASSWORD: PW }).some((p) => /one way only/.test(p)))
+  t.true(
+    problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: file, C66_PROXY_REDIS_PASSWORD: PW }).some((p) => /one way only/.test(p)),
+  )
   t.true(problemsOf({}, { C66_PROXY_STORE: `redis://:${PW}@127.0.0.1:6379`, C66_PROXY_REDIS_PASSWORD: PW }).some((p) => /one way only/.test(p)))
-  t.true(problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: join(dir, 'missing') }).some((p) => /missing cannot be read \(ENOENT\)/.test(p)))
+  t.true(
+    problemsOf({ store: 'redis://127.0.0.1:6379' }, { C66_PROXY_REDIS_PASSWORD_FILE: join(dir, 'missing') }).some((p) =>
+      /missing cannot be read \(ENOENT\)/.test(p),
+    ),
+  )
 })
 
 test('against a real redis-server with requirepass: the password from a file opens the store; as a flag it is refused before anything connects', async (t) => {
@@ -96,9 +113,14 @@ test('secret files that are FIFOs or devices are refused at once instead of hang
     [{ C66_CLIENT_SECRET_FILE: '/dev/zero' }, /\/dev\/zero is not a regular file \(a character device\)/],
   ] as const) {
     const problems = problemsOf({ store: 'redis://127.0.0.1:6379' }, env)
-    t.true(problems.some((p) => setting.test(p)), problems.join('\n'))
+    t.true(
+      problems.some((p) => setting.test(p)),
+      problems.join('\n'),
+    )
   }
-  const run = await runCli(['token', 'set', '--data-dir', dir], cleanEnv({ C66_PROXY_SECRET_FILE: fifo }), 'a-personal-access-token-0123456789\n', { timeoutMs: 10_000 })
+  const run = await runCli(['token', 'set', '--data-dir', dir], cleanEnv({ C66_PROXY_SECRET_FILE: fifo }), 'a-personal-access-token-0123456789\n', {
+    timeoutMs: 10_000,
+  })
   t.not(run.code, 0)
   t.is(run.signal, null, 'it ended on its own, not killed after waiting')
   t.regex(run.stderr, /fifo is not a regular file \(a FIFO\)/)

@@ -64,7 +64,11 @@ test('a non-loopback listen address and a plain-http remote upstream are both re
   t.regex(error.message, /--listen \/ C66_PROXY_LISTEN: 0\.0\.0\.0 is not a loopback address.*--unsafe-listen-any/)
   t.regex(error.message, /--upstream \/ C66_PROXY_UPSTREAM: plain http:\/\/.*--unsafe-http-upstream/)
   // Each override lifts exactly its own problem.
-  t.is(loadConfig({ flags: { listen: '0.0.0.0:8066', upstream: 'http://app.cloud66.com', unsafeListenAny: true, unsafeHttpUpstream: true }, env: { HOME: dir } }).listen.host, '0.0.0.0')
+  t.is(
+    loadConfig({ flags: { listen: '0.0.0.0:8066', upstream: 'http://app.cloud66.com', unsafeListenAny: true, unsafeHttpUpstream: true }, env: { HOME: dir } })
+      .listen.host,
+    '0.0.0.0',
+  )
 })
 
 test('unknown keys in the config file are problems, named by file and key', (t) => {
@@ -85,7 +89,10 @@ test('a config file that is missing, not JSON, or not an object is reported unde
   const nullFile = join(dir, 'null.json')
   writeFileSync(nullFile, 'null')
   for (const [file, message] of [
-    [join(dir, 'absent.json'), /cannot read .*ENOENT/], [notJson, /is not valid JSON/], [notObject, /must hold a JSON object/], [nullFile, /must hold a JSON object/],
+    [join(dir, 'absent.json'), /cannot read .*ENOENT/],
+    [notJson, /is not valid JSON/],
+    [notObject, /must hold a JSON object/],
+    [nullFile, /must hold a JSON object/],
   ] as const) {
     const error = problemsOf(t, { flags: { config: file }, env: { HOME: dir } })
     t.is(error.problems[0]?.setting, '--config / C66_PROXY_CONFIG', file)

@@ -90,7 +90,15 @@ async function judge(up: StrictUpstream, port: number, s: Shape, n: number): Pro
   const follow = seen.at(-1)
   const followTarget = `/api/3/follow/${n}.json`
   if (followStatus !== 200) problems.push(`follow-up got ${followStatus}`)
-  if (!follow || follow.method !== 'GET' || follow.target !== followTarget || follow.body.length !== 0 || headerValue(follow, 'authorization') !== `Bearer ${TOKEN}` || headerCount(follow, 'authorization') !== 1 || headerCount(follow, 'x-swallow') !== 0) {
+  if (
+    !follow ||
+    follow.method !== 'GET' ||
+    follow.target !== followTarget ||
+    follow.body.length !== 0 ||
+    headerValue(follow, 'authorization') !== `Bearer ${TOKEN}` ||
+    headerCount(follow, 'authorization') !== 1 ||
+    headerCount(follow, 'x-swallow') !== 0
+  ) {
     problems.push(`follow-up not intact: ${JSON.stringify(follow && { method: follow.method, target: follow.target, headers: follow.headers })}`)
   }
   const forwarded = seen.slice(0, -1)
@@ -100,12 +108,13 @@ async function judge(up: StrictUpstream, port: number, s: Shape, n: number): Pro
   } else if (answer.status >= 200 && answer.status < 300) {
     if (s.expect === 'refuse') problems.push(`forwarded (${answer.status}) though its framing is ambiguous`)
     const r = forwarded[0]
-    if (forwarded.length !== 1 || !r) problems.push(`the upstream saw ${forwarded.length} requests: ${forwarded.map((x) => `${x.method} ${x.target}`).join(', ')}`)
+    if (forwarded.length !== 1 || !r)
+      problems.push(`the upstream saw ${forwarded.length} requests: ${forwarded.map((x) => `${x.method} ${x.target}`).join(', ')}`)
     else {
       if (r.method !== s.method) problems.push(`method ${r.method}`)
       if (r.target !== `/api/3${s.target}`) problems.push(`target ${r.target}`)
       if (!r.body.equals(s.body)) problems.push(`body ${JSON.stringify(r.body.toString('latin1'))} instead of ${JSON.stringify(s.body.toString('latin1'))}`)
-      if (headerCount(r, 'authorization') !== 1 || headerValue(r, 'authorization') !== `Bearer ${TOKEN}`) problems.push('authorization not exactly the proxy\'s')
+      if (headerCount(r, 'authorization') !== 1 || headerValue(r, 'authorization') !== `Bearer ${TOKEN}`) problems.push("authorization not exactly the proxy's")
       if (headerCount(r, 'host') !== 1) problems.push('not exactly one Host')
     }
   } else {
@@ -130,7 +139,7 @@ async function runAll(t: ExecutionContext, flags: Record<string, unknown>) {
   t.log(`${shapes.length} shapes, ${up.records.length} upstream requests on ${new Set(up.records.map((r) => r.connection)).size} upstream connections`)
 }
 
-test('every request shape is refused or forwarded exactly, and the next caller\'s request arrives intact', async (t) => {
+test("every request shape is refused or forwarded exactly, and the next caller's request arrives intact", async (t) => {
   await runAll(t, {})
 })
 

@@ -21,15 +21,28 @@ const ANSWERS: Readonly<Record<string, { bytes: string; hold?: boolean; expect: 
   'status-600': { bytes: 'HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok', expect: 'bad_upstream' },
   'not-http': { bytes: 'SSH-2.0-OpenSSH_9.2\r\n', expect: 'bad_upstream' },
   'http-0.9': { bytes: '<html>hello</html>', expect: 'bad_upstream' },
-  'status-101-to-get': { bytes: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: Upgrade\r\n\r\nSMUGGLED', hold: true, expect: 'bad_upstream' },
+  'status-101-to-get': {
+    bytes: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\nConnection: Upgrade\r\n\r\nSMUGGLED',
+    hold: true,
+    expect: 'bad_upstream',
+  },
   'status-102-then-200': { bytes: 'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', expect: 'bad_upstream' },
   '1xx-flood': { bytes: `${'HTTP/1.1 199 Flood\r\n\r\n'.repeat(2_000)}HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok`, expect: 'bad_upstream' },
-  '103-early-hints-then-200': { bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', expect: 'clean' },
+  '103-early-hints-then-200': {
+    bytes: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    expect: 'clean',
+  },
   'header-nul': { bytes: 'HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok', expect: 'bad_upstream' },
   'header-name-space': { bytes: 'HTTP/1.1 200 OK\r\nX A: b\r\nContent-Length: 2\r\n\r\nok', expect: 'bad_upstream' },
   'header-folded': { bytes: 'HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok', expect: 'bad_upstream' },
-  'headers-too-large': { bytes: `HTTP/1.1 200 OK\r\n${'X-Filler: '.concat('y'.repeat(1_000), '\r\n').repeat(100)}Content-Length: 2\r\n\r\nok`, expect: 'bad_upstream' },
-  'content-length-and-chunked': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', expect: 'bad_upstream' },
+  'headers-too-large': {
+    bytes: `HTTP/1.1 200 OK\r\n${'X-Filler: '.concat('y'.repeat(1_000), '\r\n').repeat(100)}Content-Length: 2\r\n\r\nok`,
+    expect: 'bad_upstream',
+  },
+  'content-length-and-chunked': {
+    bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+    expect: 'bad_upstream',
+  },
   'content-length-twice-differing': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!', expect: 'bad_upstream' },
   'bad-chunk-size': { bytes: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n', expect: 'cut' },
   'truncated-body': { bytes: 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly this much', expect: 'cut' },
@@ -124,26 +137,37 @@ test('no hostile upstream answer crashes the proxy: each ends in a clean 502/504
   let n = 0
   for (const [name, answer] of Object.entries(ANSWERS)) {
     const seen = await get(proxy, `/hostile/${name}`)
-    const error = seen.headers['content-type']?.startsWith('application/json') && !seen.cut ? (JSON.parse(seen.body || '{}') as { error?: string }).error : undefined
+    const error =
+      seen.headers['content-type']?.startsWith('application/json') && !seen.cut ? (JSON.parse(seen.body || '{}') as { error?: string }).error : undefined
     const ok =
-      answer.expect === 'bad_upstream' ? seen.status === 502 && error === 'bad_upstream' :
-      answer.expect === 'reset' ? seen.status === 502 && error === 'upstream_reset' :
-      answer.expect === 'timeout' ? seen.status === 504 && error === 'upstream_timeout' :
-      answer.expect === 'cut' ? seen.cut || seen.status === 502 :
-      seen.status >= 200 && seen.status < 300 && !seen.cut && REASON.test(seen.statusMessage) && seen.body === 'ok'
-    if (!ok) problems.push(`${name}: expected ${answer.expect}, got ${seen.status} ${JSON.stringify(seen.statusMessage)} cut=${seen.cut} ${JSON.stringify(seen.body.slice(0, 120))}`)
+      answer.expect === 'bad_upstream'
+        ? seen.status === 502 && error === 'bad_upstream'
+        : answer.expect === 'reset'
+          ? seen.status === 502 && error === 'upstream_reset'
+          : answer.expect === 'timeout'
+            ? seen.status === 504 && error === 'upstream_timeout'
+            : answer.expect === 'cut'
+              ? seen.cut || seen.status === 502
+              : seen.status >= 200 && seen.status < 300 && !seen.cut && REASON.test(seen.statusMessage) && seen.body === 'ok'
+    if (!ok)
+      problems.push(
+        `${name}: expected ${answer.expect}, got ${seen.status} ${JSON.stringify(seen.statusMessage)} cut=${seen.cut} ${JSON.stringify(seen.body.slice(0, 120))}`,
+      )
     // The process is alive and the pool is not desynchronised: the next caller gets its own answer.
     const next = await get(proxy, `/next/${n++}`)
-    if (next.status !== 200 || next.body !== JSON.stringify({ ok: `/api/3/next/${n - 1}` })) problems.push(`${name}: the next request got ${next.status} ${JSON.stringify(next.body.slice(0, 120))}`)
+    if (next.status !== 200 || next.body !== JSON.stringify({ ok: `/api/3/next/${n - 1}` }))
+      problems.push(`${name}: the next request got ${next.status} ${JSON.stringify(next.body.slice(0, 120))}`)
   }
   t.deepEqual(problems, [])
 })
 
-test('a proxied answer is served with nosniff and a sandboxing CSP, whatever the upstream said, so it cannot run as the proxy\'s own origin', async (t) => {
+test("a proxied answer is served with nosniff and a sandboxing CSP, whatever the upstream said, so it cannot run as the proxy's own origin", async (t) => {
   const up = net.createServer((socket) => {
     socket.once('data', () => {
       const body = '<html><script>fetch("/-/api/keys")</script></html>'
-      socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Security-Policy: script-src *\r\nX-Frame-Options: ALLOWALL\r\nX-Content-Type-Options: none\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+      socket.end(
+        `HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Security-Policy: script-src *\r\nX-Frame-Options: ALLOWALL\r\nX-Content-Type-Options: none\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      )
     })
   })
   await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve))

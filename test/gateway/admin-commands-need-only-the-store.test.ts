@@ -15,12 +15,20 @@ test('finding 7: members and keys commands run from a bastion with only the stor
   const gw = await startGateway(t, { upstream: sim.url })
   // What an operator's shell has: no OAuth client, no TLS files, no trusted proxies, but the
   // gateway's own mode (and a setting that in `serve` would need --trusted-proxies too).
-  const env = gw.cliEnv({ C66_PROXY_MODE: 'gateway', C66_PROXY_DATA_DIR: gw.dataDir, C66_PROXY_STORE: 'file', C66_PROXY_TRUSTED_IDENTITY_HEADER: 'X-Forwarded-Email' })
+  const env = gw.cliEnv({
+    C66_PROXY_MODE: 'gateway',
+    C66_PROXY_DATA_DIR: gw.dataDir,
+    C66_PROXY_STORE: 'file',
+    C66_PROXY_TRUSTED_IDENTITY_HEADER: 'X-Forwarded-Email',
+  })
   const added = await runCli(['members', 'add-token', 'deploy', '--json'], env, PAT)
   t.is(added.code, 0, added.stderr)
   const listed = await runCli(['members', 'list', '--json'], env)
   t.is(listed.code, 0, listed.stderr)
-  t.deepEqual((JSON.parse(listed.stdout) as Array<{ id: string }>).map((m) => m.id), ['service:deploy'])
+  t.deepEqual(
+    (JSON.parse(listed.stdout) as Array<{ id: string }>).map((m) => m.id),
+    ['service:deploy'],
+  )
   const created = await runCli(['keys', 'create', '--member', 'deploy', '--read-only', '--json'], env)
   t.is(created.code, 0, created.stderr)
   const { id, key } = JSON.parse(created.stdout) as { id: string; key: string }
@@ -32,8 +40,15 @@ test('finding 7: members and keys commands run from a bastion with only the stor
   t.regex(noSecret.stderr, /C66_PROXY_SECRET/)
 })
 
-test('finding 7: each admin command\'s --help lists only the options it reads', async (t) => {
-  for (const command of [['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['members', 'list'], ['members', 'add-token'], ['members', 'remove']]) {
+test("finding 7: each admin command's --help lists only the options it reads", async (t) => {
+  for (const command of [
+    ['keys', 'create'],
+    ['keys', 'list'],
+    ['keys', 'revoke'],
+    ['members', 'list'],
+    ['members', 'add-token'],
+    ['members', 'remove'],
+  ]) {
     const help = await runCli([...command, '--help'])
     t.is(help.code, 0, help.stderr)
     for (const serving of ['--upstream', '--client-id', '--listen', '--tls-cert', '--trusted-proxies', '--member-rate', '--deny-path']) {

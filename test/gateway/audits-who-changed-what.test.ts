@@ -25,7 +25,9 @@ function auditLines(gw: StartedGateway): string[] {
 /** Waits (polling the file, with a safety timeout) until the audit log holds a line for `requestId`. */
 function lineFor(gw: StartedGateway, requestId: string): Promise<AuditLine> {
   return until(`an audit line for ${requestId}`, async () =>
-    auditLines(gw).map((l) => JSON.parse(l) as AuditLine).find((r) => r['request_id'] === requestId),
+    auditLines(gw)
+      .map((l) => JSON.parse(l) as AuditLine)
+      .find((r) => r['request_id'] === requestId),
   )
 }
 
@@ -79,7 +81,10 @@ test('a GET writes no audit line by default', async (t) => {
   t.is((await gwRequest(gw, '/api/3/echo', { method: 'DELETE', bearer: key, headers: { 'x-request-id': 'audit-delete' } })).status, 200)
   // The DELETE came after the GET: once its line is there, a line for the GET would be too.
   await lineFor(gw, 'audit-delete')
-  t.deepEqual(auditLines(gw).map((l) => (JSON.parse(l) as AuditLine)['request_id']), ['audit-delete'])
+  t.deepEqual(
+    auditLines(gw).map((l) => (JSON.parse(l) as AuditLine)['request_id']),
+    ['audit-delete'],
+  )
 })
 
 test('with --audit-all a GET writes its line too', async (t) => {
@@ -116,7 +121,13 @@ test('`audit verify` exits 0 for an intact log and 1 naming the first broken lin
   t.is(ok.code, 0, ok.stdout + ok.stderr)
 
   // Deleting the second request's line: the chain breaks at the line that followed it.
-  writeFileSync(gw.auditLog, intact.filter((l) => l !== second).map((l) => `${l}\n`).join(''))
+  writeFileSync(
+    gw.auditLog,
+    intact
+      .filter((l) => l !== second)
+      .map((l) => `${l}\n`)
+      .join(''),
+  )
   const deleted = await runCli(['audit', 'verify', gw.auditLog], gw.cliEnv())
   t.is(deleted.code, 1, deleted.stdout + deleted.stderr)
   t.regex(deleted.stdout, new RegExp(`\\bline ${at(second)}\\b`))

@@ -44,7 +44,10 @@ test('from a trusted proxy, after logging in with the header set, the member wor
   const before = sim.requests.length
   const res = await gwRequest(gw, '/stacks.json', { headers: { [HEADER]: GRACE } })
   t.is(res.status, 200, res.body)
-  t.deepEqual(sim.requests.slice(before).map((r) => r.token), [token])
+  t.deepEqual(
+    sim.requests.slice(before).map((r) => r.token),
+    [token],
+  )
   t.false(upstreamHeaderNames(sim, before).includes('x-forwarded-email'), 'the identity header never reaches Cloud 66')
 })
 
@@ -69,7 +72,10 @@ test('from a trusted proxy, a gateway key wins over the identity header', async 
   const { key } = await createKey(gw, ada.cookie)
   const before = sim.requests.length
   t.is((await gwRequest(gw, '/stacks.json', { bearer: key, headers: { [HEADER]: GRACE } })).status, 200)
-  t.deepEqual(sim.requests.slice(before).map((r) => r.token), [await memberToken(gw, 'sso:ada@example.com')])
+  t.deepEqual(
+    sim.requests.slice(before).map((r) => r.token),
+    [await memberToken(gw, 'sso:ada@example.com')],
+  )
 })
 
 test('gateway-wide deny rules bind members identified by the header too', async (t) => {
@@ -102,7 +108,10 @@ test('every spelling of the identity header is stripped before Cloud 66, from tr
       t.is(res.status, 200, `${trusted} ${name}: ${res.body}`)
     }
     // Two spellings in one request (they are different header names on the wire).
-    t.is((await gwRequest(gw, '/api/3/echo', { bearer: key, headers: { X_Forwarded_Email: 'm1@example.com', 'X-Forwarded-Email': 'm2@example.com' } })).status, 200)
+    t.is(
+      (await gwRequest(gw, '/api/3/echo', { bearer: key, headers: { X_Forwarded_Email: 'm1@example.com', 'X-Forwarded-Email': 'm2@example.com' } })).status,
+      200,
+    )
     t.is(sim.requests.length, before + spellings.length + 1)
     t.false(upstreamHeaderNames(sim, before).includes('x-forwarded-email'), `${trusted}: ${upstreamHeaderNames(sim, before).join(', ')}`)
     t.false(sim.requests.slice(before).some((r) => r.rawHeaders.some((v) => v.includes('example.com'))))
@@ -117,7 +126,10 @@ test('X-Forwarded-Host is believed from a trusted proxy only', async (t) => {
     const { key } = await createKey(gw, cookie)
     const publicHost = `127.0.0.1:${gw.port}`
     // A front that was addressed by the public name and forwards to the replica's internal name.
-    const viaFront = await gwRequest(gw, '/stacks.json', { bearer: key, headers: { host: 'replica-1.internal:8443', 'x-forwarded-host': publicHost, 'x-forwarded-proto': 'https' } })
+    const viaFront = await gwRequest(gw, '/stacks.json', {
+      bearer: key,
+      headers: { host: 'replica-1.internal:8443', 'x-forwarded-host': publicHost, 'x-forwarded-proto': 'https' },
+    })
     // A front that says the caller addressed some other site.
     const otherSite = await gwRequest(gw, '/stacks.json', { bearer: key, headers: { host: publicHost, 'x-forwarded-host': 'evil.example' } })
     if (gw === trusted.gw) {
@@ -137,10 +149,19 @@ test('X-Forwarded-* headers never reach Cloud 66, even from a trusted proxy', as
   await loginMember(t, gw, sim, 2, { [HEADER]: GRACE })
   const before = sim.requests.length
   const res = await gwRequest(gw, '/api/3/echo', {
-    headers: { [HEADER]: GRACE, 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'http', 'x-forwarded-host': `127.0.0.1:${gw.port}`, X_Forwarded_For: '203.0.113.10' },
+    headers: {
+      [HEADER]: GRACE,
+      'x-forwarded-for': '203.0.113.9',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': `127.0.0.1:${gw.port}`,
+      X_Forwarded_For: '203.0.113.10',
+    },
   })
   t.is(res.status, 200, res.body)
-  t.deepEqual(upstreamHeaderNames(sim, before).filter((n) => n.startsWith('x-forwarded-')), [])
+  t.deepEqual(
+    upstreamHeaderNames(sim, before).filter((n) => n.startsWith('x-forwarded-')),
+    [],
+  )
 })
 
 test('an identity header outside X-Forwarded-* (oauth2-proxy X-Auth-Request-Email) is stripped in every spelling too', async (t) => {

@@ -42,7 +42,10 @@ test('a bot added with members add-token gets a key from keys create that works 
   t.regex(added.fingerprint, /^sha256:/)
 
   const members = parsed<MemberRow[]>(t, await cli(gw, ['members', 'list', '--json']))
-  t.deepEqual(members.map((m) => [m.id, m.kind, m.token]), [['service:ci', 'service', 'linked']])
+  t.deepEqual(
+    members.map((m) => [m.id, m.kind, m.token]),
+    [['service:ci', 'service', 'linked']],
+  )
 
   const created = parsed<Record<string, string>>(t, await cli(gw, ['keys', 'create', '--member', 'ci', '--label', 'github', '--json']))
   t.deepEqual(Object.keys(created).sort(), ['id', 'key'])
@@ -51,13 +54,22 @@ test('a bot added with members add-token gets a key from keys create that works 
   const before = sim.requests.length
   const res = await gwRequest(gw, '/stacks.json', { bearer: created['key'] ?? '' })
   t.is(res.status, 200, res.body)
-  t.deepEqual(sim.requests.slice(before).map((r) => r.token), [PAT])
+  t.deepEqual(
+    sim.requests.slice(before).map((r) => r.token),
+    [PAT],
+  )
 
   const listed = await cli(gw, ['keys', 'list', '--json'])
   const keys = parsed<KeyRow[]>(t, listed)
-  t.deepEqual(keys.map((k) => [k.id, k.member, k.label, k.revoked_at]), [[created['id'], 'service:ci', 'github', null]])
+  t.deepEqual(
+    keys.map((k) => [k.id, k.member, k.label, k.revoked_at]),
+    [[created['id'], 'service:ci', 'github', null]],
+  )
   t.false(listed.stdout.includes(created['key'] ?? 'no key'))
-  t.deepEqual(parsed<KeyRow[]>(t, await cli(gw, ['keys', 'list', '--member', 'ci', '--json'])).map((k) => k.id), [created['id']])
+  t.deepEqual(
+    parsed<KeyRow[]>(t, await cli(gw, ['keys', 'list', '--member', 'ci', '--json'])).map((k) => k.id),
+    [created['id']],
+  )
   t.deepEqual(parsed<KeyRow[]>(t, await cli(gw, ['keys', 'list', '--member', 'someone-else', '--json'])), [])
 })
 
@@ -79,7 +91,7 @@ test('keys revoke on the command line makes the running gateway refuse the key',
   t.is(errorCode(refused), 'invalid_key')
 })
 
-test('members remove on the command line revokes the bot\'s keys and deletes its token', async (t) => {
+test("members remove on the command line revokes the bot's keys and deletes its token", async (t) => {
   const sim = await startGatewaySim(t, { tokens: { [PAT]: ALL_SCOPES } })
   const gw = await startGateway(t, { upstream: sim.url })
   t.is((await cli(gw, ['members', 'add-token', 'ci'], PAT)).code, 0)

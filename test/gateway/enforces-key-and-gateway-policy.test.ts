@@ -101,15 +101,32 @@ test('a key limited to one stack reaches that stack only; other stacks and the s
 
 /** The defaults in config/default.json, each in several spellings (both path forms, suffixes, percent-encoding). */
 const GATEWAY_DENIED: Readonly<Record<string, ReadonlyArray<[method: string, target: string]>>> = {
-  '/accounts/otp': [['GET', '/accounts/otp'], ['GET', '/api/3/accounts/otp.json'], ['GET', '/api/3/accounts/%6F%74%70'], ['GET', '/accounts/otp/']],
-  '/jwt/fetch': [['POST', '/jwt/fetch'], ['POST', '/api/3/jwt/fetch.json'], ['POST', '/api/3/%6Awt/fetch']],
+  '/accounts/otp': [
+    ['GET', '/accounts/otp'],
+    ['GET', '/api/3/accounts/otp.json'],
+    ['GET', '/api/3/accounts/%6F%74%70'],
+    ['GET', '/accounts/otp/'],
+  ],
+  '/jwt/fetch': [
+    ['POST', '/jwt/fetch'],
+    ['POST', '/api/3/jwt/fetch.json'],
+    ['POST', '/api/3/%6Awt/fetch'],
+  ],
   '?include_private_key': [
     ['GET', '/stacks/abc/servers/def.json?include_private_key=1'],
     ['GET', '/api/3/stacks/abc/servers/def?include%5Fprivate%5Fkey=true'],
     ['GET', '/api/3/stacks/abc/servers/def?a=1&include_private_key[]=1'],
   ],
-  '/ssh_keys/access': [['GET', '/ssh_keys/access'], ['GET', '/api/3/ssh_keys/access.json'], ['GET', '/api/3/ssh%5Fkeys/access']],
-  '/users/registry-credentials': [['GET', '/users/registry-credentials'], ['GET', '/api/3/users/registry-credentials.json'], ['GET', '/api/3/users/registry%2Dcredentials']],
+  '/ssh_keys/access': [
+    ['GET', '/ssh_keys/access'],
+    ['GET', '/api/3/ssh_keys/access.json'],
+    ['GET', '/api/3/ssh%5Fkeys/access'],
+  ],
+  '/users/registry-credentials': [
+    ['GET', '/users/registry-credentials'],
+    ['GET', '/api/3/users/registry-credentials.json'],
+    ['GET', '/api/3/users/registry%2Dcredentials'],
+  ],
 }
 
 for (const [rule, requests] of Object.entries(GATEWAY_DENIED)) {

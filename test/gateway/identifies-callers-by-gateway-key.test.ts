@@ -143,7 +143,10 @@ test("two members each reach Cloud 66 with their own token, never the other's", 
   const order = [adaKey, graceKey, graceKey, adaKey, graceKey, adaKey]
   // Distinct targets: identical concurrent GETs of one member would share one upstream request.
   const replies = await Promise.all(order.map((key, i) => gwRequest(gw, `/api/3/echo?i=${i}`, { bearer: key, headers: { 'x-request-id': `req-${i}` } })))
-  t.deepEqual(replies.map((r) => r.status), order.map(() => 200))
+  t.deepEqual(
+    replies.map((r) => r.status),
+    order.map(() => 200),
+  )
   // Match each upstream record to the request that caused it by its request id.
   for (const [i, key] of order.entries()) {
     const record = sim.requests.slice(before).find((r) => r.headers['x-request-id'] === `req-${i}`)

@@ -31,7 +31,7 @@ test('finding 4: an admin cannot create a key for another person, through the AP
   t.regex(cli.stderr, /is a person/)
 })
 
-test('finding 4: admins still manage bots, revoke anyone\'s key and remove members', async (t) => {
+test("finding 4: admins still manage bots, revoke anyone's key and remove members", async (t) => {
   const sim = await startGatewaySim(t, { tokens: { [PAT]: ALL_SCOPES } })
   const gw = await startGateway(t, { upstream: sim.url, flags: { admins: ['cloud66:1'] } })
   const admin = await loginMember(t, gw, sim, 1)
@@ -52,7 +52,10 @@ test('finding 4: admins still manage bots, revoke anyone\'s key and remove membe
 /** The audit log's records, parsed. */
 function records(path: string): Array<Record<string, unknown>> {
   if (!existsSync(path)) return []
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
 }
 
 test('finding 4: every management action is an audit record with who acted, the action and its object, and audit verify covers them', async (t) => {
@@ -62,14 +65,26 @@ test('finding 4: every management action is an audit record with who acted, the 
   const two = await loginMember(t, gw, sim, 2)
   const bot = 'service:deploy'
   await gwRequest(gw, `/-/api/members/${encodeURIComponent(bot)}/token`, { method: 'PUT', cookie: admin.cookie, json: { token: PAT } })
-  const botKey = (await gwRequest(gw, `/-/api/members/${encodeURIComponent(bot)}/keys`, { cookie: admin.cookie, json: { label: 'deploy' } })).json<{ id: string }>()
+  const botKey = (await gwRequest(gw, `/-/api/members/${encodeURIComponent(bot)}/keys`, { cookie: admin.cookie, json: { label: 'deploy' } })).json<{
+    id: string
+  }>()
   const own = await createKey(gw, two.cookie, { label: 'mine' })
   await gwRequest(gw, `/-/api/keys/${own.id}`, { method: 'DELETE', cookie: admin.cookie, json: {} })
   await gwRequest(gw, `/-/api/members/${encodeURIComponent('cloud66:2')}`, { method: 'DELETE', cookie: admin.cookie, json: {} })
   const page = await gwRequest(gw, '/-/', { cookie: admin.cookie })
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? ''
   const csrfCookie = page.cookie('c66p_csrf') ?? ''
-  t.is((await gwRequest(gw, '/-/logout', { method: 'POST', cookie: `${admin.cookie}; ${csrfCookie}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${csrf}` })).status, 303)
+  t.is(
+    (
+      await gwRequest(gw, '/-/logout', {
+        method: 'POST',
+        cookie: `${admin.cookie}; ${csrfCookie}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `csrf=${csrf}`,
+      })
+    ).status,
+    303,
+  )
 
   const events = await until('the management records', async () => {
     const found = records(gw.auditLog).filter((r) => r['event'] !== 'request')
@@ -89,7 +104,7 @@ test('finding 4: every management action is an audit record with who acted, the 
   ])
   for (const r of events) t.is(r['client'], '127.0.0.1', String(r['event']))
   const text = readFileSync(gw.auditLog, 'utf8')
-  t.false(text.includes(PAT), 'the bot\'s token is not in the log')
+  t.false(text.includes(PAT), "the bot's token is not in the log")
 
   // The operator's commands are recorded too, as operator:<user>, in a chain of their own.
   const env = gw.cliEnv()
@@ -98,13 +113,16 @@ test('finding 4: every management action is an audit record with who acted, the 
   t.is((await runCli(['keys', 'revoke', made.id, ...gw.cliArgs], env)).code, 0)
   t.is((await runCli(['members', 'remove', 'ci', ...gw.cliArgs], env)).code, 0)
   const operator = records(gw.auditLog).filter((r) => String(r['member']).startsWith('operator:'))
-  t.deepEqual(operator.map((r) => [r['event'], r['object'], r['key_id'] ?? null]), [
-    ['member_added', 'service:ci', null],
-    ['token_attached', 'service:ci', null],
-    ['key_created', 'service:ci', made.id],
-    ['key_revoked', 'service:ci', made.id],
-    ['member_removed', 'service:ci', null],
-  ])
+  t.deepEqual(
+    operator.map((r) => [r['event'], r['object'], r['key_id'] ?? null]),
+    [
+      ['member_added', 'service:ci', null],
+      ['token_attached', 'service:ci', null],
+      ['key_created', 'service:ci', made.id],
+      ['key_revoked', 'service:ci', made.id],
+      ['member_removed', 'service:ci', null],
+    ],
+  )
   const verified = await runCli(['audit', 'verify', gw.auditLog, '--json'], env)
   t.is(verified.code, 0, verified.stdout + verified.stderr)
   t.like(JSON.parse(verified.stdout), { ok: true })

@@ -28,7 +28,10 @@ test('logging in twice as the same Cloud 66 user keeps one member and replaces t
   const listed = await runCli(['members', 'list', '--json', ...gw.cliArgs], gw.cliEnv())
   t.is(listed.code, 0, listed.stderr)
   const rows = JSON.parse(listed.stdout) as MemberRow[]
-  t.deepEqual(rows.map((r) => [r.id, r.kind, r.token]), [['cloud66:1', 'person', 'linked']])
+  t.deepEqual(
+    rows.map((r) => [r.id, r.kind, r.token]),
+    [['cloud66:1', 'person', 'linked']],
+  )
 
   // The key made before the second login now acts with the replacement token.
   const before = sim.requests.length
@@ -43,14 +46,20 @@ test('a second Cloud 66 user becomes a second member', async (t) => {
   await loginMember(t, gw, sim, 2)
   const listed = await runCli(['members', 'list', '--json', ...gw.cliArgs], gw.cliEnv())
   t.is(listed.code, 0, listed.stderr)
-  t.deepEqual((JSON.parse(listed.stdout) as MemberRow[]).map((r) => r.id), ['cloud66:1', 'cloud66:2'])
+  t.deepEqual(
+    (JSON.parse(listed.stdout) as MemberRow[]).map((r) => r.id),
+    ['cloud66:1', 'cloud66:2'],
+  )
 })
 
 test('the session cookie is HttpOnly, Secure, SameSite=Lax and expires', async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, flags: { sessionTtl: '2h' } })
   const { setCookie, callback } = await loginMember(t, gw, sim, 1)
-  const attributes = setCookie.split(';').slice(1).map((a) => a.trim())
+  const attributes = setCookie
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim())
   t.true(attributes.includes('HttpOnly'), setCookie)
   t.true(attributes.includes('Secure'), setCookie)
   t.true(attributes.includes('SameSite=Lax'), setCookie)

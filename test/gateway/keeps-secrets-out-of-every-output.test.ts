@@ -80,16 +80,24 @@ test('a whole gateway journey leaves no key, cookie, token or secret in logs, au
   t.is(metrics.status, 200)
 
   const secrets: Record<string, string> = {
-    'C66_PROXY_SECRET': gw.secret,
+    C66_PROXY_SECRET: gw.secret,
     'client secret': clientSecret,
     'personal access token': pat,
     "ada's Cloud 66 token": adaToken,
     "grace's Cloud 66 token": graceToken,
     "ada's session cookie": ada.cookie.slice('c66p_session='.length),
     "grace's session cookie": grace.cookie.slice('c66p_session='.length),
-    ...Object.fromEntries([...made.map((k) => k.key), botKey].flatMap((key, i) => [[`key ${i}`, key], [`key ${i} without prefix`, key.slice('c66p_'.length)]])),
+    ...Object.fromEntries(
+      [...made.map((k) => k.key), botKey].flatMap((key, i) => [
+        [`key ${i}`, key],
+        [`key ${i} without prefix`, key.slice('c66p_'.length)],
+      ]),
+    ),
   }
-  t.true(Object.values(secrets).every((s) => s.length >= 20), 'every canary is long enough to mean something')
+  t.true(
+    Object.values(secrets).every((s) => s.length >= 20),
+    'every canary is long enough to mean something',
+  )
 
   const outputs: Array<{ where: string; text: string }> = [
     { where: 'logs', text: gw.logs.join('\n') },
@@ -107,13 +115,27 @@ test('a whole gateway journey leaves no key, cookie, token or secret in logs, au
   t.true(outputs[0]?.text.includes('login completed'), 'the logs were captured')
   t.true((outputs[1]?.text.length ?? 0) > 0, 'the audit log was written')
   t.regex(metrics.body, /c66_proxy_/)
-  const leaks = outputs.flatMap(({ where, text }) => Object.entries(secrets).filter(([, secret]) => text.includes(secret)).map(([name]) => `${name} in ${where}`))
+  const leaks = outputs.flatMap(({ where, text }) =>
+    Object.entries(secrets)
+      .filter(([, secret]) => text.includes(secret))
+      .map(([name]) => `${name} in ${where}`),
+  )
   // The journey went where it was meant to: successes, refusals, the rate limit and a Cloud 66 401.
   const status = Object.fromEntries(replies.map((r) => [r.what, r.reply.status]))
   t.like(status, {
-    deploy: 200, basic: 200, 'read-only refusal': 403, 'gateway deny': 403, 'unknown key': 401, 'token as bearer': 401,
-    unidentified: 401, 'grace 11': 200, 'grace 12': 429, 'bot request': 200, 'revoked key': 401,
-    'after upstream revocation': 401, 'removed member key': 401,
+    deploy: 200,
+    basic: 200,
+    'read-only refusal': 403,
+    'gateway deny': 403,
+    'unknown key': 401,
+    'token as bearer': 401,
+    unidentified: 401,
+    'grace 11': 200,
+    'grace 12': 429,
+    'bot request': 200,
+    'revoked key': 401,
+    'after upstream revocation': 401,
+    'removed member key': 401,
   })
   t.deepEqual(leaks, [])
 })

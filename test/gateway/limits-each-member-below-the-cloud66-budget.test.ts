@@ -58,7 +58,7 @@ test("the gateway's own endpoints do not count against a member's budget", async
   t.is((await gwRequest(gw, '/stacks.json', { bearer: key })).status, 429)
 })
 
-test('the default member rate stays below Cloud 66\'s 3,000 requests per hour', async (t) => {
+test("the default member rate stays below Cloud 66's 3,000 requests per hour", async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url })
   const rate = gw.config.gateway.memberRate

@@ -59,7 +59,13 @@ test('the key is never shown again: the list omits it and the store keeps only i
   const list = await gwRequest(gw, '/-/api/keys', { cookie })
   t.is(list.status, 200)
   const keys = list.json<KeyJson[]>()
-  t.deepEqual(keys.map((k) => [k.id, k.label]), [[first.id, 'one'], [second.id, 'two']])
+  t.deepEqual(
+    keys.map((k) => [k.id, k.label]),
+    [
+      [first.id, 'one'],
+      [second.id, 'two'],
+    ],
+  )
   for (const created of [first, second]) {
     t.false(list.body.includes(created.key))
     t.false(list.body.includes(sha256(created.key)), 'not even the hash is listed')
@@ -88,7 +94,10 @@ test("the list shows when a key was last used, and only the member's own keys", 
     const keys = (await gwRequest(gw, '/-/api/keys', { cookie: ada.cookie })).json<KeyJson[]>()
     return keys[0]?.last_used_at ? keys : undefined
   })
-  t.deepEqual(used.map((k) => k.label), ['ada'])
+  t.deepEqual(
+    used.map((k) => k.label),
+    ['ada'],
+  )
 })
 
 test('revoking a key stops it at the next request and marks it revoked in the list', async (t) => {
@@ -110,7 +119,7 @@ test('revoking a key stops it at the next request and marks it revoked in the li
   t.is(listed.find((k) => k.id === other.id)?.revoked_at, null)
 })
 
-test("another member cannot revoke a key: 404, and the key keeps working", async (t) => {
+test('another member cannot revoke a key: 404, and the key keeps working', async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url })
   const ada = await loginMember(t, gw, sim, 1)
@@ -176,7 +185,10 @@ test('state-changing API calls without Content-Type: application/json get 415 an
     t.is(del.status, 415, `DELETE as ${type}`)
   }
   const keys = (await gwRequest(gw, '/-/api/keys', { cookie })).json<KeyJson[]>()
-  t.deepEqual(keys.map((k) => [k.id, k.revoked_at]), [[id, null]])
+  t.deepEqual(
+    keys.map((k) => [k.id, k.revoked_at]),
+    [[id, null]],
+  )
   t.is((await gwRequest(gw, '/stacks.json', { bearer: key })).status, 200)
 })
 
@@ -215,7 +227,7 @@ test('admin endpoints answer 403 to members who are not admins', async (t) => {
   t.deepEqual((await gw.store.listDocs('key')).length, 0)
 })
 
-test('an admin lists members without their tokens, and lists and revokes anyone\'s keys', async (t) => {
+test("an admin lists members without their tokens, and lists and revokes anyone's keys", async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, flags: { admins: ['cloud66:1'] } })
   const admin = await loginMember(t, gw, sim, 1)
@@ -225,14 +237,23 @@ test('an admin lists members without their tokens, and lists and revokes anyone\
   const members = await gwRequest(gw, '/-/api/members', { cookie: admin.cookie })
   t.is(members.status, 200, members.body)
   const rows = members.json<Array<{ id: string; keys: number; token: { present: boolean } }>>()
-  t.deepEqual(rows.map((m) => [m.id, m.keys, m.token.present]), [['cloud66:1', 0, true], ['cloud66:2', 1, true]])
+  t.deepEqual(
+    rows.map((m) => [m.id, m.keys, m.token.present]),
+    [
+      ['cloud66:1', 0, true],
+      ['cloud66:2', 1, true],
+    ],
+  )
   for (const memberId of ['cloud66:1', 'cloud66:2']) {
     const token = await memberToken(gw, memberId)
     t.false(members.body.includes(token ?? 'no token'), `no token of ${memberId}`)
   }
 
   const listed = await gwRequest(gw, `/-/api/members/${encodeURIComponent('cloud66:2')}/keys`, { cookie: admin.cookie })
-  t.deepEqual(listed.json<KeyJson[]>().map((k) => [k.id, k.label]), [[graceKey.id, 'grace laptop']])
+  t.deepEqual(
+    listed.json<KeyJson[]>().map((k) => [k.id, k.label]),
+    [[graceKey.id, 'grace laptop']],
+  )
   t.false(listed.body.includes(graceKey.key))
 
   const revoked = await gwRequest(gw, `/-/api/keys/${graceKey.id}`, { method: 'DELETE', cookie: admin.cookie, json: {} })
@@ -257,7 +278,10 @@ test('an admin removes a member: their keys stop working and their token is gone
   t.is(sim.requests.length, before)
   t.is(await gw.store.getToken('cloud66:2'), undefined)
   const members = (await gwRequest(gw, '/-/api/members', { cookie: admin.cookie })).json<Array<{ id: string }>>()
-  t.deepEqual(members.map((m) => m.id), ['cloud66:1'])
+  t.deepEqual(
+    members.map((m) => m.id),
+    ['cloud66:1'],
+  )
   t.is((await gwRequest(gw, '/-/api/me', { cookie: grace.cookie })).status, 401, "the removed member's session is over too")
 })
 

@@ -38,11 +38,14 @@ test('finding 2: API calls without a session are refused before their body is re
   }
 })
 
-test('finding 2: a signed-in member\'s API body that never arrives is cut by the body deadline', async (t) => {
+test("finding 2: a signed-in member's API body that never arrives is cut by the body deadline", async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, flags: { requestBodyTimeout: '1s' } })
   const { cookie } = await loginMember(t, gw, sim, 1)
-  const { closed, socket } = headersOnly(gw, `POST /-/api/keys HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nCookie: ${cookie}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"la`)
+  const { closed, socket } = headersOnly(
+    gw,
+    `POST /-/api/keys HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nCookie: ${cookie}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"la`,
+  )
   t.teardown(() => socket.destroy())
   const answer = await within(closed, 'the stalled API body to be cut')
   t.regex(answer, /^HTTP\/1\.1 408 /)
@@ -53,7 +56,10 @@ test('finding 2: a signed-in member\'s API body that never arrives is cut by the
 test('finding 2: the own log-out form that never arrives is cut by the body deadline', async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, flags: { requestBodyTimeout: '1s' } })
-  const { closed, socket } = headersOnly(gw, `POST /-/logout HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ncsrf=`)
+  const { closed, socket } = headersOnly(
+    gw,
+    `POST /-/logout HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ncsrf=`,
+  )
   t.teardown(() => socket.destroy())
   t.regex(await within(closed, 'the stalled form to be cut'), /^HTTP\/1\.1 408 /)
 })
@@ -72,7 +78,10 @@ test('finding 2: one address may hold only --max-client-connections connections;
       socket.once('close', () => resolve('closed'))
     })
   const first = await Promise.all(Array.from({ length: 10 }, connect))
-  t.deepEqual(first, Array.from({ length: 10 }, () => 'open'))
+  t.deepEqual(
+    first,
+    Array.from({ length: 10 }, () => 'open'),
+  )
   t.is(await connect(), 'closed', 'the eleventh connection is refused')
   // Once one closes, a new one may open (the server learns of the close a moment later).
   ;(open[0] as tls.TLSSocket).destroy()

@@ -21,7 +21,16 @@ test('finding 6: with --tls-cert and no --public-url, the redirect URI is https 
   const env = gatewayEnv(randomBytes(32).toString('hex'))
   const { config, port } = await startOnChosenPort(t, (p) =>
     loadConfig({
-      flags: { mode: 'gateway', listen: `127.0.0.1:${p}`, upstream: sim.url.origin, clientId: CLIENT_ID, tlsCert: tls.cert, tlsKey: tls.key, dataDir, logLevel: 'warn' },
+      flags: {
+        mode: 'gateway',
+        listen: `127.0.0.1:${p}`,
+        upstream: sim.url.origin,
+        clientId: CLIENT_ID,
+        tlsCert: tls.cert,
+        tlsKey: tls.key,
+        dataDir,
+        logLevel: 'warn',
+      },
       env,
     }),
   )

@@ -25,10 +25,22 @@ test('gateway mode with nothing set is one ConfigError naming TLS, the client id
   const err = configError(t, () => loadConfig({ flags: { mode: 'gateway' }, env: { HOME: '/nonexistent' } }))
   const settings = settingsOf(err)
   t.is(err.problems.length, 4, err.message)
-  t.true(settings.some((s) => s.includes('--tls-cert') && s.includes('--public-url') && s.includes('--trusted-proxies')), err.message)
-  t.true(settings.some((s) => s.includes('--client-id')), err.message)
-  t.true(settings.some((s) => s.includes('C66_CLIENT_SECRET')), err.message)
-  t.true(settings.some((s) => s.includes('C66_PROXY_SECRET')), err.message)
+  t.true(
+    settings.some((s) => s.includes('--tls-cert') && s.includes('--public-url') && s.includes('--trusted-proxies')),
+    err.message,
+  )
+  t.true(
+    settings.some((s) => s.includes('--client-id')),
+    err.message,
+  )
+  t.true(
+    settings.some((s) => s.includes('C66_CLIENT_SECRET')),
+    err.message,
+  )
+  t.true(
+    settings.some((s) => s.includes('C66_PROXY_SECRET')),
+    err.message,
+  )
 })
 
 test('a short C66_PROXY_SECRET is refused without being echoed, next to the other missing settings', (t) => {
@@ -39,8 +51,14 @@ test('a short C66_PROXY_SECRET is refused without being echoed, next to the othe
   t.truthy(secretProblem, err.message)
   t.regex(secretProblem?.message ?? '', /14 bytes|at least 32/)
   // The missing TLS and client id are reported by the same error, not one at a time.
-  t.true(settingsOf(err).some((s) => s.includes('--client-id')), err.message)
-  t.true(settingsOf(err).some((s) => s.includes('--tls-cert')), err.message)
+  t.true(
+    settingsOf(err).some((s) => s.includes('--client-id')),
+    err.message,
+  )
+  t.true(
+    settingsOf(err).some((s) => s.includes('--tls-cert')),
+    err.message,
+  )
   t.false(err.message.includes(SHORT_SECRET_CANARY))
   t.false(err.message.includes(CLIENT_SECRET_CANARY))
   t.false(JSON.stringify(err.problems).includes(SHORT_SECRET_CANARY))
@@ -48,9 +66,15 @@ test('a short C66_PROXY_SECRET is refused without being echoed, next to the othe
 
 test('a secret that is neither hex nor base64 is refused', (t) => {
   const err = configError(t, () =>
-    loadConfig({ flags: { mode: 'gateway' }, env: { HOME: '/nonexistent', C66_PROXY_SECRET: 'not a secret at all!', C66_CLIENT_SECRET: CLIENT_SECRET_CANARY } }),
+    loadConfig({
+      flags: { mode: 'gateway' },
+      env: { HOME: '/nonexistent', C66_PROXY_SECRET: 'not a secret at all!', C66_CLIENT_SECRET: CLIENT_SECRET_CANARY },
+    }),
   )
-  t.truthy(err.problems.find((p) => p.setting === 'C66_PROXY_SECRET'), err.message)
+  t.truthy(
+    err.problems.find((p) => p.setting === 'C66_PROXY_SECRET'),
+    err.message,
+  )
   t.false(err.message.includes('not a secret at all!'))
 })
 
@@ -98,7 +122,8 @@ test('`c66-proxy serve --mode gateway` exits non-zero and prints every missing s
   const result = await runCli(['serve', '--mode', 'gateway'], cleanEnv({ C66_PROXY_DATA_DIR: '/nonexistent-c66-data' }))
   t.not(result.code, 0)
   t.is(result.stdout, '')
-  for (const setting of ['--tls-cert', '--client-id', 'C66_CLIENT_SECRET', 'C66_PROXY_SECRET']) t.true(result.stderr.includes(setting), `${setting} in ${result.stderr}`)
+  for (const setting of ['--tls-cert', '--client-id', 'C66_CLIENT_SECRET', 'C66_PROXY_SECRET'])
+    t.true(result.stderr.includes(setting), `${setting} in ${result.stderr}`)
 })
 
 test('`c66-proxy serve --mode gateway` with a short secret never prints the secret or the client secret', async (t) => {

@@ -35,7 +35,12 @@ interface Upload {
 /** A chunked upload through the gateway that sends only what the test writes. */
 function startUpload(gw: StartedGateway, key: string, path = '/api/3/upload'): Upload {
   const req = https.request({
-    host: '127.0.0.1', port: gw.port, path, method: 'POST', ca: SELF_SIGNED.cert, agent: false,
+    host: '127.0.0.1',
+    port: gw.port,
+    path,
+    method: 'POST',
+    ca: SELF_SIGNED.cert,
+    agent: false,
     headers: { authorization: `Bearer ${key}`, 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' },
   })
   const upload: Upload = {
@@ -61,7 +66,7 @@ function startUpload(gw: StartedGateway, key: string, path = '/api/3/upload'): U
   return upload
 }
 
-test('finding 1: one member\'s slow uploads take only their share of the pool; the rest get 429, and another member is answered', async (t) => {
+test("finding 1: one member's slow uploads take only their share of the pool; the rest get 429, and another member is answered", async (t) => {
   const sim = await startGatewaySim(t)
   // A pool of 8 (a share of 2 per member) and a 3 s response timeout: before the fix, member 2's
   // GET waited for a pooled connection that member 1 held, and got a 504.
@@ -87,7 +92,7 @@ test('finding 1: one member\'s slow uploads take only their share of the pool; t
     t.is(JSON.parse(a.body).error, 'too_many_concurrent')
     t.is(a.headers['retry-after'], '1')
   }
-  t.is(arrived, 2, 'only the member\'s share reached Cloud 66')
+  t.is(arrived, 2, "only the member's share reached Cloud 66")
 
   const res = await gwRequest(gw, '/stacks.json', { bearer: other })
   t.is(res.status, 200, res.body)
@@ -119,17 +124,25 @@ test('a trickling body the gateway buffers (a small one under a parameter rule) 
   const { cookie } = await loginMember(t, gw, sim, 1)
   const { key } = await createKey(gw, cookie, { label: 'slow-form' })
   const req = https.request({
-    host: '127.0.0.1', port: gw.port, path: '/api/3/echo', method: 'POST', ca: SELF_SIGNED.cert, agent: false,
+    host: '127.0.0.1',
+    port: gw.port,
+    path: '/api/3/echo',
+    method: 'POST',
+    ca: SELF_SIGNED.cert,
+    agent: false,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': '1000' },
   })
   t.teardown(() => req.destroy())
-  const status = within(new Promise<number>((resolve) => {
-    req.once('response', (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
-    req.once('error', () => resolve(0))
-  }), 'the trickling form to be cut')
+  const status = within(
+    new Promise<number>((resolve) => {
+      req.once('response', (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.once('error', () => resolve(0))
+    }),
+    'the trickling form to be cut',
+  )
   const timer = setInterval(() => req.write('a'), 200)
   t.teardown(() => clearInterval(timer))
   t.is(await status, 408)

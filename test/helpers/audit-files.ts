@@ -77,7 +77,10 @@ export function entry(n: number, overrides: Partial<AuditEntry> = {}): AuditEntr
 }
 
 /** Opens an AuditLog (keys: testKeys unless given) that is closed when the test ends; errors are collected in `errors`. */
-export async function openLog(t: ExecutionContext, options: Omit<AuditLogOptions, 'clock' | 'keys'> & { clock?: Clock; keys?: AuditKeys }): Promise<{ log: AuditLog; errors: Error[] }> {
+export async function openLog(
+  t: ExecutionContext,
+  options: Omit<AuditLogOptions, 'clock' | 'keys'> & { clock?: Clock; keys?: AuditKeys },
+): Promise<{ log: AuditLog; errors: Error[] }> {
   const errors: Error[] = []
   const log = await AuditLog.open({ clock: auditClock(), keys: testKeys, onError: (err) => errors.push(err), ...options })
   t.teardown(() => log.close())

@@ -13,7 +13,15 @@ import { startOnChosenPort, type ProxyOptions, type StartedProxy } from './proxy
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
 /** Without the background-networking flags Chromium's own connections are refused on a closed machine. */
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 const INSTALL_HINT = 'install it with `apt-get install -y chromium` (or point CHROMIUM_PATH at a Chromium binary)'
 
@@ -74,7 +82,6 @@ document.addEventListener('securitypolicyviolation', (e) => window.__cspViolatio
   }
 }
 
-
 /**
  * Like `startProxy`, but listening on a port chosen beforehand so that `publicUrl` can be
  * `http://127.0.0.1:<port>` (the simulator accepts any 127.x redirect URI). Another test may grab
@@ -83,10 +90,21 @@ document.addEventListener('securitypolicyviolation', (e) => window.__cspViolatio
 export async function startProxyAtPublicUrl(t: ExecutionContext, options: ProxyOptions): Promise<StartedProxy> {
   const dataDir = await mkdtemp(join(tmpdir(), 'c66-proxy-browser-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const started = await startOnChosenPort(t, (port) =>
-    loadConfig({
-      flags: { logLevel: 'debug', upstream: String(options.upstream).replace(/\/$/, ''), dataDir, ...options.flags, listen: `127.0.0.1:${port}`, publicUrl: `http://127.0.0.1:${port}` },
-      env: { HOME: '/nonexistent-c66-proxy-test-home', ...options.env },
-    }), options.io)
+  const started = await startOnChosenPort(
+    t,
+    (port) =>
+      loadConfig({
+        flags: {
+          logLevel: 'debug',
+          upstream: String(options.upstream).replace(/\/$/, ''),
+          dataDir,
+          ...options.flags,
+          listen: `127.0.0.1:${port}`,
+          publicUrl: `http://127.0.0.1:${port}`,
+        },
+        env: { HOME: '/nonexistent-c66-proxy-test-home', ...options.env },
+      }),
+    options.io,
+  )
   return { ...started, url: `http://127.0.0.1:${started.port}` }
 }

@@ -72,7 +72,6 @@ export interface GatewayOptions {
   readonly env?: Record<string, string>
 }
 
-
 /**
  * Starts one gateway replica and resolves once it answers `/-/readyz` with 200. The process is
  * killed when the test ends (startCli's teardown); its data directory (audit log) is removed.
@@ -84,10 +83,30 @@ export async function startGateway(t: ExecutionContext, replicaId: string, o: Ga
     const port = await freePort()
     const origin = `https://127.0.0.1:${port}`
     const args = [
-      'serve', '--mode', 'gateway', '--listen', `127.0.0.1:${port}`, '--public-url', origin,
-      '--upstream', o.upstream.origin, '--store', o.store, '--replica-id', replicaId,
-      '--tls-cert', o.tls.cert, '--tls-key', o.tls.key, '--client-id', CLIENT_ID,
-      '--data-dir', dataDir, '--log-level', 'info', ...(o.args ?? []),
+      'serve',
+      '--mode',
+      'gateway',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--public-url',
+      origin,
+      '--upstream',
+      o.upstream.origin,
+      '--store',
+      o.store,
+      '--replica-id',
+      replicaId,
+      '--tls-cert',
+      o.tls.cert,
+      '--tls-key',
+      o.tls.key,
+      '--client-id',
+      CLIENT_ID,
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      ...(o.args ?? []),
     ]
     const cli = startCli(t, args, cleanEnv({ C66_PROXY_SECRET: o.secret, C66_CLIENT_SECRET: CLIENT_SECRET, ...o.env }))
     const [line] = await cli.waitFor(/c66-proxy listening on \S+|cannot listen on[^\n]*/)
@@ -97,7 +116,12 @@ export async function startGateway(t: ExecutionContext, replicaId: string, o: Ga
       throw new Error(`replica ${replicaId} did not start: ${cli.stderr()}`)
     }
     const replica: GatewayProcess = { id: replicaId, port, origin, cli, dataDir }
-    await until(`replica ${replicaId} to be ready`, async () => ((await request(replica, '/-/readyz').catch(() => undefined))?.status === 200 ? true : undefined), SAFETY_TIMEOUT_MS, 50)
+    await until(
+      `replica ${replicaId} to be ready`,
+      async () => ((await request(replica, '/-/readyz').catch(() => undefined))?.status === 200 ? true : undefined),
+      SAFETY_TIMEOUT_MS,
+      50,
+    )
     return replica
   }
 }
@@ -139,12 +163,16 @@ export function request(replica: Pick<GatewayProcess, 'origin'>, path: string, o
     new Promise<GatewayReply>((resolve, reject) => {
       const body = options.body === undefined ? undefined : Buffer.from(options.body)
       const headers: OutgoingHttpHeaders = { ...options.headers, ...(body === undefined ? {} : { 'content-length': body.length }) }
-      const req = https.request(url, { method: options.method ?? 'GET', headers, ...(options.agent ? { agent: options.agent } : { agent: false, ca: SELF_SIGNED.cert }) }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }))
-        res.once('error', reject)
-      })
+      const req = https.request(
+        url,
+        { method: options.method ?? 'GET', headers, ...(options.agent ? { agent: options.agent } : { agent: false, ca: SELF_SIGNED.cert }) },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }))
+          res.once('error', reject)
+        },
+      )
       req.once('error', reject)
       req.end(body)
     }),
@@ -163,7 +191,12 @@ export function jsonOf<T = Record<string, unknown>>(reply: GatewayReply): T {
 }
 
 /** GET an API path with a gateway key as `Authorization: Bearer`. */
-export function withKey(replica: Pick<GatewayProcess, 'origin'>, key: string, path = '/stacks.json', options: Pick<RequestOptions, 'agent' | 'safetyMs'> = {}): Promise<GatewayReply> {
+export function withKey(
+  replica: Pick<GatewayProcess, 'origin'>,
+  key: string,
+  path = '/stacks.json',
+  options: Pick<RequestOptions, 'agent' | 'safetyMs'> = {},
+): Promise<GatewayReply> {
   return request(replica, path, { headers: { authorization: `Bearer ${key}` }, ...options })
 }
 
@@ -192,13 +225,15 @@ export async function logIn(sim: Simulator, start: GatewayProcess, finish: Gatew
   const begun = await request(start, '/-/login')
   const loginCookie = cookieFrom(begun, 'c66p_login')
   const location = begun.headers.location
-  if (begun.status !== 303 || location === undefined || loginCookie === undefined) throw new Error(`/-/login on ${start.id} answered ${begun.status}: ${begun.text.slice(0, 300)}`)
+  if (begun.status !== 303 || location === undefined || loginCookie === undefined)
+    throw new Error(`/-/login on ${start.id} answered ${begun.status}: ${begun.text.slice(0, 300)}`)
   const consent = await answerConsent(sim, location, 'Authorize', { user_id: String(userId) })
   const back = `${consent.location.pathname}${consent.location.search}`
   const callback = await request(finish, back, { headers: { cookie: loginCookie } })
   const setCookie = (callback.headers['set-cookie'] ?? []).find((l) => l.startsWith('c66p_session='))
   const session = cookieFrom(callback, 'c66p_session')
-  if (callback.status !== 303 || session === undefined || setCookie === undefined) throw new Error(`/-/callback on ${finish.id} answered ${callback.status}: ${callback.text.slice(0, 300)}`)
+  if (callback.status !== 303 || session === undefined || setCookie === undefined)
+    throw new Error(`/-/callback on ${finish.id} answered ${callback.status}: ${callback.text.slice(0, 300)}`)
   return { session, setCookie, callback }
 }
 
@@ -221,12 +256,18 @@ export interface CreatedKey {
 export async function createKey(replica: GatewayProcess, session: string, label: string): Promise<CreatedKey> {
   const reply = await api(replica, session, 'POST', '/keys', { label })
   const created = jsonOf<{ id?: string; key?: string }>(reply)
-  if (reply.status !== 201 || created.id === undefined || created.key === undefined) throw new Error(`POST /-/api/keys on ${replica.id} answered ${reply.status}: ${reply.text.slice(0, 300)}`)
+  if (reply.status !== 201 || created.id === undefined || created.key === undefined)
+    throw new Error(`POST /-/api/keys on ${replica.id} answered ${reply.status}: ${reply.text.slice(0, 300)}`)
   return { id: created.id, key: created.key }
 }
 
 /** The answers of `probe`, polled every `everyMs`, until `done` says so or `budgetMs` has passed (then the last answer). */
-export async function pollFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, budgetMs: number, everyMs: number): Promise<{ value: T; withinBudget: boolean; polls: number }> {
+export async function pollFor<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  budgetMs: number,
+  everyMs: number,
+): Promise<{ value: T; withinBudget: boolean; polls: number }> {
   const deadline = Date.now() + budgetMs
   for (let polls = 1; ; polls++) {
     const value = await probe()

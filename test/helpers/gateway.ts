@@ -68,7 +68,6 @@ export interface StartedGateway {
   readonly cliArgs: readonly string[]
 }
 
-
 async function tempDir(t: ExecutionContext, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -96,25 +95,35 @@ export async function startGateway(t: ExecutionContext, options: GatewayOptions)
   const tls = await tlsFiles(t)
   const secret = options.secret ?? randomBytes(32).toString('hex')
   const env = gatewayEnv(secret, options.env)
-  const { app, config, port, logs } = await startOnChosenPort(t, (port) =>
-    loadConfig({
-      flags: {
-        mode: 'gateway',
-        logLevel: 'debug',
-        upstream: String(options.upstream).replace(/\/$/, ''),
-        clientId: CLIENT_ID,
-        tlsCert: tls.cert,
-        tlsKey: tls.key,
-        dataDir,
-        replicaId: 'gw-test',
-        ...options.flags,
-        listen: `127.0.0.1:${port}`,
-        publicUrl: `https://127.0.0.1:${port}`,
-      },
-      env,
-    }), options.io)
+  const { app, config, port, logs } = await startOnChosenPort(
+    t,
+    (port) =>
+      loadConfig({
+        flags: {
+          mode: 'gateway',
+          logLevel: 'debug',
+          upstream: String(options.upstream).replace(/\/$/, ''),
+          clientId: CLIENT_ID,
+          tlsCert: tls.cert,
+          tlsKey: tls.key,
+          dataDir,
+          replicaId: 'gw-test',
+          ...options.flags,
+          listen: `127.0.0.1:${port}`,
+          publicUrl: `https://127.0.0.1:${port}`,
+        },
+        env,
+      }),
+    options.io,
+  )
   return {
-    app, config, url: `https://127.0.0.1:${port}`, port, logs, dataDir, secret,
+    app,
+    config,
+    url: `https://127.0.0.1:${port}`,
+    port,
+    logs,
+    dataDir,
+    secret,
     cliArgs: ['--data-dir', dataDir],
     auditLog: config.gateway.auditLog,
     store: app.store,
@@ -168,7 +177,13 @@ export function gwRequest(gw: { port: number }, target: string, options: GwReque
     new Promise<GwReply>((resolve, reject) => {
       const req = https.request(
         {
-          host: '127.0.0.1', port: gw.port, path: target, method, headers, ca: SELF_SIGNED.cert, agent: false,
+          host: '127.0.0.1',
+          port: gw.port,
+          path: target,
+          method,
+          headers,
+          ca: SELF_SIGNED.cert,
+          agent: false,
           // Node takes the certificate name to check from a Host header the test sets (a front's
           // view, or a hostile one); the chain is still verified against SELF_SIGNED.
           ...(headers['host'] === undefined ? {} : { checkServerIdentity: () => undefined }),
@@ -229,7 +244,8 @@ export async function loginMember(
   if (consent.location.origin !== gw.url) throw new Error(`the simulator sent the browser to ${consent.location.origin}, not the gateway`)
   const callback = await gwRequest(gw, consent.location.pathname + consent.location.search, { cookie: loginCookie, headers })
   const setCookie = (callback.headers['set-cookie'] ?? []).find((l) => l.startsWith('c66p_session='))
-  if (callback.status !== 303 || setCookie === undefined) throw new Error(`/-/callback answered ${callback.status} without a session: ${callback.body.slice(0, 300)}`)
+  if (callback.status !== 303 || setCookie === undefined)
+    throw new Error(`/-/callback answered ${callback.status} without a session: ${callback.body.slice(0, 300)}`)
   t.log(`user ${userId} logged in on ${gw.url}`)
   return { cookie: setCookie.split(';', 1)[0] ?? '', setCookie, callback }
 }
@@ -259,7 +275,10 @@ export function errorCode(reply: GwReply): unknown {
 
 /** The tokens the simulator saw since `from` (an index into `sim.requests`), excluding OAuth calls. */
 export function apiTokensSince(sim: Simulator, from: number): Array<string | undefined> {
-  return sim.requests.slice(from).filter((r) => r.url.startsWith('/api/3/')).map((r) => r.token)
+  return sim.requests
+    .slice(from)
+    .filter((r) => r.url.startsWith('/api/3/'))
+    .map((r) => r.token)
 }
 
 /** The simulator's access token for `userId` as the gateway stored it after login. */
@@ -304,5 +323,7 @@ export async function runCurl(t: ExecutionContext, args: readonly string[]): Pro
 
 /** Whether `needle` appears anywhere in what the simulator received (URL, any header, body). */
 export function upstreamSaw(sim: Simulator, needle: string, from = 0): boolean {
-  return sim.requests.slice(from).some((r) => r.url.includes(needle) || r.rawHeaders.some((h) => h.includes(needle)) || r.body.toString('latin1').includes(needle))
+  return sim.requests
+    .slice(from)
+    .some((r) => r.url.includes(needle) || r.rawHeaders.some((h) => h.includes(needle)) || r.body.toString('latin1').includes(needle))
 }

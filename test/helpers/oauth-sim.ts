@@ -139,7 +139,11 @@ export async function postToken(
 
 /** The body-authenticated code redemption of the default client. */
 export function redeem(sim: Simulator, code: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<TokenCall> {
-  return postToken(sim, { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...extra }, { headers })
+  return postToken(
+    sim,
+    { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...extra },
+    { headers },
+  )
 }
 
 /** Status of GET /api/3/stacks with `token`, and the WWW-Authenticate it got. */

@@ -127,7 +127,6 @@ async function kill(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer)
 }
 
-
 export interface RedisCluster {
   /** `redis://127.0.0.1:<port>` of the first master: where a client discovers the cluster. */
   readonly url: string
@@ -151,7 +150,16 @@ export async function startRedisCluster(t: Teardowns, masters = 3): Promise<Redi
     for (let attempt = 0; ; attempt++) {
       const [port, busPort] = [await freePort(), await freePort()]
       try {
-        const args = ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000']
+        const args = [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-port',
+          String(busPort),
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          '5000',
+        ]
         children.push(await spawnRedis(port, dir, args))
         ports.push(port)
         break

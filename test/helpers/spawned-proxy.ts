@@ -11,12 +11,7 @@ export interface SpawnedProxy {
 }
 
 /** Runs the built `c66-proxy serve` on 127.0.0.1:0 against `upstream`; killed when the test ends. */
-export async function spawnProxy(
-  t: ExecutionContext,
-  upstream: URL,
-  args: readonly string[] = [],
-  env: Record<string, string> = {},
-): Promise<SpawnedProxy> {
+export async function spawnProxy(t: ExecutionContext, upstream: URL, args: readonly string[] = [], env: Record<string, string> = {}): Promise<SpawnedProxy> {
   const cli = startCli(t, ['serve', '--listen', '127.0.0.1:0', '--upstream', upstream.origin, ...args], cleanEnv(env))
   const match = await cli.waitFor(/listening on (http:\/\/127\.0\.0\.1:(\d+))/)
   return { cli, url: match[1] ?? '', port: Number(match[2]) }

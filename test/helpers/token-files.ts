@@ -49,7 +49,10 @@ export function tempHome(t: ExecutionContext): TempHome {
     writeProfiles(profiles, last) {
       const path = join(cxDir, 'cxprofiles.json')
       const entries = Object.fromEntries(
-        Object.entries(profiles).map(([name, file]) => [name, { name, token_file: file, base_url: 'https://app.cloud66.com', api_url: 'https://app.cloud66.com/api/3' }]),
+        Object.entries(profiles).map(([name, file]) => [
+          name,
+          { name, token_file: file, base_url: 'https://app.cloud66.com', api_url: 'https://app.cloud66.com/api/3' },
+        ]),
       )
       writeFileSync(path, JSON.stringify({ last_profile: last ?? Object.keys(profiles)[0] ?? 'default', profiles: entries }, null, 2))
       return path

@@ -47,8 +47,12 @@ export async function tokenSeenUpstream(sim: Simulator, proxyUrl: string, path =
 /** Polls the proxy until the simulator receives `token`; resolves with how many polls it took. */
 export async function untilUpstreamSees(sim: Simulator, proxyUrl: string, token: string, safetyMs = 15_000): Promise<number> {
   let polls = 0
-  return until(`the simulator to receive the expected token`, async () => {
-    polls += 1
-    return (await tokenSeenUpstream(sim, proxyUrl)) === token ? polls : undefined
-  }, safetyMs)
+  return until(
+    `the simulator to receive the expected token`,
+    async () => {
+      polls += 1
+      return (await tokenSeenUpstream(sim, proxyUrl)) === token ? polls : undefined
+    },
+    safetyMs,
+  )
 }

@@ -1,12 +1,6 @@
 import net from 'node:net'
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  parseResponse,
-  startGuardedStack,
-  type GuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, parseResponse, startGuardedStack, type GuardedStack } from '../helpers/safety-harness.js'
 import type { RawResponse } from '../helpers/raw-http.js'
 
 // A client that sends `Expect: 100-continue` holds its body back until the server says go. The
@@ -74,7 +68,9 @@ test('without a token an Expect: 100-continue upload gets 401 no_token at once, 
   assertUpstreamUntouched(t, stack)
 })
 
-const refusedBeforeContinue = test.macro<[flags: Record<string, unknown>, head: { target: string; host?: string; extra?: string }, status: number, code: string]>({
+const refusedBeforeContinue = test.macro<
+  [flags: Record<string, unknown>, head: { target: string; host?: string; extra?: string }, status: number, code: string]
+>({
   async exec(t, flags, head, status, code) {
     const stack = await startGuardedStack(t, { flags })
     const up = await expectContinueUpload(stack, { ...head, host: head.host?.replace('{port}', String(stack.port)) ?? `127.0.0.1:${stack.port}` }, payload)

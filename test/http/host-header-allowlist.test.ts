@@ -1,10 +1,5 @@
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // DNS rebinding (peers.md §3 items 1-7): a page on evil.com that re-points its name at 127.0.0.1
 // talks to the proxy with `Host: evil.com`. Only the proxy's own names, with its port, are let in.

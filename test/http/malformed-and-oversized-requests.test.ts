@@ -1,14 +1,6 @@
 import net from 'node:net'
 import test from 'ava'
-import {
-  assertAlive,
-  assertProxyError,
-  assertUpstreamUntouched,
-  exchange,
-  requestBytes,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertAlive, assertProxyError, assertUpstreamUntouched, exchange, requestBytes, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // Requests that Node's parser refuses never become requests: the proxy still answers them with
 // its JSON error, forwards nothing, and carries on serving.
@@ -65,8 +57,11 @@ test('a NUL byte in a header value', malformed, (p) => `GET /api/3/stacks HTTP/1
 test('a space inside a header name', malformed, (p) => `GET /api/3/stacks HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nX Bad: 1\r\n\r\n`)
 test('a non-numeric Content-Length', malformed, (p) => head(p, 'Content-Length: abc\r\n'))
 test('two different Content-Length values', malformed, (p) => head(p, 'Content-Length: 3\r\nContent-Length: 5\r\n') + 'abcde')
-test('Content-Length together with chunked Transfer-Encoding (request smuggling)', malformed, (p) =>
-  head(p, 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n') + '0\r\n\r\nGET /api/3/stacks HTTP/1.1\r\n\r\n')
+test(
+  'Content-Length together with chunked Transfer-Encoding (request smuggling)',
+  malformed,
+  (p) => head(p, 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n') + '0\r\n\r\nGET /api/3/stacks HTTP/1.1\r\n\r\n',
+)
 test('an invalid chunk size', malformed, (p) => head(p, 'Transfer-Encoding: chunked\r\n') + 'zz\r\nabc\r\n0\r\n\r\n')
 
 test('a flood of 200 malformed connections leaves the proxy alive and serving', async (t) => {
@@ -80,7 +75,10 @@ test('a flood of 200 malformed connections leaves the proxy alive and serving', 
   const statuses = await Promise.all(
     Array.from({ length: 200 }, async (_, i) => (await exchange({ port: stack.port }, Buffer.from(garbage[i % garbage.length] ?? '', 'latin1'))).status),
   )
-  t.true(statuses.every((s) => s === 400 || s === 431), `unexpected statuses: ${[...new Set(statuses)].join(', ')}`)
+  t.true(
+    statuses.every((s) => s === 400 || s === 431),
+    `unexpected statuses: ${[...new Set(statuses)].join(', ')}`,
+  )
   assertUpstreamUntouched(t, stack)
   await assertAlive(t, stack.port)
   const res = await send(stack.port, { target: '/api/3/stacks' })
@@ -91,13 +89,15 @@ test('connections that are opened and dropped mid-request leave the proxy servin
   const stack = await startGuardedStack(t)
   const partial = requestBytes(stack.port, { target: '/api/3/stacks' }).subarray(0, 20)
   await Promise.all(
-    Array.from({ length: 50 }, () =>
-      new Promise<void>((resolve, reject) => {
-        const socket = net.connect(stack.port, '127.0.0.1', () => socket.end(partial))
-        socket.on('error', reject)
-        socket.on('close', () => resolve())
-        socket.resume()
-      }),
+    Array.from(
+      { length: 50 },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const socket = net.connect(stack.port, '127.0.0.1', () => socket.end(partial))
+          socket.on('error', reject)
+          socket.on('close', () => resolve())
+          socket.resume()
+        }),
     ),
   )
   assertUpstreamUntouched(t, stack)

@@ -1,12 +1,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, send, startGuardedStack } from '../helpers/safety-harness.js'
 import { startProxy } from '../helpers/proxy.js'
 import type { RawResponse } from '../helpers/raw-http.js'
 
@@ -35,7 +30,11 @@ const preflight = test.macro<[origin: string, extra: ReadonlyArray<readonly [str
 test(preflight, 'http://evil.com', [])
 test(preflight, 'http://evil.com', [['Access-Control-Request-Private-Network', 'true']])
 test(preflight, 'null', [['Access-Control-Request-Private-Network', 'true']])
-test(preflight, 'https://evil.com', [['Access-Control-Request-Private-Network', 'true'], ['Sec-Fetch-Site', 'cross-site'], ['Sec-Fetch-Mode', 'cors']])
+test(preflight, 'https://evil.com', [
+  ['Access-Control-Request-Private-Network', 'true'],
+  ['Sec-Fetch-Site', 'cross-site'],
+  ['Sec-Fetch-Mode', 'cors'],
+])
 
 test('a proxied answer to a same-origin request carries no Access-Control header added by the proxy', async (t) => {
   const stack = await startGuardedStack(t)
@@ -73,10 +72,13 @@ test('Access-Control headers sent by the upstream do not reach the caller', asyn
     res.end('{"response":[]}')
   })
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => {
-    upstream.close(() => resolve())
-    upstream.closeAllConnections()
-  }))
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        upstream.close(() => resolve())
+        upstream.closeAllConnections()
+      }),
+  )
   const proxy = await startProxy(t, {
     upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
     env: { CLOUD66_ACCESS_TOKEN: 'tok' },

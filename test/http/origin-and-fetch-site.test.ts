@@ -1,10 +1,5 @@
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // A Host lock does not stop a plain cross-site request: a form on evil.com that POSTs to
 // http://localhost:<port> carries the right Host (peers.md §3 item 1). The browser's own
@@ -30,7 +25,10 @@ test(reaches, [['Origin', 'http://127.0.0.1:{port}']])
 test(reaches, [['Origin', 'http://[::1]:{port}']])
 test(reaches, [['Sec-Fetch-Site', 'same-origin']])
 test(reaches, [['Sec-Fetch-Site', 'none']])
-test(reaches, [['Origin', 'http://localhost:{port}'], ['Sec-Fetch-Site', 'same-origin']])
+test(reaches, [
+  ['Origin', 'http://localhost:{port}'],
+  ['Sec-Fetch-Site', 'same-origin'],
+])
 
 const refused = test.macro<[headers: Headers]>({
   async exec(t, headers) {
@@ -48,10 +46,16 @@ test(refused, [['Origin', 'https://localhost:{port}']])
 test(refused, [['Origin', 'http://localhost:1']])
 test(refused, [['Origin', 'http://localhost']])
 test(refused, [['Origin', 'http://localhost:{port}.evil.com']])
-test(refused, [['Origin', 'http://evil.com'], ['Sec-Fetch-Site', 'cross-site']])
+test(refused, [
+  ['Origin', 'http://evil.com'],
+  ['Sec-Fetch-Site', 'cross-site'],
+])
 test(refused, [['Sec-Fetch-Site', 'cross-site']])
 test(refused, [['Sec-Fetch-Site', 'same-site']])
-test('a same-origin Origin with Sec-Fetch-Site cross-site is still refused', refused, [['Origin', 'http://localhost:{port}'], ['Sec-Fetch-Site', 'cross-site']])
+test('a same-origin Origin with Sec-Fetch-Site cross-site is still refused', refused, [
+  ['Origin', 'http://localhost:{port}'],
+  ['Sec-Fetch-Site', 'cross-site'],
+])
 
 const formBody = 'ref=main&reason=pwned'
 
@@ -79,7 +83,10 @@ test('a cross-site form POST from a browser that sends only Origin never reaches
     method: 'POST',
     target: '/stacks/any-stack/deployments',
     host: `127.0.0.1:${stack.port}`,
-    headers: [['Origin', 'http://evil.com'], ['Content-Type', 'application/x-www-form-urlencoded']],
+    headers: [
+      ['Origin', 'http://evil.com'],
+      ['Content-Type', 'application/x-www-form-urlencoded'],
+    ],
     body: formBody,
   })
   assertProxyError(t, res, 403, 'forbidden_origin')
@@ -92,7 +99,10 @@ test("the proxy's own origin may POST, so same-origin tools keep working", async
     method: 'POST',
     target: '/api/3/echo',
     host: `localhost:${stack.port}`,
-    headers: [['Origin', `http://localhost:${stack.port}`], ['Content-Type', 'text/plain']],
+    headers: [
+      ['Origin', `http://localhost:${stack.port}`],
+      ['Content-Type', 'text/plain'],
+    ],
     body: 'same-origin body',
   })
   t.is(res.status, 200, res.raw)

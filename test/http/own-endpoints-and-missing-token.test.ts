@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto'
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // With no token anywhere the proxy still starts and says how to fix it; with one, its pages show
 // where the token came from and a fingerprint, never the token. `/-/…` is the proxy's own and is
@@ -67,10 +62,16 @@ test('the status page has a strict Content-Security-Policy and no script', async
   const stack = await startGuardedStack(t)
   const page = await send(stack.port, { target: '/-/' })
   const csp = page.headers['content-security-policy'] ?? ''
-  const directives = new Map(csp.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
-    const [name = '', ...values] = d.split(/\s+/)
-    return [name, values] as const
-  }))
+  const directives = new Map(
+    csp
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name = '', ...values] = d.split(/\s+/)
+        return [name, values] as const
+      }),
+  )
   t.deepEqual(directives.get('default-src'), ["'none'"], csp)
   t.false(directives.has('script-src'), 'no script source is allowed at all')
   t.notRegex(csp, /unsafe-inline|unsafe-eval|\*/)

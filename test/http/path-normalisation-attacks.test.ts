@@ -1,10 +1,5 @@
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // A path that the proxy reads one way and Cloud 66's router another (dot-segments, encoded
 // separators, backslashes) would let a caller reach endpoints a deny rule or the route label

@@ -37,7 +37,13 @@ test(refused, { allowedHosts: ['127.0.0.1:9000'] }, '127.0.0.1')
 test(refused, { allowedHosts: ['127.0.0.1:9000'] }, 'evil.com:9000')
 test(refused, { allowedHosts: ['dev.box:9000'] }, 'dev.box:9000.evil.com')
 
-test('the public URL names the proxy too: --public-url http://127.0.0.1:9000 lets Host 127.0.0.1:9000 in', reaches, { publicUrl: 'http://127.0.0.1:9000' }, '127.0.0.1:9000', 'http://127.0.0.1:9000')
+test(
+  'the public URL names the proxy too: --public-url http://127.0.0.1:9000 lets Host 127.0.0.1:9000 in',
+  reaches,
+  { publicUrl: 'http://127.0.0.1:9000' },
+  '127.0.0.1:9000',
+  'http://127.0.0.1:9000',
+)
 test('a public URL on another port does not open every port', refused, { publicUrl: 'http://127.0.0.1:9000' }, '127.0.0.1:9001')
 
 test('an Origin on the allowed name but another port is still a foreign origin', async (t) => {
@@ -54,6 +60,9 @@ test('an --allowed-hosts entry that could never match a Host header is a configu
     t.is(result.code, 1, `${entry}: ${result.stdout}`)
     t.regex(result.stderr, /--allowed-hosts \/ C66_PROXY_ALLOWED_HOSTS: /, entry)
   }
-  const fine = await runCli(['check-config', '--allowed-hosts', 'dev.box,127.0.0.1:9000,[::1]:9000,[fd00::1]'], cleanEnv({ HOME: home.home, CLOUD66_ACCESS_TOKEN: 'tok' }))
+  const fine = await runCli(
+    ['check-config', '--allowed-hosts', 'dev.box,127.0.0.1:9000,[::1]:9000,[fd00::1]'],
+    cleanEnv({ HOME: home.home, CLOUD66_ACCESS_TOKEN: 'tok' }),
+  )
   t.is(fine.code, 0, fine.stderr)
 })

@@ -1,12 +1,7 @@
 import test from 'ava'
 import { loadConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // --read-only and --deny-path narrow what the token may be used for. A refused request never
 // reaches Cloud 66, however its path is spelled.
@@ -18,7 +13,10 @@ const readOnlyPasses = test.macro<[method: string]>({
     const stack = await startGuardedStack(t, { flags: readOnly })
     const res = await send(stack.port, { method, target: '/api/3/stacks' })
     t.is(res.status, 200, res.raw)
-    t.deepEqual(stack.sim.requests.map((r) => `${r.method} ${r.url}`), [`${method} /api/3/stacks`])
+    t.deepEqual(
+      stack.sim.requests.map((r) => `${r.method} ${r.url}`),
+      [`${method} /api/3/stacks`],
+    )
   },
   title: (given = '', method) => given || `with --read-only a ${method} still reaches Cloud 66`,
 })
@@ -95,7 +93,10 @@ const allowed = test.macro<[method: string, target: string, upstreamUrl: string]
     const stack = await startGuardedStack(t, { flags: denyFlags })
     const res = await send(stack.port, { method, target })
     t.not(res.status, 403, res.raw)
-    t.deepEqual(stack.sim.requests.map((r) => `${r.method} ${r.url}`), [`${method} ${upstreamUrl}`])
+    t.deepEqual(
+      stack.sim.requests.map((r) => `${r.method} ${r.url}`),
+      [`${method} ${upstreamUrl}`],
+    )
   },
   title: (given = '', method, target) => given || `the deny rules let ${method} ${target} through`,
 })
@@ -115,10 +116,9 @@ test('a deny rule given through C66_PROXY_DENY_PATHS applies too', async (t) => 
 })
 
 test('every invalid deny rule is reported at once as a ConfigError naming --deny-path', (t) => {
-  const err = t.throws(
-    () => loadConfig({ flags: { denyPaths: ['accounts/otp', '?', 'GET', '/stacks'] }, env: { HOME: '/nonexistent-c66-proxy-test-home' } }),
-    { instanceOf: ConfigError },
-  )
+  const err = t.throws(() => loadConfig({ flags: { denyPaths: ['accounts/otp', '?', 'GET', '/stacks'] }, env: { HOME: '/nonexistent-c66-proxy-test-home' } }), {
+    instanceOf: ConfigError,
+  })
   const problems = (err as ConfigError).problems.filter((p) => p.setting === '--deny-path / C66_PROXY_DENY_PATHS')
   t.is(problems.length, 3, JSON.stringify(problems))
   t.true(problems.some((p) => p.message.includes('"accounts/otp"')))

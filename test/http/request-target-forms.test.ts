@@ -1,11 +1,5 @@
 import test from 'ava'
-import {
-  assertProxyError,
-  assertUpstreamUntouched,
-  exchange,
-  send,
-  startGuardedStack,
-} from '../helpers/safety-harness.js'
+import { assertProxyError, assertUpstreamUntouched, exchange, send, startGuardedStack } from '../helpers/safety-harness.js'
 
 // The proxy is a reverse proxy for one upstream, never a forward proxy or a tunnel: only
 // origin-form targets (/path?query) are served (RFC 9112 §3.2).
@@ -41,7 +35,10 @@ test('an authority-form CONNECT is refused with 405 method_not_allowed and opens
 test('a CONNECT aimed at the upstream itself is refused and the upstream sees no connection', async (t) => {
   const stack = await startGuardedStack(t)
   const authority = stack.sim.url.host
-  const res = await exchange({ port: stack.port }, `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\nGET /api/3/stacks HTTP/1.1\r\nHost: ${authority}\r\n\r\n`)
+  const res = await exchange(
+    { port: stack.port },
+    `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\nGET /api/3/stacks HTTP/1.1\r\nHost: ${authority}\r\n\r\n`,
+  )
   assertProxyError(t, res, 405, 'method_not_allowed')
   t.is(stack.connections(), 0)
   assertUpstreamUntouched(t, stack)

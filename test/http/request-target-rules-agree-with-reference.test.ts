@@ -27,8 +27,42 @@ function reference(rawUrl: string): boolean {
   return true
 }
 
-const PIECES = ['/', '/', '/', 'a', 'stacks', '.', '..', '%2e', '%2E', '.json', '%2f', '%2F', '%5c', '%5C', '\\', ':',
-  'http:', 'HTTPS:', '%00', '%0a', '%1F', '%7f', '%7F', '%41', '%', '?', '?x=../..', '#', '-', '_', '~', '\x01', '\x7f', 'é']
+const PIECES = [
+  '/',
+  '/',
+  '/',
+  'a',
+  'stacks',
+  '.',
+  '..',
+  '%2e',
+  '%2E',
+  '.json',
+  '%2f',
+  '%2F',
+  '%5c',
+  '%5C',
+  '\\',
+  ':',
+  'http:',
+  'HTTPS:',
+  '%00',
+  '%0a',
+  '%1F',
+  '%7f',
+  '%7F',
+  '%41',
+  '%',
+  '?',
+  '?x=../..',
+  '#',
+  '-',
+  '_',
+  '~',
+  '\x01',
+  '\x7f',
+  'é',
+]
 
 /** A deterministic generator (mulberry32), so a failure names a target that can be replayed. */
 function random(seed: number): () => number {

@@ -35,9 +35,11 @@ const alive = (pid: number): boolean => {
 
 /** Every process below `pid` that runs Node: the proxy (npm itself is `pid`). */
 function nodeDescendants(pid: number): number[] {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
   const below = new Set([pid])
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false
     for (const p of all) {
       const parent = procStat(p)?.ppid
@@ -91,7 +93,12 @@ test('npx c66-proxy serve: SIGTERM to the npx process stops the proxy too, grace
   t.timeout(120_000)
   const sim = await startSimulator()
   t.teardown(() => sim.close())
-  const { launcher, url, port, proxies } = await startedBy(t, 'npx', ['c66-proxy', 'serve', '--listen', '127.0.0.1:0', '--upstream', sim.url.origin], npmEnv(t, {}))
+  const { launcher, url, port, proxies } = await startedBy(
+    t,
+    'npx',
+    ['c66-proxy', 'serve', '--listen', '127.0.0.1:0', '--upstream', sim.url.origin],
+    npmEnv(t, {}),
+  )
   t.is(proxies.length, 1, 'one node process below npm: the proxy')
   const [proxy = -1] = proxies
   t.not(procStat(proxy)?.ppid, launcher.child.pid, 'npm started a shell, and the shell the proxy')

@@ -52,7 +52,7 @@ async function call(sim: Simulator, proxy: StartedProxy, tag: string): Promise<{
 
 const refreshOutcome = async (proxy: StartedProxy, outcome: string) => metricValue(await metricsText(proxy), 'c66_proxy_token_refreshes_total', { outcome })
 
-test('a proxy whose sibling already refreshed adopts the sibling\'s token from the store instead of refreshing again', async (t) => {
+test("a proxy whose sibling already refreshed adopts the sibling's token from the store instead of refreshing again", async (t) => {
   const { clock, sim, a, b } = await siblings(t)
   await loginThroughProxy(a, sim)
   const first = (await storedToken(a))?.accessToken.reveal()
@@ -73,7 +73,7 @@ test('a proxy whose sibling already refreshed adopts the sibling\'s token from t
   t.is(await refreshOutcome(b, 'success'), 0)
 })
 
-test('a refresh refused with invalid_grant because a sibling rotated the pair meanwhile adopts the sibling\'s newer token', async (t) => {
+test("a refresh refused with invalid_grant because a sibling rotated the pair meanwhile adopts the sibling's newer token", async (t) => {
   // The sibling's refresh lands while B's own refresh is on its way to Cloud 66: B's lock did not
   // stop it (say a replica whose lock was taken over as stale). B gets invalid_grant for the old
   // refresh token and must find the newer pair in the store.

@@ -115,5 +115,9 @@ test('a cached token without a refresh token is not sent once it has expired: th
   const reply = await send(`${proxy.url}/stacks?call=2`)
   t.is(reply.status, 401)
   t.is((JSON.parse(reply.body.toString()) as { error: string }).error, 'login_required')
-  t.deepEqual(sim.requests.slice(before).map((r) => r.url), [], 'the expired token never left the proxy')
+  t.deepEqual(
+    sim.requests.slice(before).map((r) => r.url),
+    [],
+    'the expired token never left the proxy',
+  )
 })

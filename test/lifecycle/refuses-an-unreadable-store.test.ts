@@ -27,7 +27,7 @@ const damaged: Array<[string, string, RegExp]> = [
   ['garbage', 'this is not a store\n', /not a valid c66-proxy store \(the file is not complete JSON\)/],
   ['a torn write', '{"format":"c66-proxy-store","version":1,"records":{"token:local":{"kid":"0011', /the file is not complete JSON/],
   ['an empty file', '', /the file is empty/],
-  ['another program\'s JSON', '{"tokens":["x"]}\n', /"format" is not "c66-proxy-store"/],
+  ["another program's JSON", '{"tokens":["x"]}\n', /"format" is not "c66-proxy-store"/],
 ]
 
 for (const [what, text, cause] of damaged) {
@@ -52,7 +52,9 @@ test('a store sealed with another C66_PROXY_SECRET stops the proxy, names the fi
   const file = join(dir, 'store.json')
   const before = await readFile(file, 'utf8')
 
-  const error = await t.throwsAsync(startProxy(t, { upstream: sim.url, flags: { dataDir: dir }, env: { C66_PROXY_SECRET: generateSecret() } }), { instanceOf: StoreError })
+  const error = await t.throwsAsync(startProxy(t, { upstream: sim.url, flags: { dataDir: dir }, env: { C66_PROXY_SECRET: generateSecret() } }), {
+    instanceOf: StoreError,
+  })
   t.is((error as StoreError | undefined)?.code, 'store_key_mismatch')
   t.true(error?.message.includes(file))
   t.regex(error?.message ?? '', /C66_PROXY_SECRET/)

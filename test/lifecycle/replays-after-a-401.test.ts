@@ -34,10 +34,13 @@ test('a GET refused with 401 is refreshed and replayed: the caller sees 200, Clo
   t.is((JSON.parse(reply.body.toString()) as { response: unknown[] }).response.length, 30)
   const fresh = (await storedToken(proxy))?.accessToken.reveal()
   t.not(fresh, old)
-  t.deepEqual(apiCalls().map((r) => [r.method, r.url, r.token]), [
-    ['GET', '/api/3/stacks', old],
-    ['GET', '/api/3/stacks', fresh],
-  ])
+  t.deepEqual(
+    apiCalls().map((r) => [r.method, r.url, r.token]),
+    [
+      ['GET', '/api/3/stacks', old],
+      ['GET', '/api/3/stacks', fresh],
+    ],
+  )
   t.is(sim.oauthCalls.tokenByGrant['refresh_token'], 1)
   const metrics = await metricsText(proxy)
   t.is(metricValue(metrics, 'c66_proxy_upstream_401_total', { action: 'replayed' }), 1)
@@ -57,7 +60,10 @@ test('a POST with a small body refused with 401 is replayed with the identical b
   t.is(reply.body.toString(), body, 'the caller got the answer to the replay')
   const fresh = (await storedToken(proxy))?.accessToken.reveal()
   const calls = apiCalls()
-  t.deepEqual(calls.map((r) => r.token), [old, fresh])
+  t.deepEqual(
+    calls.map((r) => r.token),
+    [old, fresh],
+  )
   for (const r of calls) {
     t.is(r.method, 'POST')
     t.is(r.body.toString(), body, 'the same bytes both times')
@@ -72,7 +78,11 @@ test('a chunked upload refused with 401 is not replayed: the caller gets the 401
 
   t.is(reply.status, 401)
   t.regex(reply.headers['www-authenticate'] ?? '', /error="invalid_token"/)
-  t.deepEqual(apiCalls().map((r) => [r.url, r.token]), [['/api/3/upload', old]], 'sent once, never again')
+  t.deepEqual(
+    apiCalls().map((r) => [r.url, r.token]),
+    [['/api/3/upload', old]],
+    'sent once, never again',
+  )
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_401_total', { action: 'passed_through' }), 1)
 })
 
@@ -89,7 +99,11 @@ async function assertHintAndRenewal(t: ExecutionContext, upload: { chunked: bool
     headers: { 'content-type': 'application/octet-stream' },
   })
   t.is(reply.status, 401)
-  t.deepEqual(apiCalls().map((r) => r.token), [old], 'not replayed')
+  t.deepEqual(
+    apiCalls().map((r) => r.token),
+    [old],
+    'not replayed',
+  )
   const hint = reply.headers['x-c66-proxy-hint']
   t.is(typeof hint, 'string', 'the 401 carries X-C66-Proxy-Hint')
   if (typeof hint !== 'string') return
@@ -105,7 +119,11 @@ async function assertHintAndRenewal(t: ExecutionContext, upload: { chunked: bool
   })
   const before = sim.requests.length
   t.is((await send(`${proxy.url}/stacks?next=1`)).status, 200)
-  t.deepEqual(sim.requests.slice(before).map((r) => r.token), [fresh], 'the next request goes out with the new token, no second 401')
+  t.deepEqual(
+    sim.requests.slice(before).map((r) => r.token),
+    [fresh],
+    'the next request goes out with the new token, no second 401',
+  )
   t.is(sim.oauthCalls.tokenByGrant['refresh_token'], 1)
 }
 

@@ -26,7 +26,11 @@ const cases: Array<[string, ReadTable, number | undefined, boolean?]> = [
   ['no line for the connection: unknown', tables([LISTENER, ACCEPTED]), undefined],
   ['a TIME_WAIT line (listed with uid 0 whoever owned it): unknown', tables([CLIENT(0, '06')]), undefined],
   ['another port of the same client does not answer', tables([line(1, '0100007F:9C41', '0100007F:1F82', '01', 1001)]), undefined],
-  ['an IPv6 socket connected to the IPv4-mapped address, in tcp6', tables([ACCEPTED], [line(0, '0000000000000000FFFF00000100007F:9C40', '0000000000000000FFFF00000100007F:1F82', '01', 1002)]), 1002],
+  [
+    'an IPv6 socket connected to the IPv4-mapped address, in tcp6',
+    tables([ACCEPTED], [line(0, '0000000000000000FFFF00000100007F:9C40', '0000000000000000FFFF00000100007F:1F82', '01', 1002)]),
+    1002,
+  ],
   ['tables that cannot be read: unknown', () => undefined, undefined],
   ['big-endian words', tables([line(1, '7F000001:9C40', '7F000001:1F82', '01', 1003)]), 1003, false],
 ]
@@ -40,7 +44,11 @@ test('peerUid: ::1 peers are looked up in tcp6 with the four words of the addres
   const ends = { peerAddress: '::1', peerPort: 40000, localAddress: '::1', localPort: 8066 }
   const read = tables([], [line(0, '00000000000000000000000001000000:9C40', '00000000000000000000000001000000:1F82', '01', 1004)])
   t.is(peerUid(ends, read, true), 1004)
-  t.is(peerUid({ ...ends, peerAddress: '::ffff:127.0.0.1', localAddress: '::ffff:127.0.0.1' }, tables([CLIENT(1005)]), true), 1005, 'a mapped peer is found in tcp too')
+  t.is(
+    peerUid({ ...ends, peerAddress: '::ffff:127.0.0.1', localAddress: '::ffff:127.0.0.1' }, tables([CLIENT(1005)]), true),
+    1005,
+    'a mapped peer is found in tcp too',
+  )
 })
 
 test('ipv6Bytes expands every spelling to sixteen bytes', (t) => {
@@ -59,6 +67,12 @@ test('this Linux machine can tell; other platforms cannot, and local mode then w
   const [warning] = otherUserWarnings(config, () => false)
   t.regex(warning ?? '', /cannot tell which OS user connects to 127\.0\.0\.1:8066: any account on this machine can use your Cloud 66 token/)
   t.regex(warning ?? '', /--listen unix:/)
-  t.deepEqual(otherUserWarnings(config, () => true), [])
-  t.deepEqual(otherUserWarnings(loadConfig({ flags: { unsafeListenAny: true, listen: '0.0.0.0:8066' }, env: { HOME: '/nonexistent' } }), () => false), [])
+  t.deepEqual(
+    otherUserWarnings(config, () => true),
+    [],
+  )
+  t.deepEqual(
+    otherUserWarnings(loadConfig({ flags: { unsafeListenAny: true, listen: '0.0.0.0:8066' }, env: { HOME: '/nonexistent' } }), () => false),
+    [],
+  )
 })

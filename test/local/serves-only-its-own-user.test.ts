@@ -139,7 +139,10 @@ test('a unix socket in a directory others can enter, or over a file, is refused 
   await mkdir(open, { mode: 0o755 })
   await chmod(open, 0o755)
   const start = async (listen: string) => {
-    const config = loadConfig({ flags: { listen, upstream: sim.url.origin, dataDir: join(base, 'data') }, env: { HOME: '/nonexistent', CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
+    const config = loadConfig({
+      flags: { listen, upstream: sim.url.origin, dataDir: join(base, 'data') },
+      env: { HOME: '/nonexistent', CLOUD66_ACCESS_TOKEN: SIM_TOKEN },
+    })
     const app = await createApp(config, { log: memoryLog('silent').log })
     t.teardown(() => app.close())
     return app

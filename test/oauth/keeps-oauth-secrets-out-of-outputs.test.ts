@@ -76,7 +76,8 @@ async function browserLogin(ledger: Ledger, proxy: StartedProxy, sim: Simulator,
   const consent = await answerConsent(sim, authorize, button)
   ledger.secret('authorization code', consent.location.searchParams.get('code'))
   const callback = await ledger.fetch(`${tag} /-/callback`, consent.location.href, { headers: { cookie: cookieOf ?? loginCookie } })
-  for (const r of sim.requests.filter((x) => x.url === '/oauth/token')) ledger.secret('pkce verifier', new URLSearchParams(r.body.toString()).get('code_verifier'))
+  for (const r of sim.requests.filter((x) => x.url === '/oauth/token'))
+    ledger.secret('pkce verifier', new URLSearchParams(r.body.toString()).get('code_verifier'))
   return { callback, consent, loginCookie }
 }
 
@@ -97,7 +98,8 @@ function assertNoLeaks(t: ExecutionContext, ledger: Ledger): void {
         // The double-submit CSRF token is, by design, also the hidden field of the page's form.
         if (name.startsWith('csrf cookie') && kind === 'body' && where.endsWith('/-/ page')) return true
       }
-      if (name.startsWith('state') && ((kind === 'location' && where.includes('/-/login')) || (kind === 'cli' && where === 'login --no-browser stdout'))) return true
+      if (name.startsWith('state') && ((kind === 'location' && where.includes('/-/login')) || (kind === 'cli' && where === 'login --no-browser stdout')))
+        return true
       return false
     }),
     [],
@@ -163,7 +165,10 @@ test('no OAuth secret reaches a log line, a response or a metric of the proxy, o
   ledger.out('wrong-secret metrics', 'metric', await metricsText(wrong))
 
   for (const line of [...proxy.logs, ...wrong.logs]) ledger.out('proxy log', 'log', line)
-  t.true(proxy.logs.some((l) => l.includes('"login completed"')), 'the login was logged (by fingerprint)')
+  t.true(
+    proxy.logs.some((l) => l.includes('"login completed"')),
+    'the login was logged (by fingerprint)',
+  )
   assertNoLeaks(t, ledger)
 })
 

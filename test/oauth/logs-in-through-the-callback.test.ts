@@ -5,7 +5,16 @@
 // new token.
 import test from 'ava'
 import { metricValue, metricsText, send } from '../helpers/forwarding.js'
-import { answerConsent, cookiesNamed, followToCallback, loginThroughProxy, startLogin, startOAuthProxy, statusPage, storedToken } from '../helpers/oauth-login.js'
+import {
+  answerConsent,
+  cookiesNamed,
+  followToCallback,
+  loginThroughProxy,
+  startLogin,
+  startOAuthProxy,
+  statusPage,
+  storedToken,
+} from '../helpers/oauth-login.js'
 import { CLIENT_ID, startSim } from '../helpers/oauth-sim.js'
 
 test('GET /-/login redirects to Cloud 66 with a complete authorization request and a short-lived HttpOnly login cookie', async (t) => {
@@ -29,7 +38,7 @@ test('GET /-/login redirects to Cloud 66 with a complete authorization request a
   t.deepEqual(
     [...q.keys()].sort(),
     ['client_id', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'response_type', 'scope', 'state'],
-    'nothing else, and never the docs\' redirect_url',
+    "nothing else, and never the docs' redirect_url",
   )
 
   const attributes = setCookie.split(';').map((a) => a.trim())

@@ -5,15 +5,7 @@
 import test from 'ava'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { metricValue, metricsText } from '../helpers/forwarding.js'
-import {
-  answerConsent,
-  followToCallback,
-  loginThroughProxy,
-  startLogin,
-  startOAuthProxy,
-  storedToken,
-  type CallbackAnswer,
-} from '../helpers/oauth-login.js'
+import { answerConsent, followToCallback, loginThroughProxy, startLogin, startOAuthProxy, storedToken, type CallbackAnswer } from '../helpers/oauth-login.js'
 import { startSim } from '../helpers/oauth-sim.js'
 import type { ExecutionContext } from 'ava'
 
@@ -27,7 +19,10 @@ function assertRefusalPage(t: ExecutionContext, answer: CallbackAnswer, title: R
   t.regex(answer.html, title)
   t.regex(answer.html, text)
   t.regex(answer.html, /href="\/-\/login"/, 'the page offers to start again')
-  t.true(answer.res.headers.getSetCookie().some((c) => /^c66p_login=; .*Max-Age=0/.test(c)), 'the login cookie is cleared')
+  t.true(
+    answer.res.headers.getSetCookie().some((c) => /^c66p_login=; .*Max-Age=0/.test(c)),
+    'the login cookie is cleared',
+  )
 }
 
 test('a callback carrying the cookie of another login attempt is refused (state mismatch) and nothing is redeemed', async (t) => {

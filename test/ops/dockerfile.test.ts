@@ -45,7 +45,6 @@ test('the Dockerfile is multi-stage on a Node LTS slim image, non-root, producti
   t.regex(last, /^CMD \["serve"\]$/m)
 })
 
-
 test("the image's command serves, and its health check passes, from a clean npm ci --omit=dev install", async (t) => {
   t.timeout(180_000)
   const dir = await mkdtemp(join(tmpdir(), 'c66-proxy-image-'))
@@ -60,7 +59,14 @@ test("the image's command serves, and its health check passes, from a clean npm 
 
   const port = await freePort()
   // The image's environment, with a free port instead of 8066 (tests never take fixed ports).
-  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, NODE_ENV: 'production', C66_PROXY_LISTEN: `0.0.0.0:${port}`, C66_PROXY_UNSAFE_LISTEN_ANY: 'true', CLOUD66_ACCESS_TOKEN: 'image-test-token' }
+  const env = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: dir,
+    NODE_ENV: 'production',
+    C66_PROXY_LISTEN: `0.0.0.0:${port}`,
+    C66_PROXY_UNSAFE_LISTEN_ANY: 'true',
+    CLOUD66_ACCESS_TOKEN: 'image-test-token',
+  }
   const server = spawn(process.execPath, ['dist/main.js', 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => void server.kill('SIGKILL'))
   let output = ''
@@ -79,7 +85,10 @@ test("the image's command serves, and its health check passes, from a clean npm 
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
   server.kill('SIGTERM')
   t.is(await exited, 0, 'SIGTERM ends the container process cleanly')
-  const after = await run(process.execPath, ['dist/main.js', 'healthcheck'], { cwd: dir, env }).then(() => 0, (e: { code: number }) => e.code)
+  const after = await run(process.execPath, ['dist/main.js', 'healthcheck'], { cwd: dir, env }).then(
+    () => 0,
+    (e: { code: number }) => e.code,
+  )
   t.is(after, 1)
 })
 
@@ -163,7 +172,11 @@ test("with the image's environment the OAuth redirect URI is on 127.0.0.1, and C
   t.is(await redirectUriOf(port, `127.0.0.1:${port}`), `http://127.0.0.1:${port}/-/callback`, 'never http://0.0.0.0')
 
   // Published as -p 127.0.0.1:9000:<port>: the browser sends Host 127.0.0.1:9000.
-  t.is((await rawRequest(port, `GET /stacks HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nConnection: close\r\n\r\n`)).status, 403, 'refused while the proxy does not know the address')
+  t.is(
+    (await rawRequest(port, `GET /stacks HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nConnection: close\r\n\r\n`)).status,
+    403,
+    'refused while the proxy does not know the address',
+  )
   const published = startCli(t, ['serve'], cleanEnv({ ...base, C66_PROXY_DATA_DIR: join(home, 'b'), C66_PROXY_PUBLIC_URL: 'http://127.0.0.1:9000' }))
   const port2 = Number((await published.waitFor(/listening on http:\/\/0\.0\.0\.0:(\d+)/))[1])
   const through = await rawRequest(port2, `GET /stacks HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nConnection: close\r\n\r\n`)
@@ -177,7 +190,15 @@ test("the README's docker run lines publish on loopback only, keep the store in 
   const section = readme.slice(readme.indexOf('\n## Docker'), readme.indexOf('\n## ', readme.indexOf('\n## Docker') + 1))
   const runs = section.split('\n').filter((l) => /^(?:.*\| )?docker run /.test(l.trim()))
   t.true(runs.length >= 3, 'a run with a token from the environment, one with a volume, one published on another port')
-  const known = new Set([...SETTINGS.map((s) => s.env), 'C66_CLIENT_SECRET', 'C66_PROXY_SECRET', 'C66_PROXY_SECRET_FILE', 'C66_PROXY_PREVIOUS_SECRETS', 'CLOUD66_ACCESS_TOKEN', 'CLOUD66_TOKEN'])
+  const known = new Set([
+    ...SETTINGS.map((s) => s.env),
+    'C66_CLIENT_SECRET',
+    'C66_PROXY_SECRET',
+    'C66_PROXY_SECRET_FILE',
+    'C66_PROXY_PREVIOUS_SECRETS',
+    'CLOUD66_ACCESS_TOKEN',
+    'CLOUD66_TOKEN',
+  ])
   const dataDir = imageEnv(await dockerfile())['C66_PROXY_DATA_DIR']
   for (const line of runs) {
     for (const m of line.matchAll(/-e ([A-Z0-9_]+)/g)) t.true(known.has(m[1] ?? ''), `${m[1]} in: ${line}`)
@@ -186,8 +207,12 @@ test("the README's docker run lines publish on loopback only, keep the store in 
       const [host, published, inside] = (m[1] ?? '').split(':')
       t.is(host, '127.0.0.1', `published on loopback only: ${line}`)
       t.is(inside, '8066')
-      if (published !== '8066') t.regex(line, new RegExp(`C66_PROXY_PUBLIC_URL=http://127\\.0\\.0\\.1:${published}\\b`), `another port needs the public URL: ${line}`)
+      if (published !== '8066')
+        t.regex(line, new RegExp(`C66_PROXY_PUBLIC_URL=http://127\\.0\\.0\\.1:${published}\\b`), `another port needs the public URL: ${line}`)
     }
   }
-  t.true(runs.some((l) => /-v \S+:/.test(l)), 'one line keeps the store in a volume')
+  t.true(
+    runs.some((l) => /-v \S+:/.test(l)),
+    'one line keeps the store in a volume',
+  )
 })

@@ -14,7 +14,10 @@ async function simulator(t: ExecutionContext): Promise<Simulator> {
 function expectFullSlowBody(t: ExecutionContext, outcome: { body: string; complete: boolean; error: unknown }): void {
   t.is(outcome.error, undefined)
   t.true(outcome.complete, 'the response ended cleanly')
-  t.deepEqual(JSON.parse(outcome.body), [0, 1, 2, 3, 4].map((chunk) => ({ chunk, of: 5 })))
+  t.deepEqual(
+    JSON.parse(outcome.body),
+    [0, 1, 2, 3, 4].map((chunk) => ({ chunk, of: 5 })),
+  )
 }
 
 test('on SIGTERM an in-flight request completes in full, new connections are refused, and the process exits 0', async (t) => {
@@ -63,9 +66,16 @@ test('log lines still buffered when the process exits are written out, none lost
   }
   proxy.cli.child.kill('SIGINT')
   t.deepEqual(await proxy.cli.exited, { code: 0, signal: null })
-  const lines = proxy.cli.stdout().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+  const lines = proxy.cli
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
   for (const id of ids) t.is(lines.filter((l) => l['msg'] === 'request' && l['request_id'] === id).length, 1, id)
-  t.true(lines.some((l) => l['msg'] === 'shutting down'), 'the shutdown line too')
+  t.true(
+    lines.some((l) => l['msg'] === 'shutting down'),
+    'the shutdown line too',
+  )
 })
 
 test('with a hung upstream request and --shutdown-grace 300ms the process still exits 0, cutting that request off', async (t) => {

@@ -57,7 +57,7 @@ test("every dependency with an install script is decided in package.json's allow
   t.is(allow['esbuild'], false, "esbuild's postinstall is denied")
 })
 
-test("esbuild works without its postinstall (the platform binary comes from its optional dependency), so tsx does too", async (t) => {
+test('esbuild works without its postinstall (the platform binary comes from its optional dependency), so tsx does too', async (t) => {
   const { transform } = await import('esbuild')
   const out = await transform('const x: number = 1; export default x', { loader: 'ts' })
   t.regex(out.code, /const x = 1;/)

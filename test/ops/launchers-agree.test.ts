@@ -34,7 +34,7 @@ test('the shebang, npm start and the Dockerfile set the same environment and pas
   t.is(read('dist/main.js').split('\n', 1)[0], read('src/main.ts').split('\n', 1)[0], 'the build keeps the shebang')
 })
 
-test('the built bin\'s shebang line starts the CLI with its flags, as the kernel would run it', async (t) => {
+test("the built bin's shebang line starts the CLI with its flags, as the kernel would run it", async (t) => {
   // What the kernel does with the first line: `/usr/bin/env -S <settings> node <flags>` then the file.
   // Linux passes everything after the interpreter's path as one argument.
   const line = (read('dist/main.js').split('\n', 1)[0] ?? '').slice(2)
@@ -44,8 +44,12 @@ test('the built bin\'s shebang line starts the CLI with its flags, as the kernel
   })
   t.regex(stdout, /ok|valid/i)
   // The same line, with a script that reports what the process got.
-  const probe = await promisify(execFile)(line.slice(0, space), [line.slice(space + 1), '-p', 'JSON.stringify([process.env.MALLOC_TRIM_THRESHOLD_, process.execArgv[0]])'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent' },
-  })
+  const probe = await promisify(execFile)(
+    line.slice(0, space),
+    [line.slice(space + 1), '-p', 'JSON.stringify([process.env.MALLOC_TRIM_THRESHOLD_, process.execArgv[0]])'],
+    {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+    },
+  )
   t.deepEqual(JSON.parse(probe.stdout) as unknown, ['134217728', '--initial-old-space-size=64'])
 })

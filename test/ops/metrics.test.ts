@@ -36,7 +36,9 @@ const find = (samples: readonly Sample[], name: string, labels: Record<string, s
 test('/-/metrics is Prometheus text whose every metric is c66_proxy_ prefixed, with the documented series, bounded route labels and no raw ids', async (t) => {
   const sim = await startSimulator({ budgetPerToken: 3, tokens: { 'sim-token': ALL_SCOPES, 'direct-token': ALL_SCOPES } })
   t.teardown(() => sim.close())
-  const direct = (await (await fetch(`${sim.url.origin}/api/3/stacks`, { headers: { authorization: 'Bearer direct-token' } })).json()) as { response: Array<{ uid: string }> }
+  const direct = (await (await fetch(`${sim.url.origin}/api/3/stacks`, { headers: { authorization: 'Bearer direct-token' } })).json()) as {
+    response: Array<{ uid: string }>
+  }
   const uid = direct.response[0]?.uid ?? ''
   t.regex(uid, /^[0-9a-f]{32}$/)
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: 'sim-token' }, flags: { responseTimeout: '1s' } })
@@ -57,7 +59,11 @@ test('/-/metrics is Prometheus text whose every metric is c66_proxy_ prefixed, w
   const text = await res.text()
   const { samples, declared } = parse(text)
 
-  t.deepEqual([...new Set([...declared, ...samples.map((s) => s.name)])].filter((n) => !n.startsWith('c66_proxy_')), [], 'only c66_proxy_ names')
+  t.deepEqual(
+    [...new Set([...declared, ...samples.map((s) => s.name)])].filter((n) => !n.startsWith('c66_proxy_')),
+    [],
+    'only c66_proxy_ names',
+  )
 
   t.is(find(samples, 'c66_proxy_requests_total', { method: 'GET', route: '/stacks/:id/servers', status: '200' })[0]?.value, 2)
   t.is(find(samples, 'c66_proxy_requests_total', { method: 'GET', route: '/stacks', status: '503' })[0]?.value, 1)
@@ -71,7 +77,11 @@ test('/-/metrics is Prometheus text whose every metric is c66_proxy_ prefixed, w
   t.is(find(samples, 'c66_proxy_upstream_throttled_total')[0]?.value, 1)
   t.is(find(samples, 'c66_proxy_rejected_requests_total', { reason: 'host' })[0]?.value, 1)
   const lookups = find(samples, 'c66_proxy_token_lookups_total', { source: 'CLOUD66_ACCESS_TOKEN' })
-  t.is(lookups.reduce((sum, s) => sum + s.value, 0), 6, 'one lookup per forwarded request')
+  t.is(
+    lookups.reduce((sum, s) => sum + s.value, 0),
+    6,
+    'one lookup per forwarded request',
+  )
   t.true(find(samples, 'c66_proxy_process_resident_memory_bytes')[0]!.value > 0)
   t.true(find(samples, 'c66_proxy_nodejs_eventloop_lag_seconds').length === 1)
 
@@ -105,7 +115,14 @@ test('token lookups are counted by source and result, and a lookup that finds no
     t.is((await fetch(`${noToken.url}/stacks`)).status, 401)
   }
   const lookups = async (url: string) =>
-    find(parse(await (await fetch(`${url}/-/metrics`)).text()).samples, 'c66_proxy_token_lookups_total').map((s) => [s.labels['source'], s.labels['result'], s.value])
-  t.deepEqual(await lookups(withToken.url), [['CLOUD66_ACCESS_TOKEN', 'loaded', 1], ['CLOUD66_ACCESS_TOKEN', 'cache_hit', 2]])
+    find(parse(await (await fetch(`${url}/-/metrics`)).text()).samples, 'c66_proxy_token_lookups_total').map((s) => [
+      s.labels['source'],
+      s.labels['result'],
+      s.value,
+    ])
+  t.deepEqual(await lookups(withToken.url), [
+    ['CLOUD66_ACCESS_TOKEN', 'loaded', 1],
+    ['CLOUD66_ACCESS_TOKEN', 'cache_hit', 2],
+  ])
   t.deepEqual(await lookups(noToken.url), [['none', 'missing', 3]])
 })

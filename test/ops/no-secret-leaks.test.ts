@@ -81,7 +81,9 @@ test('canary tokens and caller credentials appear in no log line, response, CLI 
   const home = tempHome(t)
   const out = new Outputs()
   const env = { HOME: home.home, CLOUD66_ACCESS_TOKEN: CANARY.token, CLOUD66_TOKEN: CLOUD66_TOKEN }
-  const stacks = (await (await fetch(`${sim.url.origin}/api/3/stacks`, { headers: { authorization: `Bearer ${CANARY.cx}` } })).json()) as { response: Array<{ uid: string }> }
+  const stacks = (await (await fetch(`${sim.url.origin}/api/3/stacks`, { headers: { authorization: `Bearer ${CANARY.cx}` } })).json()) as {
+    response: Array<{ uid: string }>
+  }
   const uid = stacks.response[0]?.uid ?? ''
   const seenBefore = sim.requests.length
 
@@ -136,7 +138,9 @@ test('canary tokens and caller credentials appear in no log line, response, CLI 
   const file = hiddenTokenFile(home.scratch, CANARY.file)
   const rotating = await startProxy(t, { upstream: sim.url, env: { HOME: home.home }, flags: { tokenFile: file.link } })
   const replay = await provokeReplay(sim, rotating.url, file, CANARY.file, rotated, {
-    method: 'POST', body: 'replay me', headers: { ...CALLER_HEADERS, 'content-type': 'text/plain' },
+    method: 'POST',
+    body: 'replay me',
+    headers: { ...CALLER_HEADERS, 'content-type': 'text/plain' },
   })
   t.is(replay.status, 200)
   out.add('replay response', replay.body)
@@ -155,7 +159,10 @@ test('canary tokens and caller credentials appear in no log line, response, CLI 
   // The tokens did reach Cloud 66 (so this test cannot pass by sending nothing) ...
   const upstream = sim.requests.slice(seenBefore)
   t.true(upstream.filter((r) => r.token === CANARY.token).length >= 8, 'the main token reached the upstream')
-  t.true(upstream.some((r) => r.token === replay.next), 'the rotated token reached the upstream')
+  t.true(
+    upstream.some((r) => r.token === replay.next),
+    'the rotated token reached the upstream',
+  )
   // ... and the caller's credentials did not.
   for (const r of upstream) {
     const sent = `${r.url}\n${JSON.stringify(r.rawHeaders)}\n${r.body.toString('latin1')}`
@@ -180,7 +187,10 @@ test('a spawned proxy fed CLOUD66_TOKEN writes no canary to its stdout or stderr
   await expect('foreign origin', `/stacks?${Q}`, 403, { headers: { origin: 'http://evil.example' } })
   await expect('status page', '/-/', 200)
   await expect('metrics', '/-/metrics', 200)
-  const host = await rawRequest(proxy.port, `GET /stacks?${Q} HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer ${CANARY.caller}\r\nConnection: close\r\n\r\n`)
+  const host = await rawRequest(
+    proxy.port,
+    `GET /stacks?${Q} HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer ${CANARY.caller}\r\nConnection: close\r\n\r\n`,
+  )
   t.is(host.status, 403)
   out.add('foreign host response', host.raw)
   proxy.cli.child.kill('SIGTERM')
@@ -190,6 +200,9 @@ test('a spawned proxy fed CLOUD66_TOKEN writes no canary to its stdout or stderr
   t.regex(stdout, /"token_fingerprint":"sha256:[0-9a-f]{12}"/, 'the start-up line names the token by fingerprint')
   out.add('stdout', stdout)
   out.add('stderr', proxy.cli.stderr())
-  t.true(sim.requests.some((r) => r.token === CANARY.cx), 'the CLOUD66_TOKEN token reached the upstream')
+  t.true(
+    sim.requests.some((r) => r.token === CANARY.cx),
+    'the CLOUD66_TOKEN token reached the upstream',
+  )
   t.deepEqual(out.leaks(), [])
 })

@@ -24,8 +24,16 @@ const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0')
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
 const line = (fields: Partial<RequestLine>): RequestLine => ({
-  request_id: '0b3b2a0e-9f41-4a57-8f7e-2d1c5e6a7b80', client: undefined, method: 'GET', route: '/stacks/:id/servers', status: 200,
-  duration_ms: 1.23, bytes_in: undefined, bytes_out: 2083, outcome: 'ok', ...fields,
+  request_id: '0b3b2a0e-9f41-4a57-8f7e-2d1c5e6a7b80',
+  client: undefined,
+  method: 'GET',
+  route: '/stacks/:id/servers',
+  status: 200,
+  duration_ms: 1.23,
+  bytes_in: undefined,
+  bytes_out: 2083,
+  outcome: 'ok',
+  ...fields,
 })
 
 const cases: Array<[string, RequestLine]> = [
@@ -39,7 +47,7 @@ const cases: Array<[string, RequestLine]> = [
   ['a duration with many digits, a zero and a large count', line({ duration_ms: 0.01, bytes_out: 0, bytes_in: 2 ** 40 })],
   ['numbers JSON cannot hold', line({ duration_ms: Number.NaN, bytes_out: Number.POSITIVE_INFINITY })],
   ['a client that left', line({ outcome: 'client_gone', bytes_out: undefined, status: 200 })],
-  ['a gateway line with the client\'s address', line({ client: '203.0.113.7' })],
+  ["a gateway line with the client's address", line({ client: '203.0.113.7' })],
   ['a gateway line with an IPv6 client', line({ client: '2001:db8::1', request_id: undefined })],
 ]
 
@@ -61,7 +69,10 @@ test('a batch is one write of one line per request, in order', async (t) => {
   createRequestLog(direct.log).write([line({ status: 200 }), line({ status: 404 }), line({ status: 502 })])
   await settle()
   t.is(direct.writes, 1)
-  t.deepEqual(direct.lines.map((l) => (JSON.parse(l) as { status: number }).status), [200, 404, 502])
+  t.deepEqual(
+    direct.lines.map((l) => (JSON.parse(l) as { status: number }).status),
+    [200, 404, 502],
+  )
 })
 
 test('with --log-level warn there are no request lines', async (t) => {

@@ -8,7 +8,10 @@ import { Tally } from '../../src/metrics.js'
 function counterWith(tally: Tally<'method' | 'route' | 'status'>): { registry: Registry; counter: Counter<'method' | 'route' | 'status'> } {
   const registry = new Registry()
   const counter = new Counter({
-    name: 'requests_total', help: 'test', labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+    name: 'requests_total',
+    help: 'test',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
     collect() {
       tally.drainInto(this)
     },
@@ -28,9 +31,15 @@ test('each label set is counted on its own, and a scrape shows the counts', asyn
   tally.add('GET', '/stacks', 404)
   tally.add('POST', '/stacks', 200)
   tally.add('GET', 'other', 200)
-  t.deepEqual(await values(registry), new Map([
-    ['GET /stacks 200', 3], ['GET /stacks 404', 1], ['POST /stacks 200', 1], ['GET other 200', 1],
-  ]))
+  t.deepEqual(
+    await values(registry),
+    new Map([
+      ['GET /stacks 200', 3],
+      ['GET /stacks 404', 1],
+      ['POST /stacks 200', 1],
+      ['GET other 200', 1],
+    ]),
+  )
 })
 
 test('counts between scrapes are added once: a second scrape does not double them, later requests are added', async (t) => {

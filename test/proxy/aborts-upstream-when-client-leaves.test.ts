@@ -48,7 +48,7 @@ test('a caller that leaves after the headers of a stalled answer closes the upst
       const req = http.get(`${proxy.url}/api/3/hang?after_headers=1`, { agent: false }, resolve)
       req.once('error', reject)
     }),
-    'the stalled answer\'s headers',
+    "the stalled answer's headers",
   )
   const upstream = await arrived
   const res = await response
@@ -96,7 +96,11 @@ test('a caller that leaves in the middle of a large download closes the upstream
 test('a caller that leaves in the middle of an upload closes the upstream socket', async (t) => {
   const { sim, proxy } = await setup(t)
   const arrived = upstreamReceives(sim, '/api/3/upload')
-  const req = http.request(`${proxy.url}/api/3/upload`, { method: 'POST', agent: false, headers: { 'content-length': 100 * 1024 * 1024, 'content-type': 'application/octet-stream' } })
+  const req = http.request(`${proxy.url}/api/3/upload`, {
+    method: 'POST',
+    agent: false,
+    headers: { 'content-length': 100 * 1024 * 1024, 'content-type': 'application/octet-stream' },
+  })
   req.once('error', () => {}) // the test destroys it
   req.write(Buffer.alloc(256 * 1024, 'u'))
   const upstream = await arrived
@@ -112,7 +116,10 @@ test('a caller that leaves while the proxy waits for a slow upstream leaves no u
   // Same check against a bare node:http upstream that accepts the request and never answers,
   // without the simulator's own bookkeeping in the way.
   const requests: IncomingMessage[] = []
-  const upstream = await listenForTest(t, http.createServer((req) => requests.push(req)))
+  const upstream = await listenForTest(
+    t,
+    http.createServer((req) => requests.push(req)),
+  )
   const proxy = await startProxy(t, { upstream: `http://127.0.0.1:${upstream.port}`, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   const arrived = nextEvent<[IncomingMessage]>(upstream.server, 'request', 'the upstream to receive the request')
   const req = http.get(`${proxy.url}/stacks`, { agent: false })

@@ -22,7 +22,10 @@ async function stack(t: Parameters<typeof startSim>[0], flags: Record<string, un
 test('20 identical concurrent GETs reach Cloud 66 once, and all 20 get the complete answer', async (t) => {
   const { sim, proxy } = await stack(t)
   const replies = await Promise.all(Array.from({ length: 20 }, () => send(`${proxy.url}${SLOW}`)))
-  t.deepEqual(replies.map((r) => r.status), Array<number>(20).fill(200))
+  t.deepEqual(
+    replies.map((r) => r.status),
+    Array<number>(20).fill(200),
+  )
   const first = replies[0]?.body.toString() ?? ''
   t.is((JSON.parse(first) as unknown[]).length, 4, 'a complete JSON array')
   for (const r of replies) {
@@ -41,7 +44,11 @@ test('requests that differ in a representation header, a query or the method nev
     for (const accept of ['application/json', 'text/csv']) {
       for (const account of [undefined, '42']) {
         for (const encoding of [undefined, 'gzip']) {
-          variants.push({ path, method: 'GET', headers: { accept, ...(account ? { 'x-account': account } : {}), ...(encoding ? { 'accept-encoding': encoding } : {}) } })
+          variants.push({
+            path,
+            method: 'GET',
+            headers: { accept, ...(account ? { 'x-account': account } : {}), ...(encoding ? { 'accept-encoding': encoding } : {}) },
+          })
         }
       }
     }
@@ -55,7 +62,12 @@ test('requests that differ in a representation header, a query or the method nev
   t.is(seen.length, variants.length, 'one upstream request per distinct request')
   for (const v of variants) {
     const matching = seen.filter(
-      (r) => r.method === v.method && r.url === `/api/3${v.path}` && r.headers.accept === v.headers['accept'] && r.headers['x-account'] === v.headers['x-account'] && (r.headers['accept-encoding'] ?? undefined) === v.headers['accept-encoding'],
+      (r) =>
+        r.method === v.method &&
+        r.url === `/api/3${v.path}` &&
+        r.headers.accept === v.headers['accept'] &&
+        r.headers['x-account'] === v.headers['x-account'] &&
+        (r.headers['accept-encoding'] ?? undefined) === v.headers['accept-encoding'],
     )
     t.is(matching.length, 1, JSON.stringify(v))
   }
@@ -63,11 +75,20 @@ test('requests that differ in a representation header, a query or the method nev
 
 test('conditional, range and no-cache requests and GETs with a body go on their own', async (t) => {
   const { sim, proxy } = await stack(t)
-  const own: Array<Record<string, string>> = [{ 'if-none-match': '"x"' }, { range: 'bytes=0-1' }, { 'cache-control': 'no-cache' }, { pragma: 'no-cache' }, { 'if-modified-since': 'Sat, 05 Dec 2026 00:00:00 GMT' }]
+  const own: Array<Record<string, string>> = [
+    { 'if-none-match': '"x"' },
+    { range: 'bytes=0-1' },
+    { 'cache-control': 'no-cache' },
+    { pragma: 'no-cache' },
+    { 'if-modified-since': 'Sat, 05 Dec 2026 00:00:00 GMT' },
+  ]
   for (const headers of own) {
     const before = upstreamCalls(sim, '/slow')
     const replies = await Promise.all([0, 1, 2].map(() => send(`${proxy.url}${SLOW}`, { headers })))
-    t.true(replies.every((r) => r.status === 200 || r.status === 206), JSON.stringify(headers))
+    t.true(
+      replies.every((r) => r.status === 200 || r.status === 206),
+      JSON.stringify(headers),
+    )
     t.is(upstreamCalls(sim, '/slow') - before, 3, JSON.stringify(headers))
   }
   const before = upstreamCalls(sim, '/echo')
@@ -83,7 +104,10 @@ test('an answer larger than 1 MiB is not copied: the waiters are let go to send 
   for (const r of replies) {
     t.is(r.status, 200)
     t.is(r.body.length, size)
-    t.true(r.body.every((b, k) => b === k % 256), 'intact')
+    t.true(
+      r.body.every((b, k) => b === k % 256),
+      'intact',
+    )
   }
   t.is(upstreamCalls(sim, '/big'), 4)
 })

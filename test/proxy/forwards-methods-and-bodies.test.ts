@@ -70,7 +70,12 @@ test('a body larger than the replay buffer is streamed through intact', async (t
   t.deepEqual(JSON.parse(reply.body.toString()), { response: { bytes: body.length } })
   const [record] = await recorded(sim, 1)
   t.is(record?.bodyBytes, body.length)
-  t.is(createHash('sha256').update(record?.body ?? Buffer.alloc(0)).digest('hex'), createHash('sha256').update(body).digest('hex'))
+  t.is(
+    createHash('sha256')
+      .update(record?.body ?? Buffer.alloc(0))
+      .digest('hex'),
+    createHash('sha256').update(body).digest('hex'),
+  )
 })
 
 test('a GET with a form body, as the Cloud 66 docs show for backups, reaches the endpoint as parameters', async (t) => {

@@ -46,14 +46,25 @@ const neverReachesUpstream = test.macro<[headers: OutgoingHttpHeaders, mustNotSe
 })
 
 // The proxy sends an Authorization of its own, so only the caller's value is checked here.
-test('the caller\'s Authorization never reaches the upstream', neverReachesUpstream, { Authorization: 'Bearer caller-secret-token' }, [])
-test('a lower-case "authorization: bearer" from the caller never reaches the upstream', neverReachesUpstream, { authorization: 'bearer caller-lowercase-token' }, [])
+test("the caller's Authorization never reaches the upstream", neverReachesUpstream, { Authorization: 'Bearer caller-secret-token' }, [])
+test(
+  'a lower-case "authorization: bearer" from the caller never reaches the upstream',
+  neverReachesUpstream,
+  { authorization: 'bearer caller-lowercase-token' },
+  [],
+)
 test('Proxy-Authorization never reaches the upstream', neverReachesUpstream, { 'Proxy-Authorization': 'Basic Y2FsbGVyOnNlY3JldA==' })
 test('Cookie never reaches the upstream', neverReachesUpstream, { Cookie: '_cloud66_session=caller-session-cookie' })
 test('X-Forwarded-For never reaches the upstream', neverReachesUpstream, { 'X-Forwarded-For': '203.0.113.7' })
 test('X-Forwarded-Host never reaches the upstream', neverReachesUpstream, { 'X-Forwarded-Host': 'evil.example' })
-test('X-Forwarded-Proto and X-Forwarded-Port never reach the upstream', neverReachesUpstream, { 'X-Forwarded-Proto': 'https-spoofed', 'X-Forwarded-Port': '4433' })
-test('X-Forwarded-User and X-Forwarded-Prefix never reach the upstream', neverReachesUpstream, { 'X-Forwarded-User': 'admin-spoofed', 'X-Forwarded-Prefix': '/spoofed-prefix' })
+test('X-Forwarded-Proto and X-Forwarded-Port never reach the upstream', neverReachesUpstream, {
+  'X-Forwarded-Proto': 'https-spoofed',
+  'X-Forwarded-Port': '4433',
+})
+test('X-Forwarded-User and X-Forwarded-Prefix never reach the upstream', neverReachesUpstream, {
+  'X-Forwarded-User': 'admin-spoofed',
+  'X-Forwarded-Prefix': '/spoofed-prefix',
+})
 test('Forwarded never reaches the upstream', neverReachesUpstream, { Forwarded: 'for=203.0.113.7;host=evil.example' })
 test('X_Forwarded_For (underscore spelling) never reaches the upstream', neverReachesUpstream, { X_Forwarded_For: '203.0.113.8' })
 test('X_Forwarded_User (underscore spelling) never reaches the upstream', neverReachesUpstream, { X_Forwarded_User: 'admin-underscore' })
@@ -64,11 +75,20 @@ test('TE never reaches the upstream', neverReachesUpstream, { TE: 'trailers-spoo
 test('Trailer never reaches the upstream', neverReachesUpstream, { Trailer: 'X-Spoofed-Trailer' })
 test('Upgrade never reaches the upstream', neverReachesUpstream, { Upgrade: 'spoofed-protocol/1' })
 test('Proxy-Connection never reaches the upstream', neverReachesUpstream, { 'Proxy-Connection': 'spoofed-keep-alive' })
-test('Client-IP never reaches the upstream (Rails\' RemoteIp reads it)', neverReachesUpstream, { 'Client-IP': '203.0.113.10' })
+test("Client-IP never reaches the upstream (Rails' RemoteIp reads it)", neverReachesUpstream, { 'Client-IP': '203.0.113.10' })
 test('True-Client-IP never reaches the upstream', neverReachesUpstream, { 'True-Client-IP': '203.0.113.11' })
-test('X-Client-IP and X-Cluster-Client-IP never reach the upstream', neverReachesUpstream, { 'X-Client-IP': '203.0.113.12', 'X-Cluster-Client-IP': '203.0.113.13' })
-test('CF-Connecting-IP and Fastly-Client-IP never reach the upstream', neverReachesUpstream, { 'CF-Connecting-IP': '203.0.113.14', 'Fastly-Client-IP': '203.0.113.15' })
-test('X-Original-URL and X-Rewrite-URL never reach the upstream', neverReachesUpstream, { 'X-Original-URL': '/api/3/accounts/otp', 'X-Rewrite-URL': '/api/3/jwt/fetch' })
+test('X-Client-IP and X-Cluster-Client-IP never reach the upstream', neverReachesUpstream, {
+  'X-Client-IP': '203.0.113.12',
+  'X-Cluster-Client-IP': '203.0.113.13',
+})
+test('CF-Connecting-IP and Fastly-Client-IP never reach the upstream', neverReachesUpstream, {
+  'CF-Connecting-IP': '203.0.113.14',
+  'Fastly-Client-IP': '203.0.113.15',
+})
+test('X-Original-URL and X-Rewrite-URL never reach the upstream', neverReachesUpstream, {
+  'X-Original-URL': '/api/3/accounts/otp',
+  'X-Rewrite-URL': '/api/3/jwt/fetch',
+})
 test('Client_IP (underscore spelling) never reaches the upstream', neverReachesUpstream, { Client_IP: '203.0.113.16' })
 
 // A header named in Connection would have to be deleted before forwarding; the proxy refuses the
@@ -104,19 +124,19 @@ test(reachesUpstreamUnchanged, 'X-CxToken', 'cx-dev-header')
 test(reachesUpstreamUnchanged, 'Accept-Encoding', 'gzip')
 test(reachesUpstreamUnchanged, 'If-None-Match', 'W/"etag-1"')
 
-test('the upstream gets exactly one Authorization header, carrying the proxy\'s token', async (t) => {
+test("the upstream gets exactly one Authorization header, carrying the proxy's token", async (t) => {
   const { record } = await upstreamSees(t, { Authorization: 'Bearer caller-secret-token' })
   t.is(record.headers.authorization, `Bearer ${SIM_TOKEN}`)
   t.is(namesOf(record).filter((n) => n === 'authorization').length, 1)
   t.is(record.token, SIM_TOKEN)
 })
 
-test('a request without any Authorization still reaches the upstream with the proxy\'s token', async (t) => {
+test("a request without any Authorization still reaches the upstream with the proxy's token", async (t) => {
   const { record } = await upstreamSees(t, {})
   t.is(record.headers.authorization, `Bearer ${SIM_TOKEN}`)
 })
 
-test('Host is the upstream\'s, not the proxy\'s', async (t) => {
+test("Host is the upstream's, not the proxy's", async (t) => {
   const { record, simHost } = await upstreamSees(t, {})
   t.is(record.headers.host, simHost)
   t.is(namesOf(record).filter((n) => n === 'host').length, 1)
@@ -169,12 +189,16 @@ test('all the headers of one real cx request arrive together, and the forbidden 
   })
   const names = namesOf(record)
   for (const gone of ['cookie', 'x-forwarded-for', 'x_forwarded_host', 'forwarded', 'keep-alive']) t.false(names.includes(gone), gone)
-  t.not(record.headers.connection, 'close', 'the caller\'s Connection header is not the upstream hop\'s')
+  t.not(record.headers.connection, 'close', "the caller's Connection header is not the upstream hop's")
 })
 
 // Rails turns a POST with a method override into that method; a deny rule on DELETE must not be
 // dodged by a POST that says "really, DELETE". Overrides are refused outright (issue 9, finding 4).
-for (const [name, value] of [['X-HTTP-Method-Override', 'DELETE'], ['X-HTTP-Method', 'PATCH'], ['X-Method-Override', 'PUT']] as const) {
+for (const [name, value] of [
+  ['X-HTTP-Method-Override', 'DELETE'],
+  ['X-HTTP-Method', 'PATCH'],
+  ['X-Method-Override', 'PUT'],
+] as const) {
   test(`a request with ${name} is refused with 400 method_override and never reaches the upstream`, async (t) => {
     const sim = await startSim(t)
     const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })

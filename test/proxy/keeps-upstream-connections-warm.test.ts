@@ -21,7 +21,8 @@ test('over https, sequential requests share one upstream connection, and the one
   // The built proxy, trusting the test certificate the way a user trusts a private CA.
   const { cert } = await tlsFiles(t)
   const proxy = await spawnProxy(t, sim.url, ['--upstream-keep-alive-timeout', '300ms', '--log-level', 'warn'], {
-    CLOUD66_ACCESS_TOKEN: SIM_TOKEN, NODE_EXTRA_CA_CERTS: cert,
+    CLOUD66_ACCESS_TOKEN: SIM_TOKEN,
+    NODE_EXTRA_CA_CERTS: cert,
   })
   const opened = async (session: string) => metricValue((await send(`${proxy.url}/-/metrics`)).body.toString('utf8'), OPENED, { tls_session: session })
 
@@ -58,10 +59,13 @@ function dropIdleConnections(server: Server, idleMs: number): { readonly dropped
     const socket = req.socket
     clearTimeout(timers.get(socket))
     res.once('finish', () => {
-      timers.set(socket, setTimeout(() => {
-        dropped += 1
-        socket.destroy()
-      }, idleMs))
+      timers.set(
+        socket,
+        setTimeout(() => {
+          dropped += 1
+          socket.destroy()
+        }, idleMs),
+      )
     })
   })
   return { dropped: () => dropped }
@@ -97,5 +101,9 @@ test('a response that is silent for longer than the keep-alive timeout is not cu
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, flags: { upstreamKeepAliveTimeout: '200ms' } })
   const reply = await send(`${proxy.url}/api/3/slow?chunks=3&interval_ms=500`)
   t.is(reply.status, 200)
-  t.deepEqual(JSON.parse(reply.body.toString('utf8')), [{ chunk: 0, of: 3 }, { chunk: 1, of: 3 }, { chunk: 2, of: 3 }])
+  t.deepEqual(JSON.parse(reply.body.toString('utf8')), [
+    { chunk: 0, of: 3 },
+    { chunk: 1, of: 3 },
+    { chunk: 2, of: 3 },
+  ])
 })

@@ -45,7 +45,10 @@ test('both base URLs reach the same upstream resource and get the same answer', 
   t.is(withPrefix.status, 200)
   t.is(withoutPrefix.status, 200)
   t.deepEqual(withoutPrefix.body, withPrefix.body)
-  t.deepEqual((await recorded(sim, 2)).map((r) => r.url), ['/api/3/stacks.json?page=2', '/api/3/stacks.json?page=2'])
+  t.deepEqual(
+    (await recorded(sim, 2)).map((r) => r.url),
+    ['/api/3/stacks.json?page=2', '/api/3/stacks.json?page=2'],
+  )
 })
 
 const keepsQueryBytes = test.macro({
@@ -73,7 +76,12 @@ const dropsTokenParams = test.macro({
   title: (given, query: string, expected: string) => given ?? `"${query}" reaches the upstream as "${expected}"`,
 })
 
-test('an access_token parameter is removed and the rest kept in order', dropsTokenParams, 'page=2&access_token=CALLER&filter_name=a|b', 'page=2&filter_name=a|b')
+test(
+  'an access_token parameter is removed and the rest kept in order',
+  dropsTokenParams,
+  'page=2&access_token=CALLER&filter_name=a|b',
+  'page=2&filter_name=a|b',
+)
 test('a bearer_token parameter is removed', dropsTokenParams, 'bearer_token=CALLER&page=3', 'page=3')
 test('a percent-encoded parameter name (access%5Ftoken) is removed', dropsTokenParams, 'access%5Ftoken=CALLER&page=1', 'page=1')
 test('a fully percent-encoded name (%62earer_token) is removed', dropsTokenParams, 'page=1&%62earer%5Ftoken=CALLER', 'page=1')

@@ -10,7 +10,18 @@ import { Worker } from 'node:worker_threads'
 import { EventEmitter } from 'node:events'
 import { startProxy, type StartedProxy } from '../helpers/proxy.js'
 import {
-  SELF_SIGNED, SIM_TOKEN, closedPort, listenForTest, logLine, metricValue, metricsText, nextEvent, send, startSim, within, type Reply,
+  SELF_SIGNED,
+  SIM_TOKEN,
+  closedPort,
+  listenForTest,
+  logLine,
+  metricValue,
+  metricsText,
+  nextEvent,
+  send,
+  startSim,
+  within,
+  type Reply,
 } from '../helpers/forwarding.js'
 
 const CANARY = 'canary-token-must-not-leak-4f7c1d'
@@ -37,7 +48,7 @@ test('an upstream that refuses connections gives 502 upstream_unreachable', asyn
   const proxy = await proxyTo(t, `http://127.0.0.1:${await closedPort()}`)
   const reply = await send(`${proxy.url}/stacks.json`, { headers: { 'request-id': 'cx-request-1' } })
   const body = assertProxyError(t, reply, 502, 'upstream_unreachable')
-  t.is(body.request_id, 'cx-request-1', 'the caller\'s Request-Id names the failed request')
+  t.is(body.request_id, 'cx-request-1', "the caller's Request-Id names the failed request")
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_errors_total', { reason: 'refused' }), 1)
   const line = await logLine(proxy, 'the refused request', (l) => l['msg'] === 'request' && l['request_id'] === 'cx-request-1')
   t.is(line['status'], 502)
@@ -53,7 +64,10 @@ test('an upstream host name that does not resolve gives 502 upstream_dns', async
 
 test('an https upstream that does not speak TLS gives 502 upstream_tls', async (t) => {
   const requests: IncomingMessage[] = []
-  const plain = await listenForTest(t, http.createServer((req, res) => (requests.push(req), res.end())))
+  const plain = await listenForTest(
+    t,
+    http.createServer((req, res) => (requests.push(req), res.end())),
+  )
   const proxy = await proxyTo(t, `https://127.0.0.1:${plain.port}`)
   const reply = await send(`${proxy.url}/stacks.json`)
   assertProxyError(t, reply, 502, 'upstream_tls')
@@ -63,7 +77,10 @@ test('an https upstream that does not speak TLS gives 502 upstream_tls', async (
 
 test('an https upstream with a certificate the proxy cannot verify gives 502 upstream_tls and never gets the token', async (t) => {
   const requests: IncomingMessage[] = []
-  const selfSigned = await listenForTest(t, https.createServer({ key: SELF_SIGNED.key, cert: SELF_SIGNED.cert }, (req, res) => (requests.push(req), res.end())))
+  const selfSigned = await listenForTest(
+    t,
+    https.createServer({ key: SELF_SIGNED.key, cert: SELF_SIGNED.cert }, (req, res) => (requests.push(req), res.end())),
+  )
   // The server does work: a client that trusts the certificate gets an answer from it.
   const trusted = await send(`https://127.0.0.1:${selfSigned.port}/`, { agent: new https.Agent({ ca: SELF_SIGNED.cert }) })
   t.is(trusted.status, 200)
@@ -75,7 +92,10 @@ test('an https upstream with a certificate the proxy cannot verify gives 502 ups
 })
 
 test('an upstream that closes the connection before answering gives 502 upstream_reset', async (t) => {
-  const slammer = await listenForTest(t, net.createServer((socket) => socket.once('data', () => socket.destroy())))
+  const slammer = await listenForTest(
+    t,
+    net.createServer((socket) => socket.once('data', () => socket.destroy())),
+  )
   const proxy = await proxyTo(t, `http://127.0.0.1:${slammer.port}`)
   const reply = await send(`${proxy.url}/stacks.json`)
   assertProxyError(t, reply, 502, 'upstream_reset')
@@ -91,26 +111,33 @@ test('an upstream that accepts but never answers gives 504 upstream_timeout afte
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_errors_total', { reason: 'response_timeout' }), 1)
   // The abandoned upstream request is closed, not left hanging.
   const [upstreamReq] = await arrived
-  await within(new Promise((resolve) => (upstreamReq.socket.destroyed ? resolve(undefined) : upstreamReq.socket.once('close', resolve))), 'the timed-out upstream socket to close')
+  await within(
+    new Promise((resolve) => (upstreamReq.socket.destroyed ? resolve(undefined) : upstreamReq.socket.once('close', resolve))),
+    'the timed-out upstream socket to close',
+  )
   t.true(upstreamReq.socket.destroyed)
 })
 
 test('a request still waiting for a pooled connection gets 504 after the response timeout, and never reaches the upstream', async (t) => {
   const sim = await startSim(t)
   const proxy = await startProxy(t, {
-    upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, flags: { responseTimeout: '300ms', upstreamMaxSockets: 1 },
+    upstream: sim.url,
+    env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN },
+    flags: { responseTimeout: '300ms', upstreamMaxSockets: 1 },
   })
   // A slow download holds the pool's only connection for ~2 s; its own response timeout ended
   // when its headers arrived.
   const download = within(
     new Promise<string>((resolve, reject) => {
-      http.get(`${proxy.url}/api/3/slow?chunks=20&interval_ms=100`, { agent: false }, (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => (body += chunk))
-        res.once('end', () => resolve(body))
-        res.once('error', reject)
-      }).once('error', reject)
+      http
+        .get(`${proxy.url}/api/3/slow?chunks=20&interval_ms=100`, { agent: false }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => (body += chunk))
+          res.once('end', () => resolve(body))
+          res.once('error', reject)
+        })
+        .once('error', reject)
     }),
     'the slow download',
   )
@@ -123,7 +150,11 @@ test('a request still waiting for a pooled connection gets 504 after the respons
   const body = await download
   t.is((JSON.parse(body) as unknown[]).length, 20, 'the download holding the connection is not disturbed')
   await new Promise((resolve) => setTimeout(resolve, 200))
-  t.deepEqual(sim.requests.map((r) => r.url.split('?')[0]), ['/api/3/slow'], 'the timed-out request was never sent on the freed connection')
+  t.deepEqual(
+    sim.requests.map((r) => r.url.split('?')[0]),
+    ['/api/3/slow'],
+    'the timed-out request was never sent on the freed connection',
+  )
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_errors_total', { reason: 'response_timeout' }), 1)
 })
 
@@ -149,7 +180,7 @@ test('an upstream whose listen queue is full gives 504 upstream_timeout after th
     Atomics.notify(blocker, 0)
     await worker.terminate()
   })
-  const [port] = await nextEvent<[number]>(worker, 'message', 'the blocked listener\'s port')
+  const [port] = await nextEvent<[number]>(worker, 'message', "the blocked listener's port")
   for (let i = 0; i < 4; i++) fillers.push(net.connect(port, '127.0.0.1').on('error', () => {}))
   await nextEvent(fillers[0] as net.Socket, 'connect', 'the first filler connection')
 
@@ -200,7 +231,7 @@ function readToTheEnd(url: string): Promise<Truncated> {
   )
 }
 
-test('an upstream that dies in the middle of a Content-Length body destroys the caller\'s connection', async (t) => {
+test("an upstream that dies in the middle of a Content-Length body destroys the caller's connection", async (t) => {
   const port = await brokenUpstream(t, 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n', '{"response":[' + 'x'.repeat(87))
   const proxy = await proxyTo(t, `http://127.0.0.1:${port}`)
   const result = await readToTheEnd(`${proxy.url}/stacks/abc/backups.json`)
@@ -213,7 +244,7 @@ test('an upstream that dies in the middle of a Content-Length body destroys the 
   t.is(metricValue(await metricsText(proxy), 'c66_proxy_upstream_errors_total', { reason: 'broken_body' }), 1)
 })
 
-test('an upstream that dies in the middle of a chunked body destroys the caller\'s connection', async (t) => {
+test("an upstream that dies in the middle of a chunked body destroys the caller's connection", async (t) => {
   // Without the destroy, the proxy would end its own chunked answer with a clean last chunk and
   // the caller would take a truncated body for a complete one.
   const port = await brokenUpstream(t, 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', 'd\r\n{"response":[\r\n')
@@ -225,7 +256,7 @@ test('an upstream that dies in the middle of a chunked body destroys the caller\
   t.is(result.bytes, '{"response":['.length)
 })
 
-test('an upstream that falls silent in the middle of a body is cut by the idle timeout and the caller\'s connection destroyed', async (t) => {
+test("an upstream that falls silent in the middle of a body is cut by the idle timeout and the caller's connection destroyed", async (t) => {
   const sim = await startSim(t)
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, flags: { idleTimeout: '300ms' } })
   const arrived = nextEvent<[IncomingMessage]>(sim.server, 'request', 'the stalled request at the upstream')
@@ -234,7 +265,10 @@ test('an upstream that falls silent in the middle of a body is cut by the idle t
   t.false(result.complete)
   t.false(result.ended)
   const [upstreamReq] = await arrived
-  await within(new Promise((resolve) => (upstreamReq.socket.destroyed ? resolve(undefined) : upstreamReq.socket.once('close', resolve))), 'the stalled upstream socket to close')
+  await within(
+    new Promise((resolve) => (upstreamReq.socket.destroyed ? resolve(undefined) : upstreamReq.socket.once('close', resolve))),
+    'the stalled upstream socket to close',
+  )
   t.true(upstreamReq.socket.destroyed)
 })
 
@@ -300,24 +334,34 @@ test('an upload that takes longer than the response timeout still completes: tha
 })
 
 test('an upload that stalls is cut by the idle timeout and its upstream request closed', async (t) => {
-  const upstream = await listenForTest(t, http.createServer(() => {}))
+  const upstream = await listenForTest(
+    t,
+    http.createServer(() => {}),
+  )
   const proxy = await proxyTo(t, `http://127.0.0.1:${upstream.port}`, { idleTimeout: '500ms', responseTimeout: '60s' })
   const seenAtUpstream = nextEvent<[IncomingMessage]>(upstream.server, 'request', 'the upload at the upstream')
   const reply = within(
     new Promise<{ status: number; body: string }>((resolve) => {
-      const req = http.request(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' } }, (res) => {
-        let body = ''
-        res.on('data', (c: Buffer) => (body += c.toString()))
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body }))
-        res.once('error', () => resolve({ status: res.statusCode ?? 0, body }))
-      })
+      const req = http.request(
+        `${proxy.url}/upload`,
+        { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/octet-stream' } },
+        (res) => {
+          let body = ''
+          res.on('data', (c: Buffer) => (body += c.toString()))
+          res.once('end', () => resolve({ status: res.statusCode ?? 0, body }))
+          res.once('error', () => resolve({ status: res.statusCode ?? 0, body }))
+        },
+      )
       req.once('error', () => resolve({ status: 0, body: '' }))
       req.write('the start of an upload that never ends')
     }),
     'the stalled upload to be answered',
   )
   const [upstreamReq] = await seenAtUpstream
-  await within(new Promise((resolve) => (upstreamReq.socket.destroyed ? resolve(undefined) : upstreamReq.socket.once('close', resolve))), 'the stalled upstream request to close')
+  await within(
+    new Promise((resolve) => (upstreamReq.socket.destroyed ? resolve(undefined) : upstreamReq.socket.once('close', resolve))),
+    'the stalled upstream request to close',
+  )
   t.false(upstreamReq.complete)
   const answer = await reply
   t.is(answer.status, 504)

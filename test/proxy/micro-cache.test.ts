@@ -72,7 +72,7 @@ test("a write to a stack drops that stack's entries and the stack list, not othe
   t.is(calls(sim, aPath), 2)
 })
 
-test('a write outside any stack drops all of the caller\'s entries', async (t) => {
+test("a write outside any stack drops all of the caller's entries", async (t) => {
   const { proxy } = await stack(t)
   await send(`${proxy.url}/stacks.json`)
   await send(`${proxy.url}/accounts.json`)

@@ -37,7 +37,11 @@ test('a 403 for a missing scope reaches the caller with its empty body and no WW
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: 'public-only' } })
   const stacks = JSON.parse((await send(`${proxy.url}/stacks.json`)).body.toString()) as { response: Array<{ uid: string }> }
   const uid = stacks.response[0]?.uid ?? ''
-  const reply = await send(`${proxy.url}/stacks/${uid}/deployments.json`, { method: 'POST', body: 'git_ref=main', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const reply = await send(`${proxy.url}/stacks/${uid}/deployments.json`, {
+    method: 'POST',
+    body: 'git_ref=main',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
   t.is(reply.status, 403)
   t.is(reply.body.length, 0)
   t.is(reply.headers['www-authenticate'], undefined)
@@ -58,7 +62,15 @@ test('a JSON 404 from Cloud 66 reaches the caller byte for byte, not as a proxy 
 test('Cloud 66 error statuses with their JSON bodies pass through untouched', async (t) => {
   const sim = await startSim(t)
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
-  for (const [status, error] of [[400, 'bad_request'], [402, 'trial_expired'], [408, 'time_out'], [409, 'conflict'], [500, 'internal_server_error'], [502, 'bad_gateway'], [504, 'gateway_timeout']] as const) {
+  for (const [status, error] of [
+    [400, 'bad_request'],
+    [402, 'trial_expired'],
+    [408, 'time_out'],
+    [409, 'conflict'],
+    [500, 'internal_server_error'],
+    [502, 'bad_gateway'],
+    [504, 'gateway_timeout'],
+  ] as const) {
     const reply = await send(`${proxy.url}/status/${status}`)
     t.is(reply.status, status)
     const body = JSON.parse(reply.body.toString()) as Record<string, unknown>

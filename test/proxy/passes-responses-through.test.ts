@@ -21,11 +21,12 @@ test('status, headers and body of a Cloud 66 answer reach the caller as the upst
   // The proxy replaces the upstream's framing and sniffing policy with its own (issue 14): the
   // answer is served from the proxy's origin and must not run there.
   const REPLACED = new Set(['content-security-policy', 'x-frame-options', 'x-content-type-options'])
-  const comparable = (headers: http.IncomingHttpHeaders) => Object.fromEntries(Object.entries(headers).filter(([k]) => !PER_ANSWER.has(k) && !REPLACED.has(k) && k !== 'x-ratelimit-remaining'))
+  const comparable = (headers: http.IncomingHttpHeaders) =>
+    Object.fromEntries(Object.entries(headers).filter(([k]) => !PER_ANSWER.has(k) && !REPLACED.has(k) && k !== 'x-ratelimit-remaining'))
   t.deepEqual(comparable(proxied.headers), comparable(direct.headers))
   t.like(proxied.headers, { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' })
   t.regex(String(proxied.headers['content-security-policy']), /^sandbox;/)
-  t.truthy(proxied.headers['x-request-id'], 'Cloud 66\'s own request id reaches the caller')
+  t.truthy(proxied.headers['x-request-id'], "Cloud 66's own request id reaches the caller")
   t.truthy(proxied.headers['x-ratelimit-limit'])
 })
 
@@ -34,8 +35,8 @@ test('an unusual status and its reason phrase reach the caller unchanged', async
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   const teapot = await send(`${proxy.url}/status/418`)
   t.is(teapot.status, 418)
-  t.is(teapot.statusMessage, 'I\'m a Teapot')
-  t.deepEqual(JSON.parse(teapot.body.toString()), { error: 'i_m_a_teapot', error_description: 'Simulated 418 I\'m a Teapot' })
+  t.is(teapot.statusMessage, "I'm a Teapot")
+  t.deepEqual(JSON.parse(teapot.body.toString()), { error: 'i_m_a_teapot', error_description: "Simulated 418 I'm a Teapot" })
   const accepted = await send(`${proxy.url}/status/202`)
   t.is(accepted.status, 202)
   t.deepEqual(JSON.parse(accepted.body.toString()), { response: { ok: true, status: 202 } })
@@ -44,7 +45,7 @@ test('an unusual status and its reason phrase reach the caller unchanged', async
   t.is(noContent.body.length, 0)
 })
 
-test('Cloud 66\'s session cookie is dropped and never reaches the caller', async (t) => {
+test("Cloud 66's session cookie is dropped and never reaches the caller", async (t) => {
   const sim = await startSim(t)
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   const direct = await send(new URL('/api/3/stacks.json', sim.url), { headers: { authorization: `Bearer ${SIM_TOKEN}` } })
@@ -55,14 +56,18 @@ test('Cloud 66\'s session cookie is dropped and never reaches the caller', async
   t.false(proxied.rawHeaders.some((h) => h.toLowerCase() === 'set-cookie' || h.includes('_cloud66_session')))
 })
 
-test('a Location on the upstream origin is rewritten to the proxy\'s own origin, and not followed', async (t) => {
+test("a Location on the upstream origin is rewritten to the proxy's own origin, and not followed", async (t) => {
   const sim = await startSim(t)
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   const reply = await send(`${proxy.url}/api/3/redirect/self`)
   t.is(reply.status, 302)
   t.is(reply.headers.location, `${proxy.url}/api/3/stacks.json`)
   const requests = await recorded(sim, 1)
-  t.deepEqual(requests.map((r) => r.url), ['/api/3/redirect/self'], 'the proxy did not follow the redirect')
+  t.deepEqual(
+    requests.map((r) => r.url),
+    ['/api/3/redirect/self'],
+    'the proxy did not follow the redirect',
+  )
   // The rewritten Location leads back through the proxy and works.
   const followed = await send(reply.headers.location ?? '')
   t.is(followed.status, 200)
@@ -92,12 +97,15 @@ test('an S3 Location is passed on untouched and the S3 host never gets a request
   const reply = await send(`${proxy.url}/api/3/redirect/s3`)
   t.is(reply.status, 302)
   t.is(reply.headers.location, `${s3Origin}/backups/db.tar.gz?X-Amz-Signature=abc`)
-  t.deepEqual((await recorded(sim, 1)).map((r) => r.url), ['/api/3/redirect/s3'])
+  t.deepEqual(
+    (await recorded(sim, 1)).map((r) => r.url),
+    ['/api/3/redirect/s3'],
+  )
   t.is(s3Requests.length, 0, 'the proxy did not follow the redirect to S3')
   t.is(s3.sockets.size, 0, 'the proxy did not even connect to the S3 host')
 })
 
-test('a Location is rewritten exactly when its origin is the upstream\'s, however spelled, and look-alike hosts are left alone', async (t) => {
+test("a Location is rewritten exactly when its origin is the upstream's, however spelled, and look-alike hosts are left alone", async (t) => {
   // The upstream here is a tiny server that redirects wherever the test asks.
   const upstream = await listenForTest(
     t,
@@ -138,7 +146,7 @@ test('a Cloud 66 body that carries absolute URLs is passed on without rewriting'
   t.deepEqual(JSON.parse(reply.body.toString()), { response: { ok: true, location: `${sim.url.origin}/api/3/stacks.json` } })
 })
 
-test('hop-by-hop response headers and headers named in the upstream\'s Connection never reach the caller', async (t) => {
+test("hop-by-hop response headers and headers named in the upstream's Connection never reach the caller", async (t) => {
   const upstream = await listenForTest(
     t,
     http.createServer((_req, res) => {

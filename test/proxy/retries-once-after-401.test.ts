@@ -57,10 +57,13 @@ test('a GET that gets a 401 is sent again with the re-read token when the token 
   t.is(reply.status, 200, 'the caller never saw the 401')
   t.is((JSON.parse(reply.body.toString()) as { response: unknown[] }).response.length, 30)
   const requests = await recorded(s.sim, 2)
-  t.deepEqual(requests.map((r) => [r.method, r.url, r.token]), [
-    ['GET', '/api/3/stacks.json', OLD],
-    ['GET', '/api/3/stacks.json', NEW],
-  ])
+  t.deepEqual(
+    requests.map((r) => [r.method, r.url, r.token]),
+    [
+      ['GET', '/api/3/stacks.json', OLD],
+      ['GET', '/api/3/stacks.json', NEW],
+    ],
+  )
   t.is(await count401(s.proxy, 'replayed'), 1)
   t.is(await count401(s.proxy, 'passed_through'), 0)
 })
@@ -74,7 +77,10 @@ test('a POST with a small body that gets a 401 is replayed with the identical bo
   t.is(reply.body.toString(), body, 'the caller got the answer to the replayed request')
   const requests = await recorded(s.sim, 2)
   t.is(requests.length, 2)
-  t.deepEqual(requests.map((r) => r.token), [OLD, NEW])
+  t.deepEqual(
+    requests.map((r) => r.token),
+    [OLD, NEW],
+  )
   for (const r of requests) {
     t.is(r.method, 'POST')
     t.is(r.body.toString(), body, 'the upstream received the same body both times')
@@ -102,7 +108,10 @@ test('a 401 to a chunked upload is passed through even though the token changed:
   t.is(reply.status, 401)
   t.is(reply.body.length, 0)
   // Any replay would have been recorded before the caller got its answer.
-  t.deepEqual((await recorded(s.sim, 1)).map((r) => r.token), [OLD])
+  t.deepEqual(
+    (await recorded(s.sim, 1)).map((r) => r.token),
+    [OLD],
+  )
   t.is(await count401(s.proxy, 'passed_through'), 1)
   t.is(await count401(s.proxy, 'replayed'), 0)
 })
@@ -114,7 +123,10 @@ test('a 401 to a body larger than the replay limit is passed through even though
   const reply = await send(`${s.proxy.url}/api/3/upload`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
   t.is(reply.status, 401)
   // Any replay would have been recorded before the caller got its answer.
-  t.deepEqual((await recorded(s.sim, 1)).map((r) => r.token), [OLD])
+  t.deepEqual(
+    (await recorded(s.sim, 1)).map((r) => r.token),
+    [OLD],
+  )
   t.is(await count401(s.proxy, 'passed_through'), 1)
   t.is(await count401(s.proxy, 'replayed'), 0)
 })
@@ -127,7 +139,13 @@ test('a body exactly at the replay limit is still replayed', async (t) => {
   t.is(reply.status, 200)
   t.deepEqual(JSON.parse(reply.body.toString()), { response: { bytes: 1024 } })
   const requests = await recorded(s.sim, 2)
-  t.deepEqual(requests.map((r) => [r.token, r.bodyBytes]), [[OLD, 1024], [NEW, 1024]])
+  t.deepEqual(
+    requests.map((r) => [r.token, r.bodyBytes]),
+    [
+      [OLD, 1024],
+      [NEW, 1024],
+    ],
+  )
 })
 
 test('a request is replayed at most once, even if the new token is refused too', async (t) => {
@@ -136,7 +154,10 @@ test('a request is replayed at most once, even if the new token is refused too',
   const reply = await send(`${s.proxy.url}/stacks.json`)
   t.is(reply.status, 401)
   t.is(reply.body.length, 0)
-  t.deepEqual((await recorded(s.sim, 2)).map((r) => r.token), [OLD, 'another-token-cloud66-rejects'])
+  t.deepEqual(
+    (await recorded(s.sim, 2)).map((r) => r.token),
+    [OLD, 'another-token-cloud66-rejects'],
+  )
   t.is(await count401(s.proxy, 'replayed'), 1)
   t.is(await count401(s.proxy, 'passed_through'), 1)
 })
@@ -147,7 +168,10 @@ test('after a replay, later requests use the new token straight away', async (t)
   t.is((await send(`${s.proxy.url}/stacks.json`)).status, 200)
   t.is((await send(`${s.proxy.url}/stacks.json?page=2`)).status, 200)
   const requests = await recorded(s.sim, 3)
-  t.deepEqual(requests.map((r) => r.token), [OLD, NEW, NEW])
+  t.deepEqual(
+    requests.map((r) => r.token),
+    [OLD, NEW, NEW],
+  )
   t.is(await count401(s.proxy, 'replayed'), 1)
 })
 

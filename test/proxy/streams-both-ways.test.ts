@@ -37,7 +37,10 @@ test('the first chunk of /api/3/slow reaches the caller while the upstream is st
   t.is(firstChunk, '[{"chunk":0,"of":4}\n')
   t.false(finishedAtFirstChunk, 'the upstream had not finished its answer when the caller got the first chunk')
   t.true(upstreamFinished)
-  t.deepEqual(JSON.parse(whole), [0, 1, 2, 3].map((i) => ({ chunk: i, of: 4 })))
+  t.deepEqual(
+    JSON.parse(whole),
+    [0, 1, 2, 3].map((i) => ({ chunk: i, of: 4 })),
+  )
 })
 
 test('an answer whose rest the upstream sends only after the caller saw its start completes', async (t) => {
@@ -78,15 +81,23 @@ test('an upload reaches the upstream while the caller is still sending it', asyn
   // seen the first part. A proxy that collected the body first would wait forever.
   const { upstream, seen } = await countingUpstream(t)
   // Content-Length larger than the replay buffer: this body must stream.
-  const proxy = await startProxy(t, { upstream: `http://127.0.0.1:${upstream.port}`, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN }, flags: { replayBodyLimit: 1024 } })
+  const proxy = await startProxy(t, {
+    upstream: `http://127.0.0.1:${upstream.port}`,
+    env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN },
+    flags: { replayBodyLimit: 1024 },
+  })
   const part = Buffer.alloc(64 * 1024, 'a')
   const answer = within(
     new Promise<string>((resolve, reject) => {
-      const req = http.request(`${proxy.url}/upload`, { method: 'POST', agent: false, headers: { 'content-length': part.length * 2, 'content-type': 'application/octet-stream' } }, (res) => {
-        let text = ''
-        res.on('data', (c: Buffer) => (text += c.toString()))
-        res.once('end', () => resolve(text))
-      })
+      const req = http.request(
+        `${proxy.url}/upload`,
+        { method: 'POST', agent: false, headers: { 'content-length': part.length * 2, 'content-type': 'application/octet-stream' } },
+        (res) => {
+          let text = ''
+          res.on('data', (c: Buffer) => (text += c.toString()))
+          res.once('end', () => resolve(text))
+        },
+      )
       req.once('error', reject)
       req.write(part)
       void nextEvent<[number]>(seen, 'bytes', 'the first part of the upload to reach the upstream', (n) => n >= part.length).then(() => req.end(part), reject)

@@ -7,7 +7,17 @@ import { systemClock } from '../../src/clock.js'
 import { Secret } from '../../src/secret.js'
 import type { Simulator } from '../../src/simulator/index.js'
 import { openRedisStore } from '../../src/store/redis/index.js'
-import { createKey, logIn, newSecret, startGatewaySim, startReplicas, tlsFiles, trustingAgent, withKey, type GatewayProcess } from '../helpers/gateway-replicas.js'
+import {
+  createKey,
+  logIn,
+  newSecret,
+  startGatewaySim,
+  startReplicas,
+  tlsFiles,
+  trustingAgent,
+  withKey,
+  type GatewayProcess,
+} from '../helpers/gateway-replicas.js'
 import { apiStatus } from '../helpers/oauth-sim.js'
 import { startRedis } from '../helpers/redis-server.js'
 
@@ -34,7 +44,13 @@ async function setUp(t: ExecutionContext): Promise<Setup> {
   const secret = newSecret()
   // 300 requests of one member at once, from one address: lift the fairness caps (per-member
   // concurrency, per-address connections), which are tested on their own; this is about refreshes.
-  const replicas = await startReplicas(t, ['a', 'b', 'c'], { upstream: sim.url, store: redis.url, secret, tls, args: ['--member-concurrency', '300', '--max-client-connections', '1000'] })
+  const replicas = await startReplicas(t, ['a', 'b', 'c'], {
+    upstream: sim.url,
+    store: redis.url,
+    secret,
+    tls,
+    args: ['--member-concurrency', '300', '--max-client-connections', '1000'],
+  })
   const [a, b, c] = replicas as [GatewayProcess, GatewayProcess, GatewayProcess]
   const { session } = await logIn(sim, a, b, 1)
   const { key } = await createKey(c, session, 'burst')
@@ -53,7 +69,9 @@ async function burst(t: ExecutionContext, replicas: readonly GatewayProcess[], k
 }
 
 const refreshCalls = (sim: Simulator) =>
-  sim.requests.filter((r) => r.method === 'POST' && r.url === '/oauth/token' && new URLSearchParams(r.body.toString('utf8')).get('grant_type') === 'refresh_token')
+  sim.requests.filter(
+    (r) => r.method === 'POST' && r.url === '/oauth/token' && new URLSearchParams(r.body.toString('utf8')).get('grant_type') === 'refresh_token',
+  )
 
 test('300 concurrent requests over three replicas for a member whose token has expired cause exactly one refresh, and all succeed', async (t) => {
   const { sim, replicas, redisUrl, secret, key } = await setUp(t)

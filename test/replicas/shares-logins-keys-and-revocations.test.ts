@@ -4,7 +4,21 @@
 // "A revoked key or a removed member stops working on every replica within one second").
 import test, { type ExecutionContext } from 'ava'
 import type { Simulator } from '../../src/simulator/index.js'
-import { api, createKey, jsonOf, logIn, newSecret, pollFor, request, startGatewaySim, startReplicas, tlsFiles, trustingAgent, withKey, type GatewayProcess } from '../helpers/gateway-replicas.js'
+import {
+  api,
+  createKey,
+  jsonOf,
+  logIn,
+  newSecret,
+  pollFor,
+  request,
+  startGatewaySim,
+  startReplicas,
+  tlsFiles,
+  trustingAgent,
+  withKey,
+  type GatewayProcess,
+} from '../helpers/gateway-replicas.js'
 import { startRedis } from '../helpers/redis-server.js'
 
 /** The issue's bound for a revocation or removal to reach every replica. */
@@ -16,7 +30,11 @@ const stacksCallsWith = (sim: Simulator, token: string) => sim.requests.filter((
 
 async function threeReplicas(t: ExecutionContext, args: readonly string[] = []) {
   const [sim, redis, tls] = await Promise.all([startGatewaySim(t), startRedis(t), tlsFiles(t)])
-  const [a, b, c] = (await startReplicas(t, ['a', 'b', 'c'], { upstream: sim.url, store: redis.url, secret: newSecret(), tls, args })) as [GatewayProcess, GatewayProcess, GatewayProcess]
+  const [a, b, c] = (await startReplicas(t, ['a', 'b', 'c'], { upstream: sim.url, store: redis.url, secret: newSecret(), tls, args })) as [
+    GatewayProcess,
+    GatewayProcess,
+    GatewayProcess,
+  ]
   return { sim, redis, a, b, c }
 }
 
@@ -61,7 +79,12 @@ test('a key created on replica A works on C, and once A revokes it C refuses it 
   const revoked = await api(a, session, 'DELETE', `/keys/${encodeURIComponent(id)}`)
   t.is(revoked.status, 200, revoked.text)
   t.truthy(jsonOf<{ revoked_at: string | null }>(revoked).revoked_at)
-  const seen = await pollFor(() => withKey(c, key, '/stacks.json', toC), (r) => r.status !== 200, PROPAGATION_BUDGET_MS, POLL_EVERY_MS)
+  const seen = await pollFor(
+    () => withKey(c, key, '/stacks.json', toC),
+    (r) => r.status !== 200,
+    PROPAGATION_BUDGET_MS,
+    POLL_EVERY_MS,
+  )
 
   t.true(seen.withinBudget, `C still accepted the revoked key after ${PROPAGATION_BUDGET_MS} ms (${seen.polls} polls)`)
   t.is(seen.value.status, 401)
@@ -86,7 +109,12 @@ test('a member removed by an admin on replica B can no longer use their keys or 
 
   const removed = await api(b, admin.session, 'DELETE', `/members/${encodeURIComponent('cloud66:1')}`)
   t.is(removed.status, 200, removed.text)
-  const seen = await pollFor(() => withKey(a, key, '/stacks.json', toA), (r) => r.status !== 200, PROPAGATION_BUDGET_MS, POLL_EVERY_MS)
+  const seen = await pollFor(
+    () => withKey(a, key, '/stacks.json', toA),
+    (r) => r.status !== 200,
+    PROPAGATION_BUDGET_MS,
+    POLL_EVERY_MS,
+  )
 
   t.true(seen.withinBudget, `A still accepted the removed member's key after ${PROPAGATION_BUDGET_MS} ms (${seen.polls} polls)`)
   t.is(seen.value.status, 401)
@@ -94,7 +122,10 @@ test('a member removed by an admin on replica B can no longer use their keys or 
   t.is((await api(a, member.session, 'GET', '/me')).status, 401, 'the removed member is signed out everywhere')
   // The admin page on another replica no longer lists them, and their Cloud 66 token is gone.
   const members = jsonOf<Array<{ id: string }>>(await api(c, admin.session, 'GET', '/members'))
-  t.deepEqual(members.map((m) => m.id), ['cloud66:2'])
+  t.deepEqual(
+    members.map((m) => m.id),
+    ['cloud66:2'],
+  )
   // A plain GET of /-/ on A shows the signed-out page to the removed member's browser.
   const home = await request(a, '/-/', { headers: { cookie: member.session } })
   t.regex(home.text, /Log in with Cloud 66/)

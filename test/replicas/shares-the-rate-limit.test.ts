@@ -2,7 +2,18 @@
 // one budget, not one per replica (issue 4: "only API requests count, across all replicas; 429 with
 // Retry-After when exceeded").
 import test from 'ava'
-import { api, createKey, jsonOf, logIn, newSecret, startGatewaySim, startReplicas, tlsFiles, withKey, type GatewayProcess } from '../helpers/gateway-replicas.js'
+import {
+  api,
+  createKey,
+  jsonOf,
+  logIn,
+  newSecret,
+  startGatewaySim,
+  startReplicas,
+  tlsFiles,
+  withKey,
+  type GatewayProcess,
+} from '../helpers/gateway-replicas.js'
 import { startRedis } from '../helpers/redis-server.js'
 
 test('with --member-rate 6/m, three requests on each of two replicas use up the budget and the seventh, on the third replica, gets 429', async (t) => {

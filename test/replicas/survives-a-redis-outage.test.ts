@@ -4,7 +4,22 @@
 // restarting a replica; and once the grace period is over with Redis still down, requests fail closed.
 import test, { type ExecutionContext } from 'ava'
 import type { Simulator } from '../../src/simulator/index.js'
-import { api, createKey, jsonOf, logIn, newSecret, pollFor, request, startGatewaySim, startReplicas, tlsFiles, trustingAgent, withKey, type GatewayProcess, type GatewayReply } from '../helpers/gateway-replicas.js'
+import {
+  api,
+  createKey,
+  jsonOf,
+  logIn,
+  newSecret,
+  pollFor,
+  request,
+  startGatewaySim,
+  startReplicas,
+  tlsFiles,
+  trustingAgent,
+  withKey,
+  type GatewayProcess,
+  type GatewayReply,
+} from '../helpers/gateway-replicas.js'
 import { within } from '../helpers/forwarding.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
 import { until } from '../helpers/wait.js'
@@ -106,7 +121,12 @@ test('while Redis is down a cached member keeps working, key changes and readine
   const revoked = await api(a, again.session, 'DELETE', `/keys/${encodeURIComponent(fresh.id)}`)
   t.is(revoked.status, 200, revoked.text)
   // The invalidation channel works again too: b, which used the key a moment ago, refuses it.
-  const refused = await pollFor(() => withKey(b, fresh.key, '/stacks.json', toB), (r) => r.status !== 200, 1_000, 50)
+  const refused = await pollFor(
+    () => withKey(b, fresh.key, '/stacks.json', toB),
+    (r) => r.status !== 200,
+    1_000,
+    50,
+  )
   t.true(refused.withinBudget, 'the revocation reached the other replica over the re-established subscription')
   t.is(refused.value.status, 401)
 })
@@ -136,7 +156,12 @@ test('once the outage grace period is over with Redis still down, a cached membe
   t.is((await withKey(a, key)).status, 200)
 
   await redis.stop()
-  const refused = await pollFor(() => withKey(a, key), (r) => r.status !== 200, BUDGET_MS, 100)
+  const refused = await pollFor(
+    () => withKey(a, key),
+    (r) => r.status !== 200,
+    BUDGET_MS,
+    100,
+  )
 
   t.true(refused.withinBudget, `the member was still let through ${BUDGET_MS} ms into the outage (grace ${GRACE_MS} ms)`)
   t.is(refused.value.status, 503, refused.value.text)

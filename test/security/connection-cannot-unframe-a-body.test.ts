@@ -34,7 +34,9 @@ test('finding 1, local: a Connection header naming Content-Length is refused, an
   const sim = await startSim(t)
   const proxy = await startProxy(t, { upstream: sim.url, flags: { denyPaths: ['DELETE /stacks/*'] }, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } })
   for (const option of ['content-length', 'Content-Length', 'keep-alive, content-length', 'transfer-encoding']) {
-    const framing = option.includes('transfer') ? `Transfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n` : `Content-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`
+    const framing = option.includes('transfer')
+      ? `Transfer-Encoding: chunked\r\n\r\n${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`
+      : `Content-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`
     const status = await sendRaw(
       () => net.connect(proxy.port, '127.0.0.1'),
       `GET /stacks.json HTTP/1.1\r\nHost: 127.0.0.1:${proxy.port}\r\nConnection: ${option}\r\n${framing}`,
@@ -52,7 +54,7 @@ test('finding 1, local: a Connection header naming Content-Length is refused, an
   )
 })
 
-test('finding 1, gateway: a read-only key cannot smuggle a DELETE that runs with another member\'s token', async (t) => {
+test("finding 1, gateway: a read-only key cannot smuggle a DELETE that runs with another member's token", async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url })
   const one = await loginMember(t, gw, sim, 1)
@@ -69,6 +71,9 @@ test('finding 1, gateway: a read-only key cannot smuggle a DELETE that runs with
   const res = await gwRequest(gw, '/stacks.json', { bearer: victim.key })
   t.is(res.status, 200)
   const seen = sim.requests.slice(before)
-  t.deepEqual(seen.map((r) => `${r.method} ${r.url}`), ['GET /api/3/stacks.json'])
+  t.deepEqual(
+    seen.map((r) => `${r.method} ${r.url}`),
+    ['GET /api/3/stacks.json'],
+  )
   t.is(seen[0]?.token, await memberToken(gw, 'cloud66:2'))
 })

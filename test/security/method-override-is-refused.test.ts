@@ -32,7 +32,11 @@ test('finding 4, local: every form of method override is refused with 400 and no
   }
   t.is(sim.requests.length, 0)
   // An ordinary form POST still goes through, with its bytes.
-  const ok = await send(`${proxy.url}/api/3/echo`, { method: 'POST', body: 'method=fine&x_method=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const ok = await send(`${proxy.url}/api/3/echo`, {
+    method: 'POST',
+    body: 'method=fine&x_method=2',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
   t.is(ok.status, 200)
   t.is(sim.requests[0]?.body.toString(), 'method=fine&x_method=2')
 })
@@ -43,7 +47,12 @@ test('finding 4, gateway: a key limited to GET and POST cannot DELETE through _m
   const { cookie } = await loginMember(t, gw, sim, 1)
   const { key } = await createKey(gw, cookie, { label: 'no-delete', methods: ['GET', 'POST'] })
   const before = sim.requests.length
-  const res = await gwRequest(gw, '/stacks/abc/deployments/1.json', { method: 'POST', bearer: key, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '_method=DELETE' })
+  const res = await gwRequest(gw, '/stacks/abc/deployments/1.json', {
+    method: 'POST',
+    bearer: key,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: '_method=DELETE',
+  })
   t.is(res.status, 400)
   t.is(errorCode(res), 'method_override')
   t.is(sim.requests.length, before)

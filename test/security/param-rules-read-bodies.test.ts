@@ -68,7 +68,7 @@ async function proxyWithRule(t: ExecutionContext, flags: Record<string, unknown>
 
 const jsonError = (reply: Reply): unknown => (JSON.parse(reply.body.toString()) as { error: unknown }).error
 
-test('finding 2, gateway: a read-only key\'s GET with include_private_key in a form body is refused and no private key comes back', async (t) => {
+test("finding 2, gateway: a read-only key's GET with include_private_key in a form body is refused and no private key comes back", async (t) => {
   const sim = await startGatewaySim(t)
   const gw = await startGateway(t, { upstream: sim.url, flags: { scopes: 'public admin' } })
   const { cookie } = await loginMember(t, gw, sim, 1)
@@ -88,7 +88,11 @@ test('finding 2, gateway: a read-only key\'s GET with include_private_key in a f
   t.false(res.body.includes('PRIVATE KEY'))
   t.is(sim.requests.length, before, 'nothing reached Cloud 66')
   // Without the parameter the same request goes through, and carries no key.
-  const plain = await gwRequest(gw, `/stacks/${stack}/servers/${server}.json`, { bearer: key, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'page=1' })
+  const plain = await gwRequest(gw, `/stacks/${stack}/servers/${server}.json`, {
+    bearer: key,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'page=1',
+  })
   t.is(plain.status, 200)
 })
 
@@ -99,7 +103,11 @@ test('a ?param rule refuses the parameter in every kind of body and spelling, on
     for (const shape of SHAPES) {
       for (const spelling of SPELLINGS[kindOf(shape)]) {
         const body = shape.template.replace('P', spelling)
-        const reply = await send(`${proxy.url}/stacks/abc/servers/def.json`, { method, body, headers: shape.contentType === undefined ? {} : { 'content-type': shape.contentType } })
+        const reply = await send(`${proxy.url}/stacks/abc/servers/def.json`, {
+          method,
+          body,
+          headers: shape.contentType === undefined ? {} : { 'content-type': shape.contentType },
+        })
         t.is(reply.status, 403, `${method} ${shape.name} ${spelling}: ${reply.body.toString()}`)
         tried += 1
       }
@@ -115,7 +123,11 @@ test('the same bodies without the parameter reach Cloud 66 with exactly the byte
     for (const shape of SHAPES) {
       const body = shape.template.replace('P', 'include_public_keys')
       const before = sim.requests.length
-      const reply = await send(`${proxy.url}/api/3/echo`, { method, body, headers: shape.contentType === undefined ? {} : { 'content-type': shape.contentType } })
+      const reply = await send(`${proxy.url}/api/3/echo`, {
+        method,
+        body,
+        headers: shape.contentType === undefined ? {} : { 'content-type': shape.contentType },
+      })
       t.is(reply.status, 200, `${method} ${shape.name}: ${reply.body.toString()}`)
       const seen = sim.requests.slice(before)
       t.is(seen.length, 1)
@@ -126,10 +138,20 @@ test('the same bodies without the parameter reach Cloud 66 with exactly the byte
 
 test('a chunked body under a parameter rule is read, checked and forwarded with a Content-Length', async (t) => {
   const { sim, proxy } = await proxyWithRule(t)
-  const refused = await send(`${proxy.url}/stacks.json`, { method: 'POST', chunked: true, body: 'a=1&include_private_key=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const refused = await send(`${proxy.url}/stacks.json`, {
+    method: 'POST',
+    chunked: true,
+    body: 'a=1&include_private_key=1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
   t.is(refused.status, 403)
   t.is(sim.requests.length, 0)
-  const passed = await send(`${proxy.url}/api/3/echo`, { method: 'POST', chunked: true, body: 'a=1&b=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const passed = await send(`${proxy.url}/api/3/echo`, {
+    method: 'POST',
+    chunked: true,
+    body: 'a=1&b=2',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
   t.is(passed.status, 200)
   const [record] = sim.requests
   t.is(record?.headers['content-length'], '7')
@@ -139,15 +161,28 @@ test('a chunked body under a parameter rule is read, checked and forwarded with 
 
 test('a body that cannot be checked under a parameter rule is refused, never forwarded unread', async (t) => {
   const { sim, proxy } = await proxyWithRule(t, { inspectBodyLimit: 1024 })
-  const big = await send(`${proxy.url}/stacks.json`, { method: 'POST', body: `a=${'x'.repeat(2000)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const big = await send(`${proxy.url}/stacks.json`, {
+    method: 'POST',
+    body: `a=${'x'.repeat(2000)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
   t.is(big.status, 413)
   t.is(jsonError(big), 'payload_too_large')
-  const bigChunked = await send(`${proxy.url}/stacks.json`, { method: 'POST', chunked: true, body: `a=${'x'.repeat(2000)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const bigChunked = await send(`${proxy.url}/stacks.json`, {
+    method: 'POST',
+    chunked: true,
+    body: `a=${'x'.repeat(2000)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })
   t.is(bigChunked.status, 413)
   const unknown = await send(`${proxy.url}/stacks.json`, { method: 'GET', body: 'include_private_key=1', headers: { 'content-type': 'text/plain' } })
   t.is(unknown.status, 415)
   t.is(jsonError(unknown), 'unsupported_media_type')
-  const gzipped = await send(`${proxy.url}/stacks.json`, { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' } })
+  const gzipped = await send(`${proxy.url}/stacks.json`, {
+    method: 'POST',
+    body: 'a=1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+  })
   t.is(gzipped.status, 415)
   const broken = await send(`${proxy.url}/stacks.json`, { method: 'POST', body: '{"include_private_key":', headers: { 'content-type': 'application/json' } })
   t.is(broken.status, 400)

@@ -70,7 +70,10 @@ test('finding 3, gateway: a key whose rules are too big to match cheaply is refu
   t.is(tooManyStars.status, 400)
   t.is(errorCode(tooManyStars), 'bad_request')
   t.regex(tooManyStars.json<{ message: string }>().message, /\*\* at most 4 times/)
-  const tooManySegments = await gwRequest(gw, '/-/api/keys', { cookie, json: { label: 'x', allow_paths: [`/${Array.from({ length: 40 }, () => 'a').join('/')}`] } })
+  const tooManySegments = await gwRequest(gw, '/-/api/keys', {
+    cookie,
+    json: { label: 'x', allow_paths: [`/${Array.from({ length: 40 }, () => 'a').join('/')}`] },
+  })
   t.is(tooManySegments.status, 400)
   const tooManyRules = await gwRequest(gw, '/-/api/keys', { cookie, json: { label: 'x', deny_paths: Array.from({ length: 51 }, (_v, i) => `/p${i}`) } })
   t.is(tooManyRules.status, 400)

@@ -23,7 +23,13 @@ test('finding 5: Sec-Fetch-Site is compared case-insensitively, and anything but
     assertProxyError(t, res, 403, 'forbidden_origin')
   }
   // Two headers are joined into one list by the parser: refused too.
-  const two = await send(stack.port, { target: '/api/3/stacks', headers: [['Sec-Fetch-Site', 'none'], ['Sec-Fetch-Site', 'cross-site']] })
+  const two = await send(stack.port, {
+    target: '/api/3/stacks',
+    headers: [
+      ['Sec-Fetch-Site', 'none'],
+      ['Sec-Fetch-Site', 'cross-site'],
+    ],
+  })
   assertProxyError(t, two, 403, 'forbidden_origin')
   assertUpstreamUntouched(t, stack)
   for (const value of ['same-origin', 'none', 'Same-Origin', 'NONE']) {
@@ -57,7 +63,7 @@ test('finding 5: identity-header values live in their own sso: namespace and can
     t.is(res.status, 401, value)
     t.is(errorCode(res), 'unidentified', value)
   }
-  t.is(sim.requests.length, before, 'nothing reached Cloud 66 with anyone\'s token')
+  t.is(sim.requests.length, before, "nothing reached Cloud 66 with anyone's token")
   // A real e-mail names sso:<e-mail>, which has no token yet.
   const grace = await gwRequest(gw, '/stacks.json', { headers: { [HEADER]: 'Grace@Example.com' } })
   t.is(grace.status, 401)

@@ -22,17 +22,26 @@ test('the form-encoded answer is encoded as a form: spaces as +, in Doorkeeperâ€
   const code = await obtainCode(sim, codeRequest({ scope: 'public redeploy admin' }))
   const res = await fetch(new URL('/oauth/token', sim.url), {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1:8787/-/callback', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'http://127.0.0.1:8787/-/callback',
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+    }),
   })
-  t.regex(
-    await res.text(),
-    /^access_token=[\w-]{43}&token_type=bearer&expires_in=3600&refresh_token=[\w-]{43}&scope=public\+redeploy\+admin&created_at=\d+$/,
-  )
+  t.regex(await res.text(), /^access_token=[\w-]{43}&token_type=bearer&expires_in=3600&refresh_token=[\w-]{43}&scope=public\+redeploy\+admin&created_at=\d+$/)
 })
 
 test('errors stay Doorkeeperâ€™s JSON when answers are form-encoded', async (t) => {
   const sim = await startSim(t, { tokenResponseFormat: 'form' })
-  const { res, body } = await postToken(sim, { grant_type: 'authorization_code', code: 'nope', redirect_uri: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET })
+  const { res, body } = await postToken(sim, {
+    grant_type: 'authorization_code',
+    code: 'nope',
+    redirect_uri: 'x',
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+  })
   t.is(res.status, 400)
   t.is(res.headers.get('content-type'), 'application/json; charset=utf-8')
   t.deepEqual(body, { error: 'invalid_grant', error_description: INVALID_GRANT })

@@ -5,7 +5,19 @@ import type { ExecutionContext } from 'ava'
 import type { Simulator, SimulatorOptions } from '../../src/simulator/index.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import type { TokenCall } from '../helpers/oauth-sim.js'
-import { apiStatus, bearerChallenge, CALLBACK, CLIENT_ID, CLIENT_SECRET, codeRequest, INVALID_GRANT, obtainCode, postToken, redeem, startSim } from '../helpers/oauth-sim.js'
+import {
+  apiStatus,
+  bearerChallenge,
+  CALLBACK,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  codeRequest,
+  INVALID_GRANT,
+  obtainCode,
+  postToken,
+  redeem,
+  startSim,
+} from '../helpers/oauth-sim.js'
 
 const EXPIRED = bearerChallenge('invalid_token', 'The access token expired')
 const REVOKED = bearerChallenge('invalid_token', 'The access token was revoked')

@@ -123,7 +123,9 @@ test('token info refuses a missing, unknown, revoked or expired token with Doork
   const sim = await startSim(t, { tokens: { gone: ['public'], old: ['public'] } })
   sim.revokeToken('gone')
   sim.expireToken('old')
-  for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Bearer gone' }, { authorization: 'Bearer old' }] as Array<Record<string, string>>) {
+  for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Bearer gone' }, { authorization: 'Bearer old' }] as Array<
+    Record<string, string>
+  >) {
     const res = await fetch(new URL('/oauth/token/info', sim.url), { headers })
     const what = headers.authorization ?? 'no token'
     t.is(res.status, 401, what)

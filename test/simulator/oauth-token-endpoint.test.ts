@@ -130,7 +130,13 @@ test('a code past its lifetime gets invalid_grant', async (t) => {
 
 test('a missing grant_type, a missing code and the password grant get Doorkeeper’s errors', async (t) => {
   const sim = await startSim(t)
-  assertError(t, await postToken(sim, { code: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }), 400, 'invalid_request', 'Missing required parameter: grant_type.')
+  assertError(
+    t,
+    await postToken(sim, { code: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+    400,
+    'invalid_request',
+    'Missing required parameter: grant_type.',
+  )
   assertError(
     t,
     await postToken(sim, { grant_type: 'authorization_code', redirect_uri: CALLBACK, client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
@@ -180,9 +186,13 @@ test('Accept is ignored: JSON comes back even when a form or HTML is asked for',
   const ok = await redeem(sim, await obtainCode(sim, codeRequest()), {}, { accept: 'application/x-www-form-urlencoded' })
   t.is(ok.res.status, 200)
   t.is(ok.res.headers.get('content-type'), 'application/json; charset=utf-8')
-  const failed = await postToken(sim, { grant_type: 'authorization_code', code: 'nope', redirect_uri: CALLBACK, client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, {
-    headers: { accept: 'text/html' },
-  })
+  const failed = await postToken(
+    sim,
+    { grant_type: 'authorization_code', code: 'nope', redirect_uri: CALLBACK, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+    {
+      headers: { accept: 'text/html' },
+    },
+  )
   t.is(failed.res.status, 400)
   t.is(failed.res.headers.get('content-type'), 'application/json; charset=utf-8')
 })

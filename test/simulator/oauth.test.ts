@@ -85,7 +85,10 @@ test('the consent page lists the scopes, offers the users and carries every hidd
   t.regex(page.res.headers.get('set-cookie') ?? '', /^_session=[0-9a-f]+; path=\/; HttpOnly; SameSite=Lax$/)
   t.regex(page.res.headers.get('content-security-policy') ?? '', /default-src 'none'/)
   t.regex(page.html, /Authorize <strong>sim-client<\/strong> to use your account\?/)
-  t.deepEqual([...page.html.matchAll(/<li data-scope="([^"]+)">/g)].map((m) => m[1]), ['public', 'jobs'])
+  t.deepEqual(
+    [...page.html.matchAll(/<li data-scope="([^"]+)">/g)].map((m) => m[1]),
+    ['public', 'jobs'],
+  )
   // No script and nothing loaded from anywhere: no src, no stylesheet link, no url() in the style.
   t.notRegex(page.html, /<script|<link|<img|src=|url\(/)
 
@@ -227,7 +230,10 @@ test('the counters say how often each endpoint was called, token calls by grant 
   })
   t.is(refreshed.status, 200)
   await fetch(new URL('/oauth/token', sim.url), { method: 'POST', body: new URLSearchParams({}) })
-  await fetch(new URL('/oauth/revoke', sim.url), { method: 'POST', body: new URLSearchParams({ token: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }) })
+  await fetch(new URL('/oauth/revoke', sim.url), {
+    method: 'POST',
+    body: new URLSearchParams({ token: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+  })
   t.deepEqual(sim.oauthCalls, { token: 4, tokenByGrant: { authorization_code: 2, refresh_token: 1 }, revoke: 1, authorize: 1 })
 })
 

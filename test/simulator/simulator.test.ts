@@ -125,16 +125,12 @@ test('a missing token gets Doorkeeper’s empty 401', async (t) => {
   t.is(res.headers.get('content-type'), 'text/html')
   t.is(res.headers.get('cache-control'), 'no-store')
   t.is(res.headers.get('pragma'), 'no-cache')
-  t.is(
-    res.headers.get('www-authenticate'),
-    'Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid"',
-  )
+  t.is(res.headers.get('www-authenticate'), 'Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid"')
 })
 
 test('unknown, Basic and revoked tokens are refused, revoked ones as such', async (t) => {
   const sim = await start(t, { tokens: { alpha: ['public'], beta: ['public'] } })
-  const status = async (headers: Record<string, string>): Promise<number> =>
-    (await fetch(new URL('/api/3/stacks', sim.url), { headers })).status
+  const status = async (headers: Record<string, string>): Promise<number> => (await fetch(new URL('/api/3/stacks', sim.url), { headers })).status
   t.is(await status({ authorization: 'Bearer alpha' }), 200)
   t.is(await status({ authorization: 'Bearer gamma' }), 401)
   t.is(await status({ authorization: 'Basic YWxwaGE6' }), 401)
@@ -343,7 +339,11 @@ test('slow sends its first chunk at once', async (t) => {
 test('slow ends as a JSON array', async (t) => {
   const sim = await start(t)
   const res = await fetch(new URL('/api/3/slow?chunks=3&interval_ms=0', sim.url), { headers: AUTH })
-  t.deepEqual(await res.json(), [{ chunk: 0, of: 3 }, { chunk: 1, of: 3 }, { chunk: 2, of: 3 }])
+  t.deepEqual(await res.json(), [
+    { chunk: 0, of: 3 },
+    { chunk: 1, of: 3 },
+    { chunk: 2, of: 3 },
+  ])
 })
 
 test('hang never answers until the client gives up; the simulator carries on', async (t) => {

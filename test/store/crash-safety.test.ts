@@ -14,7 +14,8 @@ const ROUNDS = 25
 const MAX_KILL_DELAY_MS = 40
 
 /** The sequence number a record carries; 0 while the writer has not written it yet. */
-const seqOf = (token: { accessToken: { reveal(): string } } | undefined) => (token === undefined ? 0 : Number(token.accessToken.reveal().replace('access-seq-', '')))
+const seqOf = (token: { accessToken: { reveal(): string } } | undefined) =>
+  token === undefined ? 0 : Number(token.accessToken.reveal().replace('access-seq-', ''))
 const numbersAfter = (lines: readonly string[], word: string) => lines.filter((l) => l.startsWith(`${word} `)).map((l) => Number(l.slice(word.length + 1)))
 
 test('a writer killed at random moments always leaves a readable store holding the old or the new value', async (t) => {

@@ -38,7 +38,10 @@ test('a lock held by another live process makes withLock give up with store_lock
   const s = await setup(t)
   const child = await holder(t, s)
   const store = openFileStore(t, s.path, ring(s.secret), { lockTimeoutMs: 300 })
-  const error = await t.throwsAsync(store.withLock(LOCK, async () => 'never'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    store.withLock(LOCK, async () => 'never'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   t.true(error?.message.includes(`pid ${child.child.pid}`), error?.message)
   t.true(error?.message.includes(s.locksDir), 'names the lock file')
@@ -70,7 +73,10 @@ test('a lock from another machine is respected while its holder refreshes it, an
   await writeFile(lockFile, JSON.stringify({ pid: 4242, host: 'some-other-host', ns: '', token: 'foreign', label: LOCK, since: Date.now() }))
 
   const impatient = openFileStore(t, s.path, ring(s.secret), { lockTimeoutMs: 300, staleLockMs: 60_000 })
-  const error = await t.throwsAsync(impatient.withLock(LOCK, async () => 'never'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    impatient.withLock(LOCK, async () => 'never'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   t.true(error?.message.includes('some-other-host'))
 
@@ -102,7 +108,10 @@ test('a holder working longer than the stale bound keeps its lock, because it ke
   // The holder refreshes its lock a few times per stale period; the waiter gives up after several periods.
   const child = await holder(t, s, { STORE_STALE_MS: '2000' })
   const waiter = openFileStore(t, s.path, ring(s.secret), { lockTimeoutMs: 6_000, staleLockMs: 2_000 })
-  const error = await t.throwsAsync(waiter.withLock(LOCK, async () => 'stolen'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    waiter.withLock(LOCK, async () => 'stolen'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   child.send('release')
   await child.waitForLine(/^released$/)

@@ -113,7 +113,14 @@ for (const [what, corrupt, code] of corruptions) {
     await writeFile(path, corrupt(await readFile(path, 'utf8')))
     const before = await readFile(path)
     const store = openFileStore(t, path, keys)
-    for (const attempt of [store.check(), store.getToken('alice'), store.listCallers(), store.putToken('bob', bareToken()), store.deleteToken('alice'), store.takeOnce('login', 'x')]) {
+    for (const attempt of [
+      store.check(),
+      store.getToken('alice'),
+      store.listCallers(),
+      store.putToken('bob', bareToken()),
+      store.deleteToken('alice'),
+      store.takeOnce('login', 'x'),
+    ]) {
       const error = await t.throwsAsync(attempt, { instanceOf: StoreError })
       t.is(error?.code, code)
       t.true(error?.message.includes(path), 'names the file')
@@ -234,7 +241,10 @@ test('file store: withLock gives up with store_locked, naming the lock, when ano
     await new Promise<void>((resolve) => (release = resolve))
   })
   await inside
-  const error = await t.throwsAsync(waiter.withLock('refresh:alice', async () => 'never'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    waiter.withLock('refresh:alice', async () => 'never'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   t.regex(error?.message ?? '', /refresh:alice/)
   release()

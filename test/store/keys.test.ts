@@ -99,7 +99,11 @@ test('C66_PROXY_SECRET_FILE is read from the file it names', async (t) => {
 test('a bad previous secret is reported by its position, without its value', async (t) => {
   const dir = await scratchDir(t)
   const error = await t.throwsAsync(
-    loadKeyRing({ env: { C66_PROXY_SECRET: generateSecret(), C66_PROXY_PREVIOUS_SECRETS: `${generateSecret()},tooshortvalue` }, storeDir: dir, allowGeneratedKey: true }),
+    loadKeyRing({
+      env: { C66_PROXY_SECRET: generateSecret(), C66_PROXY_PREVIOUS_SECRETS: `${generateSecret()},tooshortvalue` },
+      storeDir: dir,
+      allowGeneratedKey: true,
+    }),
     { instanceOf: ConfigError },
   )
   t.true(error?.message.includes('C66_PROXY_PREVIOUS_SECRETS (item 2)'))
@@ -108,10 +112,13 @@ test('a bad previous secret is reported by its position, without its value', asy
 
 test('setting both C66_PROXY_SECRET and C66_PROXY_SECRET_FILE is refused', async (t) => {
   const dir = await scratchDir(t)
-  await t.throwsAsync(loadKeyRing({ env: { C66_PROXY_SECRET: generateSecret(), C66_PROXY_SECRET_FILE: join(dir, 'x') }, storeDir: dir, allowGeneratedKey: true }), {
-    instanceOf: ConfigError,
-    message: /not both/,
-  })
+  await t.throwsAsync(
+    loadKeyRing({ env: { C66_PROXY_SECRET: generateSecret(), C66_PROXY_SECRET_FILE: join(dir, 'x') }, storeDir: dir, allowGeneratedKey: true }),
+    {
+      instanceOf: ConfigError,
+      message: /not both/,
+    },
+  )
 })
 
 test('without a secret and outside local mode, loading the ring asks for C66_PROXY_SECRET', async (t) => {

@@ -15,7 +15,10 @@ test('memory store: withLock gives up with store_locked when the lock stays held
   t.teardown(() => store.close())
   let release!: () => void
   const held = store.withLock('refresh:alice', () => new Promise<void>((resolve) => (release = resolve)))
-  const error = await t.throwsAsync(store.withLock('refresh:alice', async () => 'never'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    store.withLock('refresh:alice', async () => 'never'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   t.regex(error?.message ?? '', /refresh:alice/)
   release()

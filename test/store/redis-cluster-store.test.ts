@@ -34,7 +34,13 @@ tokenStoreContract('redis cluster store', async () => {
 
 test('redis cluster store: the callers of one store are spread over several masters, and listCallers finds them all', async (t) => {
   const prefix = newPrefix()
-  const store = new RedisTokenStore({ url: clusterUrl(), clusterOptions: {}, keyPrefix: prefix, keys: keyRingFromSecrets(randomBytes(32)), clock: new FakeClock() })
+  const store = new RedisTokenStore({
+    url: clusterUrl(),
+    clusterOptions: {},
+    keyPrefix: prefix,
+    keys: keyRingFromSecrets(randomBytes(32)),
+    clock: new FakeClock(),
+  })
   t.teardown(() => store.close())
   const callers = Array.from({ length: 30 }, (_, i) => `member-${i}`)
   for (const caller of callers) await store.putToken(caller, bareToken(`access-${caller}`))

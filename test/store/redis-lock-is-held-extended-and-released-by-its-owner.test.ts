@@ -102,7 +102,10 @@ test('redis lock: a holder whose work outlasts the lock’s TTL keeps it by exte
   await held.entered
   const owner = await raw.get(lockKey)
   // The waiter gives up after three TTLs: only the holder's extensions keep it out that long.
-  const error = await t.throwsAsync(waiter.withLock('long', async () => 'stolen'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    waiter.withLock('long', async () => 'stolen'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   t.regex(error?.message ?? '', /"long"/)
   t.is(await raw.get(lockKey), owner, 'still the same holder’s lock')

@@ -196,7 +196,10 @@ test('redis store: openRedisStore needs C66_PROXY_SECRET, and opens a checked st
   t.teardown(() => again.close())
   t.is((await again.getToken('alice'))?.accessToken.reveal(), 'access-alice')
   const unreachable = await t.throwsAsync(
-    withinSafety(openRedisStore({ url: `redis://127.0.0.1:${await closedPort()}`, env: { C66_PROXY_SECRET: secret }, clock: systemClock }), 'opening an unreachable Redis'),
+    withinSafety(
+      openRedisStore({ url: `redis://127.0.0.1:${await closedPort()}`, env: { C66_PROXY_SECRET: secret }, clock: systemClock }),
+      'opening an unreachable Redis',
+    ),
     { instanceOf: StoreError },
   )
   t.is(unreachable?.code, 'store_unavailable')
@@ -264,7 +267,15 @@ test('redis store: a lock is released only by its owner: a holder whose lock exp
   const firstOwner = await raw.get(lockKey)
   t.truthy(firstOwner, 'the lock is a Redis key while held')
   // While held, another store object can neither take it nor remove it.
-  t.is((await t.throwsAsync(third.withLock('refresh:alice', async () => 'never'), { instanceOf: StoreError }))?.code, 'store_locked')
+  t.is(
+    (
+      await t.throwsAsync(
+        third.withLock('refresh:alice', async () => 'never'),
+        { instanceOf: StoreError },
+      )
+    )?.code,
+    'store_locked',
+  )
   t.is(await raw.get(lockKey), firstOwner)
 
   // As if the first holder stalled past the lock's expiry: the lock goes, and the second store takes it.
@@ -284,7 +295,15 @@ test('redis store: a lock is released only by its owner: a holder whose lock exp
   finishFirst()
   await firstDone
   t.is(await raw.get(lockKey), secondOwner, 'the first holder’s release left the second holder’s lock alone')
-  t.is((await t.throwsAsync(third.withLock('refresh:alice', async () => 'never'), { instanceOf: StoreError }))?.code, 'store_locked')
+  t.is(
+    (
+      await t.throwsAsync(
+        third.withLock('refresh:alice', async () => 'never'),
+        { instanceOf: StoreError },
+      )
+    )?.code,
+    'store_locked',
+  )
 
   finishSecond()
   await secondDone
@@ -305,7 +324,10 @@ test('redis store: a holder keeps its lock past the lock’s expiry by extending
   await child.waitForLine(/^locked /)
   // The waiter waits several lock lifetimes: only the holder's extensions keep it out.
   const impatient = openStore(t, { keyPrefix: prefix, keys: ring(secret), lockTimeoutMs: lockTtlMs * 3, lockTtlMs })
-  const error = await t.throwsAsync(impatient.withLock('refresh:alice', async () => 'stolen'), { instanceOf: StoreError })
+  const error = await t.throwsAsync(
+    impatient.withLock('refresh:alice', async () => 'stolen'),
+    { instanceOf: StoreError },
+  )
   t.is(error?.code, 'store_locked')
   t.regex(error?.message ?? '', /refresh:alice/)
 
@@ -383,15 +405,29 @@ test('redis store: while Redis is down every operation fails quickly with store_
 
   await redis.start()
   // The restarted Redis kept nothing (no persistence): the store reconnects by itself and writes again.
-  await until('the store to reconnect', async () => (await store.putToken('alice', bareToken('access-again')).then(() => true, () => undefined)), 15_000, 50)
+  await until(
+    'the store to reconnect',
+    async () =>
+      await store.putToken('alice', bareToken('access-again')).then(
+        () => true,
+        () => undefined,
+      ),
+    15_000,
+    50,
+  )
   t.is((await store.getToken('alice'))?.accessToken.reveal(), 'access-again')
   await store.check()
   // The subscription made before the outage is renewed on the new connection: keep publishing until it hears one.
   let sent = 0
-  await until('the old subscription to hear a message again', async () => {
-    await publisher.bus.publish('keys', `after ${++sent}`).catch(() => undefined)
-    return heard.messages.length > 1 ? true : undefined
-  }, 15_000, 50)
+  await until(
+    'the old subscription to hear a message again',
+    async () => {
+      await publisher.bus.publish('keys', `after ${++sent}`).catch(() => undefined)
+      return heard.messages.length > 1 ? true : undefined
+    },
+    15_000,
+    50,
+  )
   t.regex(heard.messages[1] ?? '', /^after \d+$/)
 })
 
@@ -405,7 +441,16 @@ test('redis store: a store created while Redis is down fails fast, then works on
   const second = await t.throwsAsync(withinSafety(store.getToken('alice'), 'a second getToken with Redis down'), { instanceOf: StoreError })
   t.is(second?.code, 'store_unavailable')
   await redis.start()
-  await until('the store to connect', async () => (await store.check().then(() => true, () => undefined)), 15_000, 50)
+  await until(
+    'the store to connect',
+    async () =>
+      await store.check().then(
+        () => true,
+        () => undefined,
+      ),
+    15_000,
+    50,
+  )
   await store.putToken('alice', bareToken('access-alice'))
   t.is((await store.getToken('alice'))?.accessToken.reveal(), 'access-alice')
 })

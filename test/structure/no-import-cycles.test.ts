@@ -62,5 +62,13 @@ test('the check finds a circle when there is one', (t) => {
     ['d', ['a']],
   ])
   t.deepEqual(cycles(graph), [['a', 'b', 'c']])
-  t.deepEqual(cycles(new Map([['a', ['b']], ['b', []]])), [])
+  t.deepEqual(
+    cycles(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    [],
+  )
 })

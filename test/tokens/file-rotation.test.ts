@@ -107,9 +107,15 @@ test('c66-proxy status reports a malformed token file by name and the source act
   home.writeCx(CX)
   const result = await runCli(['status', '--json', '--token-file', tokenFile, '--listen', '127.0.0.1:1'], cleanEnv({ HOME: home.home }))
   t.is(result.code, 0, result.stderr)
-  const status = JSON.parse(result.stdout) as { token: { source: string; location: string }; sources: Array<{ source: string; state: string; problem?: string; location: string }> }
+  const status = JSON.parse(result.stdout) as {
+    token: { source: string; location: string }
+    sources: Array<{ source: string; state: string; problem?: string; location: string }>
+  }
   t.like(status.token, { source: 'cx', location: join(home.cxDir, 'cx.json') })
-  t.deepEqual(status.sources.find((s) => s.source === 'token-file'), { source: 'token-file', location: tokenFile, state: 'invalid', problem: 'not valid JSON' })
+  t.deepEqual(
+    status.sources.find((s) => s.source === 'token-file'),
+    { source: 'token-file', location: tokenFile, state: 'invalid', problem: 'not valid JSON' },
+  )
 })
 
 test('a token rotated behind the watcher is picked up after the upstream 401, and the request is retried once with it', async (t) => {

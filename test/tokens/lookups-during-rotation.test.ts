@@ -28,17 +28,22 @@ test('requests that arrive while the token file is being replaced all succeed, w
 
   const statuses = new Map<number, number>()
   for (let round = 0; round < 100; round++) {
-    const batch = await Promise.all(Array.from({ length: 5 }, async () => {
-      const res = await fetch(`${proxy.url}/stacks`)
-      await res.arrayBuffer()
-      return res.status
-    }))
+    const batch = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const res = await fetch(`${proxy.url}/stacks`)
+        await res.arrayBuffer()
+        return res.status
+      }),
+    )
     for (const status of batch) statuses.set(status, (statuses.get(status) ?? 0) + 1)
   }
   clearInterval(rotator)
 
   t.deepEqual([...statuses], [[200, 500]])
-  t.deepEqual(proxy.logs.filter((line) => line.includes('"internal error"')), [])
+  t.deepEqual(
+    proxy.logs.filter((line) => line.includes('"internal error"')),
+    [],
+  )
   const tokens = new Set(sim.requests.map((r) => r.token))
   t.deepEqual([...tokens].sort(), ['tok-a', 'tok-b'])
 })

@@ -39,7 +39,10 @@ test('status --json: a regular token file, directly or through a symlink, is use
     const { result, status } = await statusJson(t, path, home.home)
     t.is(result.code, 0, result.stderr)
     t.like(status.token, { source: 'token-file' })
-    t.like(status.sources.find((s) => s.source === 'token-file'), { state: 'used', location: path })
+    t.like(
+      status.sources.find((s) => s.source === 'token-file'),
+      { state: 'used', location: path },
+    )
   }
 })
 
@@ -50,7 +53,10 @@ for (const kind of [...NOT_TOKEN_FILES, ...NOT_TOKEN_FILES_BEHIND_LINKS]) {
     const { result, status } = await statusJson(t, path, home.home)
     t.is(result.code, 1, 'no token')
     t.is(status.token, null)
-    t.deepEqual(status.sources.find((s) => s.source === 'token-file'), { source: 'token-file', location: path, state: 'invalid', problem: kind.problem })
+    t.deepEqual(
+      status.sources.find((s) => s.source === 'token-file'),
+      { source: 'token-file', location: path, state: 'invalid', problem: kind.problem },
+    )
   })
 }
 
@@ -63,7 +69,11 @@ test('check-config warns about a FIFO as the token file, by name, and does not h
   t.true(result.stdout.includes(`warning: token source token-file (${path}) is not a regular file (a FIFO)`), result.stdout)
 })
 
-async function proxyOn(t: ExecutionContext, setUp: (scratch: string) => Promise<string>, withCx = false): Promise<{ sim: Simulator; proxy: StartedProxy; path: string }> {
+async function proxyOn(
+  t: ExecutionContext,
+  setUp: (scratch: string) => Promise<string>,
+  withCx = false,
+): Promise<{ sim: Simulator; proxy: StartedProxy; path: string }> {
   const sim = await startSimulator({ tokens: { [TOKEN]: ALL_SCOPES, [CX]: ALL_SCOPES } })
   t.teardown(() => sim.close())
   const home = tempHome(t)
@@ -103,10 +113,14 @@ for (const kind of [...NOT_TOKEN_FILES, ...NOT_TOKEN_FILES_BEHIND_LINKS]) {
 }
 
 test('the proxy: a token file holding a token with CR/LF in it (every call used to fail with 500) is invalid and skipped', async (t) => {
-  const { sim, proxy } = await proxyOn(t, async (dir) => {
-    writeFileSync(join(dir, 'token'), cxTokenJson(`${TOKEN}\r\nX-Injected: 1`))
-    return join(dir, 'token')
-  }, true)
+  const { sim, proxy } = await proxyOn(
+    t,
+    async (dir) => {
+      writeFileSync(join(dir, 'token'), cxTokenJson(`${TOKEN}\r\nX-Injected: 1`))
+      return join(dir, 'token')
+    },
+    true,
+  )
   t.like(await ask(proxy), { status: 200 })
   t.is(sim.requests.at(-1)?.token, CX, 'the next source is used')
   const report = (await proxy.app.tokens.describe()).local?.report.find((r) => r.source === 'token-file')
@@ -115,10 +129,14 @@ test('the proxy: a token file holding a token with CR/LF in it (every call used 
 })
 
 test('the proxy keeps answering when its token file is replaced by a FIFO or a huge file, and takes it back once fixed', async (t) => {
-  const { sim, proxy, path } = await proxyOn(t, async (dir) => {
-    writeFileSync(join(dir, 'token'), TOKEN)
-    return join(dir, 'token')
-  }, true)
+  const { sim, proxy, path } = await proxyOn(
+    t,
+    async (dir) => {
+      writeFileSync(join(dir, 'token'), TOKEN)
+      return join(dir, 'token')
+    },
+    true,
+  )
   t.like(await ask(proxy), { status: 200 })
   t.is(sim.requests.at(-1)?.token, TOKEN)
 
@@ -129,7 +147,10 @@ test('the proxy keeps answering when its token file is replaced by a FIFO or a h
   rmSync(path)
   fifo(t, path)
   await until('the FIFO to be passed over', async () => ((await tokenNow()) === CX ? true : undefined))
-  t.like((await proxy.app.tokens.describe()).local?.report.find((r) => r.source === 'token-file'), { state: 'invalid', problem: 'is not a regular file (a FIFO)' })
+  t.like(
+    (await proxy.app.tokens.describe()).local?.report.find((r) => r.source === 'token-file'),
+    { state: 'invalid', problem: 'is not a regular file (a FIFO)' },
+  )
 
   rmSync(path)
   writeFileSync(path, '')

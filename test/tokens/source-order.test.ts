@@ -134,7 +134,9 @@ test('CLOUD66_TOKEN as GNU base64 prints it (wrapped at 76 columns, trailing new
   t.teardown(() => sim.close())
   const home = tempHome(t)
   // The token file itself ends in a newline (json.Encoder), and base64 wraps long output.
-  const wrapped = `${Buffer.from(cxTokenJson(TOKENS.cloud66.repeat(4))).toString('base64').replace(/(.{76})/g, '$1\n')}\n`
+  const wrapped = `${Buffer.from(cxTokenJson(TOKENS.cloud66.repeat(4)))
+    .toString('base64')
+    .replace(/(.{76})/g, '$1\n')}\n`
   t.true(wrapped.split('\n').length > 2)
   const proxy = await startProxy(t, { upstream: sim.url, env: { HOME: home.home, CLOUD66_TOKEN: wrapped } })
   t.is(await tokenSeenUpstream(sim, proxy.url), TOKENS.cloud66.repeat(4))

@@ -34,7 +34,10 @@ const DUPLICATE_HOST: Refusal = ['duplicate_host', /only one Host header/]
 const UNDERSCORE: Refusal = ['framing', /Content_Length and Transfer_Encoding are not accepted/]
 const HTTP10_CHUNKED: Refusal = ['framing', /not accepted on an HTTP\/1\.0 request/]
 const CODING: Refusal = ['framing', /The only Transfer-Encoding accepted is a single "chunked"/]
-const connectionOption = (option: string): Refusal => ['connection_option', new RegExp(`may only name hop-by-hop options \\(close, keep-alive, upgrade, te, http2-settings\\), not "${option}"`)]
+const connectionOption = (option: string): Refusal => [
+  'connection_option',
+  new RegExp(`may only name hop-by-hop options \\(close, keep-alive, upgrade, te, http2-settings\\), not "${option}"`),
+]
 
 const CASES: ReadonlyArray<readonly [what: string, raw: readonly string[], version: string, refusal: Refusal | undefined]> = [
   ['one Host', HOST, '1.1', undefined],
@@ -80,7 +83,12 @@ const CASES: ReadonlyArray<readonly [what: string, raw: readonly string[], versi
   ['Connection: close, X-Hop-Secret', [...HOST, 'Connection', 'close, X-Hop-Secret'], '1.1', connectionOption('x-hop-secret')],
   ['Connection: authorization', [...HOST, 'Connection', 'authorization'], '1.1', connectionOption('authorization')],
   ['Connection: host', [...HOST, 'Connection', 'host'], '1.1', connectionOption('host')],
-  ['a second Connection header naming an end-to-end field', [...HOST, 'Connection', 'keep-alive', 'Connection', 'content-length'], '1.1', connectionOption('content-length')],
+  [
+    'a second Connection header naming an end-to-end field',
+    [...HOST, 'Connection', 'keep-alive', 'Connection', 'content-length'],
+    '1.1',
+    connectionOption('content-length'),
+  ],
 ]
 
 for (const [what, raw, version, refusal] of CASES) {

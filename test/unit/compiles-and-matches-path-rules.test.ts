@@ -4,7 +4,17 @@
 // and that the first matching rule is the one reported.
 import test from 'ava'
 import { paramName, paramTokens } from '../../src/rules/param-names.js'
-import { compileRule, compileRules, decodedSegments, firstMatch, hasParamRule, matchSegments, type PathRule, type PolicyInput, type RuleLimits } from '../../src/rules/path-rules.js'
+import {
+  compileRule,
+  compileRules,
+  decodedSegments,
+  firstMatch,
+  hasParamRule,
+  matchSegments,
+  type PathRule,
+  type PolicyInput,
+  type RuleLimits,
+} from '../../src/rules/path-rules.js'
 import { policyInput as input } from '../helpers/policy-input.js'
 
 // ── compiling ────────────────────────────────────────────────────────────────────────────────
@@ -74,7 +84,7 @@ const OVER_LIMITS: ReadonlyArray<readonly [rule: string, message: RegExp]> = [
 for (const [rule, message] of OVER_LIMITS) {
   test(`with limits, ${rule.slice(0, 20)} is refused: ${message.source}`, (t) => {
     t.regex(compileRule(rule, LIMITS) as string, message)
-    t.is(typeof compileRule(rule), 'object', 'without limits (operators\' own rules) it compiles')
+    t.is(typeof compileRule(rule), 'object', "without limits (operators' own rules) it compiles")
   })
 }
 
@@ -83,7 +93,10 @@ test('a rule just within every limit compiles', (t) => {
 })
 
 test('compileRules keeps the valid rules, in order, and drops the rest', (t) => {
-  t.deepEqual(compileRules(['/a', 'PSOT /b', '?c', '/d//e']).map((r) => r.source), ['/a', '?c'])
+  t.deepEqual(
+    compileRules(['/a', 'PSOT /b', '?c', '/d//e']).map((r) => r.source),
+    ['/a', '?c'],
+  )
 })
 
 // ── the path as the router sees it ───────────────────────────────────────────────────────────

@@ -50,12 +50,48 @@ const CASES: ReadonlyArray<readonly [what: string, limits: Partial<KeyPolicy>, m
   ['a key allowed ?page only', { allowPaths: ['?page'] }, 'GET', '/stacks', OUTSIDE_PATHS],
 
   ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/stacks/abc.json', PASSES],
-  ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/stacks/abc/servers', keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"')],
-  ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/api/3/stacks/abc/servers.json', keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"')],
-  ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/api/3/stacks/abc/%73ervers', keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"')],
-  ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/stacks/abc/servers/', keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"')],
-  ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/stacks.json?filter_name=x', keyPolicy('Refused by the gateway key\'s deny rule "?filter_name"')],
-  ['a key denied /stacks/*/servers and ?filter_name', { denyPaths: ['/stacks/*/servers', '?filter_name'] }, 'GET', '/stacks.json?filter%5Fname=x', keyPolicy('Refused by the gateway key\'s deny rule "?filter_name"')],
+  [
+    'a key denied /stacks/*/servers and ?filter_name',
+    { denyPaths: ['/stacks/*/servers', '?filter_name'] },
+    'GET',
+    '/stacks/abc/servers',
+    keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"'),
+  ],
+  [
+    'a key denied /stacks/*/servers and ?filter_name',
+    { denyPaths: ['/stacks/*/servers', '?filter_name'] },
+    'GET',
+    '/api/3/stacks/abc/servers.json',
+    keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"'),
+  ],
+  [
+    'a key denied /stacks/*/servers and ?filter_name',
+    { denyPaths: ['/stacks/*/servers', '?filter_name'] },
+    'GET',
+    '/api/3/stacks/abc/%73ervers',
+    keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"'),
+  ],
+  [
+    'a key denied /stacks/*/servers and ?filter_name',
+    { denyPaths: ['/stacks/*/servers', '?filter_name'] },
+    'GET',
+    '/stacks/abc/servers/',
+    keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"'),
+  ],
+  [
+    'a key denied /stacks/*/servers and ?filter_name',
+    { denyPaths: ['/stacks/*/servers', '?filter_name'] },
+    'GET',
+    '/stacks.json?filter_name=x',
+    keyPolicy('Refused by the gateway key\'s deny rule "?filter_name"'),
+  ],
+  [
+    'a key denied /stacks/*/servers and ?filter_name',
+    { denyPaths: ['/stacks/*/servers', '?filter_name'] },
+    'GET',
+    '/stacks.json?filter%5Fname=x',
+    keyPolicy('Refused by the gateway key\'s deny rule "?filter_name"'),
+  ],
 
   ['a key for stack abc', { stackIds: ['abc'] }, 'GET', '/stacks/abc.json', PASSES],
   ['a key for stack abc', { stackIds: ['abc'] }, 'GET', '/api/3/stacks/abc/servers', PASSES],
@@ -71,9 +107,27 @@ const CASES: ReadonlyArray<readonly [what: string, limits: Partial<KeyPolicy>, m
   // The order: read-only, then methods, then allowed paths, then deny rules, then stacks.
   ['a read-only GET-only key', { readOnly: true, methods: ['GET'] }, 'POST', '/x', READ_ONLY_KEY],
   ['a GET-only key allowed /a only', { methods: ['GET'], allowPaths: ['/a'] }, 'POST', '/b', keyPolicy('This gateway key may not use POST')],
-  ['a key allowed /stacks/** and denied /stacks/*/servers', { allowPaths: ['/stacks/**'], denyPaths: ['/stacks/*/servers'] }, 'GET', '/accounts', OUTSIDE_PATHS],
-  ['a key allowed /stacks/** and denied /stacks/*/servers', { allowPaths: ['/stacks/**'], denyPaths: ['/stacks/*/servers'] }, 'GET', '/stacks/abc/servers', keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"')],
-  ['a key for stack abc denied its servers', { stackIds: ['abc'], denyPaths: ['/stacks/*/servers'] }, 'GET', '/stacks/other/servers', keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"')],
+  [
+    'a key allowed /stacks/** and denied /stacks/*/servers',
+    { allowPaths: ['/stacks/**'], denyPaths: ['/stacks/*/servers'] },
+    'GET',
+    '/accounts',
+    OUTSIDE_PATHS,
+  ],
+  [
+    'a key allowed /stacks/** and denied /stacks/*/servers',
+    { allowPaths: ['/stacks/**'], denyPaths: ['/stacks/*/servers'] },
+    'GET',
+    '/stacks/abc/servers',
+    keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"'),
+  ],
+  [
+    'a key for stack abc denied its servers',
+    { stackIds: ['abc'], denyPaths: ['/stacks/*/servers'] },
+    'GET',
+    '/stacks/other/servers',
+    keyPolicy('Refused by the gateway key\'s deny rule "/stacks/*/servers"'),
+  ],
 ]
 
 for (const [what, limits, method, rawUrl, expected] of CASES) {
@@ -88,7 +142,9 @@ for (const [what, limits, method, rawUrl, expected] of CASES) {
 }
 
 test('a key deny rule on a ?param refuses a name the body sets', (t) => {
-  t.like(checkKeyPolicy(policy({ denyPaths: ['?include_private_key'] }), policyInput('GET', '/stacks/a/servers/b', ['include_private_key'])), { code: 'denied_by_policy' })
+  t.like(checkKeyPolicy(policy({ denyPaths: ['?include_private_key'] }), policyInput('GET', '/stacks/a/servers/b', ['include_private_key'])), {
+    code: 'denied_by_policy',
+  })
 })
 
 const STACKS: ReadonlyArray<readonly [apiPath: string, stack: string | undefined]> = [
@@ -110,7 +166,7 @@ for (const [apiPath, stack] of STACKS) {
   })
 }
 
-test('a key judges parameters (its requests\' bodies are read) exactly when one of its rules is a ?param rule', (t) => {
+test("a key judges parameters (its requests' bodies are read) exactly when one of its rules is a ?param rule", (t) => {
   t.false(keyJudgesParams(policy({})))
   t.false(keyJudgesParams(policy({ allowPaths: ['/stacks/**'], denyPaths: ['/accounts/otp'] })))
   t.true(keyJudgesParams(policy({ denyPaths: ['?include_private_key'] })))

@@ -26,7 +26,16 @@ function deadlines(timeoutMs: number): Started {
   return { d, clock, expired }
 }
 
-for (const [timeoutMs, everyMs] of [[60_000, 1_000], [600_000, 1_000], [20_000, 1_000], [2_000, 100], [300, 15], [219, 10], [50, 10], [1, 10]] as const) {
+for (const [timeoutMs, everyMs] of [
+  [60_000, 1_000],
+  [600_000, 1_000],
+  [20_000, 1_000],
+  [2_000, 100],
+  [300, 15],
+  [219, 10],
+  [50, 10],
+  [1, 10],
+] as const) {
   test(`a timeout of ${timeoutMs} ms is checked every ${everyMs} ms (a twentieth, between 10 ms and 1 s)`, (t) => {
     t.is(checkIntervalMs(timeoutMs), everyMs)
     const { d, clock } = deadlines(timeoutMs)
@@ -67,7 +76,10 @@ test('a disarmed item never expires; the others still do', (t) => {
   d.arm(kept)
   d.disarm(kept)
   clock.advance(300)
-  t.deepEqual(expired.map((e) => e.name), ['gone'])
+  t.deepEqual(
+    expired.map((e) => e.name),
+    ['gone'],
+  )
   d.close()
 })
 
@@ -94,7 +106,10 @@ test('items armed at different times expire in their own order', (t) => {
   clock.advance(70)
   t.deepEqual(expired, [{ name: 'first', afterMs: 100 }])
   clock.advance(30)
-  t.deepEqual(expired, [{ name: 'first', afterMs: 100 }, { name: 'second', afterMs: 130 }])
+  t.deepEqual(expired, [
+    { name: 'first', afterMs: 100 },
+    { name: 'second', afterMs: 130 },
+  ])
   d.close()
 })
 

@@ -148,10 +148,20 @@ const PORT = 8066
 const ALLOWLISTS: ReadonlyArray<readonly [given: string, extra: readonly string[], publicUrl: string | undefined, hosts: readonly string[]]> = [
   ['the loopback names with the listen port', [], undefined, ['localhost:8066', '127.0.0.1:8066', '[::1]:8066']],
   ['a bare extra name with the listen port, lower-cased', ['Dev.Box'], undefined, ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', 'dev.box:8066']],
-  ['an extra name with its own port', ['127.0.0.1:9000', '[::1]:9000', '[fd00::1]'], undefined, ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', '127.0.0.1:9000', '[::1]:9000', '[fd00::1]:8066']],
+  [
+    'an extra name with its own port',
+    ['127.0.0.1:9000', '[::1]:9000', '[fd00::1]'],
+    undefined,
+    ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', '127.0.0.1:9000', '[::1]:9000', '[fd00::1]:8066'],
+  ],
   ['a name on port 80, also without the port', ['dev.box:80'], undefined, ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', 'dev.box:80', 'dev.box']],
   ['the host of an http public URL', [], 'http://127.0.0.1:9000', ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', '127.0.0.1:9000']],
-  ['an http public URL on the default port', [], 'http://Proxy.Example/', ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', 'proxy.example:80', 'proxy.example']],
+  [
+    'an http public URL on the default port',
+    [],
+    'http://Proxy.Example/',
+    ['localhost:8066', '127.0.0.1:8066', '[::1]:8066', 'proxy.example:80', 'proxy.example'],
+  ],
   ['not the host of an https public URL (a front ends TLS there)', [], 'https://proxy.example', ['localhost:8066', '127.0.0.1:8066', '[::1]:8066']],
 ]
 
@@ -249,7 +259,11 @@ const BROWSER: ReadonlyArray<readonly [headers: IncomingHttpHeaders, refusal: Re
 ]
 
 const describe = (headers: IncomingHttpHeaders) =>
-  Object.keys(headers).length === 0 ? 'no headers' : Object.entries(headers).map(([n, v]) => `${n}: ${JSON.stringify(v)}`).join(', ')
+  Object.keys(headers).length === 0
+    ? 'no headers'
+    : Object.entries(headers)
+        .map(([n, v]) => `${n}: ${JSON.stringify(v)}`)
+        .join(', ')
 
 for (const [headers, refusal] of BROWSER) {
   const title = refusal === undefined ? 'passes the browser rules' : `is refused with ${refusal[0]} ${refusal[1]} (${refusal[2]})`
@@ -312,7 +326,10 @@ const OWN_PAGES: ReadonlyArray<readonly [method: string, path: string, headers: 
 
 for (const [method, path, headers, navigation] of OWN_PAGES) {
   test(`${method} ${path} with ${describe(headers)} ${navigation ? 'is' : 'is not'} a navigation to an own page`, (t) => {
-    t.is(isNavigationToOwnPage(method, () => path, headers), navigation)
+    t.is(
+      isNavigationToOwnPage(method, () => path, headers),
+      navigation,
+    )
   })
 }
 

@@ -18,7 +18,9 @@ const covers = (path: string, file: string): boolean => (path.endsWith('/') ? fi
 
 function testFiles(dir = join(ROOT, 'test')): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? testFiles(join(dir, entry.name)) : entry.name.endsWith('.test.ts') ? [relative(ROOT, join(dir, entry.name))] : []))
+    .flatMap((entry) =>
+      entry.isDirectory() ? testFiles(join(dir, entry.name)) : entry.name.endsWith('.test.ts') ? [relative(ROOT, join(dir, entry.name))] : [],
+    )
     .sort()
 }
 
@@ -32,7 +34,10 @@ const SELF = relative(ROOT, import.meta.filename)
 const FAST = ALL.filter((file) => !listed(KINDS).some((path) => covers(path, file)))
 
 test('test/tiers.json names only known kinds and paths that exist', (t) => {
-  t.deepEqual(Object.keys(tiers).filter((kind) => !kind.startsWith('$')), KINDS)
+  t.deepEqual(
+    Object.keys(tiers).filter((kind) => !kind.startsWith('$')),
+    KINDS,
+  )
   for (const path of listed(KINDS)) t.true(existsSync(join(ROOT, path)), path)
 })
 

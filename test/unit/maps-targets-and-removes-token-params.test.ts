@@ -74,7 +74,12 @@ for (const [query, expected, why] of TOKEN_PARAMS) {
 
 test('a caller-supplied token never survives, in any of the forms tried over HTTP', (t) => {
   const caller = 'caller-query-token-0123456789'
-  for (const target of [`/stacks?access_token=${caller}`, `/api/3/stacks?bearer_token=${caller}`, `/stacks?access%5ftoken=${caller}`, `/stacks?page=1;access_token=${caller}`]) {
+  for (const target of [
+    `/stacks?access_token=${caller}`,
+    `/api/3/stacks?bearer_token=${caller}`,
+    `/stacks?access%5ftoken=${caller}`,
+    `/stacks?page=1;access_token=${caller}`,
+  ]) {
     t.false(mapTarget(target).upstreamPath.includes(caller), target)
   }
 })

@@ -17,17 +17,54 @@ function stripped(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 const DROPPED: ReadonlyArray<readonly [why: string, names: readonly string[]]> = [
   ['a credential: the proxy brings its own', ['authorization', 'proxy-authorization', 'cookie', 'proxy_authorization']],
-  ['a hop-by-hop field', ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings', 'keep_alive', 'proxy_connection', 'http2_settings']],
+  [
+    'a hop-by-hop field',
+    ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'http2-settings', 'keep_alive', 'proxy_connection', 'http2_settings'],
+  ],
   ['answered by the proxy itself', ['expect']],
-  ['a method override', ['x-http-method-override', 'x-http-method', 'x-method-override', 'x_http_method_override', 'x_http_method', 'x_method_override', 'x-http_method-override']],
+  [
+    'a method override',
+    ['x-http-method-override', 'x-http-method', 'x-method-override', 'x_http_method_override', 'x_http_method', 'x_method_override', 'x-http_method-override'],
+  ],
   [
     'a who-is-calling header',
-    ['forwarded', 'client-ip', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'client_ip', 'x_real_ip', 'true_client_ip', 'x_client_ip', 'x_cluster_client_ip', 'cf_connecting_ip', 'fastly_client_ip'],
+    [
+      'forwarded',
+      'client-ip',
+      'x-real-ip',
+      'true-client-ip',
+      'x-client-ip',
+      'x-cluster-client-ip',
+      'cf-connecting-ip',
+      'fastly-client-ip',
+      'client_ip',
+      'x_real_ip',
+      'true_client_ip',
+      'x_client_ip',
+      'x_cluster_client_ip',
+      'cf_connecting_ip',
+      'fastly_client_ip',
+    ],
   ],
   ['a router override', ['x-original-url', 'x-rewrite-url', 'x_original_url', 'x_rewrite_url']],
   [
     'an X-Forwarded-* header, any name with that prefix',
-    ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-user', 'x-forwarded-prefix', 'x-forwarded-ssl', 'x-forwarded-email', 'x-forwarded-anything-at-all', 'x_forwarded_for', 'x_forwarded_user', 'x_forwarded_host', 'x-forwarded_for', 'x_forwarded-proto'],
+    [
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-forwarded-port',
+      'x-forwarded-user',
+      'x-forwarded-prefix',
+      'x-forwarded-ssl',
+      'x-forwarded-email',
+      'x-forwarded-anything-at-all',
+      'x_forwarded_for',
+      'x_forwarded_user',
+      'x_forwarded_host',
+      'x-forwarded_for',
+      'x_forwarded-proto',
+    ],
   ],
 ]
 
@@ -147,15 +184,24 @@ test('a header named in Connection is dropped wherever it stands, before or afte
 
 test('end-to-end response headers pass in their order, spelling and number, duplicates included', (t) => {
   const raw = [
-    'Content-Type', 'application/json; charset=utf-8',
-    'ETag', 'W/"abc"',
-    'cache-control', 'no-store',
-    'Vary', 'Accept',
-    'Vary', 'Origin',
-    'X-Cloud66-Warning', 'this token will be revoked soon',
-    'Retry-After', '30',
-    'WWW-Authenticate', 'Bearer realm="Doorkeeper"',
-    'X-Request-Id', 'req-1',
+    'Content-Type',
+    'application/json; charset=utf-8',
+    'ETag',
+    'W/"abc"',
+    'cache-control',
+    'no-store',
+    'Vary',
+    'Accept',
+    'Vary',
+    'Origin',
+    'X-Cloud66-Warning',
+    'this token will be revoked soon',
+    'Retry-After',
+    '30',
+    'WWW-Authenticate',
+    'Bearer realm="Doorkeeper"',
+    'X-Request-Id',
+    'req-1',
   ]
   t.deepEqual(filter(raw).headers, raw)
 })

@@ -43,7 +43,6 @@ export interface ManagementAction {
   readonly key_label?: string
 }
 
-
 /** The JSON shape of a key: everything but its hash. */
 export function keyJson(k: KeyRecord) {
   return {
@@ -72,7 +71,7 @@ export function gatewayApi(deps: GatewayApiDeps): ProxyMiddleware {
   const d: Directory = deps.directory
 
   router.use(async (ctx, next) => {
-    ;ctx.state.route = `/-/api${routeName(ctx.path)}`
+    ctx.state.route = `/-/api${routeName(ctx.path)}`
     ctx.set('Cache-Control', 'no-store')
     const origin = ctx.get('origin')
     if (origin !== '' && origin !== deps.publicOrigin) throw refuse.origin()
@@ -159,7 +158,15 @@ export function gatewayApi(deps: GatewayApiDeps): ProxyMiddleware {
     if (token === '' || /\s/.test(token)) throw new ProxyError('bad_request', 400, 'Give the personal access token as {"token": "…"}')
     const { created } = await d.addServiceMember(memberId)
     if (created) deps.onAction(ctx, { event: 'member_added', member: who.member.id, object: memberId })
-    await deps.store.putToken(memberId, { accessToken: new Secret(token), refreshToken: undefined, tokenType: 'Bearer', scope: undefined, expiresAt: undefined, obtainedAt: deps.clock.now(), origin: 'personal' })
+    await deps.store.putToken(memberId, {
+      accessToken: new Secret(token),
+      refreshToken: undefined,
+      tokenType: 'Bearer',
+      scope: undefined,
+      expiresAt: undefined,
+      obtainedAt: deps.clock.now(),
+      origin: 'personal',
+    })
     deps.tokens.evict(memberId)
     deps.onAction(ctx, { event: 'token_attached', member: who.member.id, object: memberId })
     ctx.body = { member: memberId, token: await tokenJson(deps, memberId) }

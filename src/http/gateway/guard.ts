@@ -19,7 +19,7 @@ export function gatewayGuard(config: Config, trusted: BlockList): RequestGuard {
   const scheme = config.publicUrl.protocol === 'https:' ? 'https' : 'http'
   return function guard(ctx) {
     const req = ctx.req
-    ;ctx.state.client = clientAddress(req, trusted)
+    ctx.state.client = clientAddress(req, trusted)
     const method = req.method ?? 'GET'
     const url = req.url ?? ''
     const forwardedHost = fromTrustedProxy(req, trusted) ? firstValue(req.headers['x-forwarded-host']) : undefined
@@ -27,7 +27,15 @@ export function gatewayGuard(config: Config, trusted: BlockList): RequestGuard {
       checkHostPresent(req.headers.host, req.httpVersion) ??
       checkFraming(req) ??
       checkRequestTarget(method, url) ??
-      (PROBES.has(pathOf(url)) ? undefined : checkBrowserRules(req.headers, hosts, scheme, forwardedHost ?? req.headers.host, isNavigationToOwnPage(method, () => pathOf(url), req.headers)))
+      (PROBES.has(pathOf(url))
+        ? undefined
+        : checkBrowserRules(
+            req.headers,
+            hosts,
+            scheme,
+            forwardedHost ?? req.headers.host,
+            isNavigationToOwnPage(method, () => pathOf(url), req.headers),
+          ))
     )
   }
 }

@@ -5,13 +5,10 @@ import type { StoredToken } from '../../store/types.js'
 import { escapeHtml, page } from '../html.js'
 import { whenText } from '../../time-format.js'
 
-
 /** The gateway pages run one script of their own (/-/assets/gateway.js) and nothing else. */
 export function gatewayCsp(baseCsp: string): string {
   return baseCsp.replace("default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';")
 }
-
-
 
 /**
  * The login is a link, not a GET form: /-/login answers with a redirect to Cloud 66, and Chromium

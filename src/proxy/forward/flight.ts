@@ -73,11 +73,27 @@ type FlightRequest = IncomingMessage & { [FLIGHT]?: Flight }
 /** The flight of a request, found again from http-proxy's events (which pass only req and res). */
 export const flightOf = (req: IncomingMessage): Flight | undefined => (req as FlightRequest)[FLIGHT]
 
-export function startFlight(req: IncomingMessage, res: ServerResponse, job: ForwardJob, resolve: (r: ForwardResult) => void, reject: (e: ProxyError) => void): Flight {
+export function startFlight(
+  req: IncomingMessage,
+  res: ServerResponse,
+  job: ForwardJob,
+  resolve: (r: ForwardResult) => void,
+  reject: (e: ProxyError) => void,
+): Flight {
   let settled = false
   const flight: Flight = {
-    req, res, job, token: job.token, attempt: 0, proxyReq: undefined, abandoned: false, answered: false,
-    upstreamBroken: false, bytesOut: 0, declaredBytes: undefined, deadlineAt: 0,
+    req,
+    res,
+    job,
+    token: job.token,
+    attempt: 0,
+    proxyReq: undefined,
+    abandoned: false,
+    answered: false,
+    upstreamBroken: false,
+    bytesOut: 0,
+    declaredBytes: undefined,
+    deadlineAt: 0,
     settle(outcome) {
       if (settled) return
       settled = true

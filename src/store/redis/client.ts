@@ -50,9 +50,20 @@ export function createClients(options: ClientOptions): { client: Client; newSubs
     ...options.redisOptions,
     ...options.clusterOptions.redisOptions,
   }
-  const clusterOptions: ClusterOptions = { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: retry, ...options.clusterOptions, redisOptions: nodeOptions }
+  const clusterOptions: ClusterOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retry,
+    ...options.clusterOptions,
+    redisOptions: nodeOptions,
+  }
   const client = new Cluster([{ host: seed.hostname, port: seed.port === '' ? 6379 : Number(seed.port) }], clusterOptions)
-  const subscriberOptions: ClusterOptions = { ...clusterOptions, lazyConnect: false, enableOfflineQueue: true, redisOptions: { ...nodeOptions, ...subscriberConnection } }
+  const subscriberOptions: ClusterOptions = {
+    ...clusterOptions,
+    lazyConnect: false,
+    enableOfflineQueue: true,
+    redisOptions: { ...nodeOptions, ...subscriberConnection },
+  }
   return { client, newSubscriber: () => client.duplicate([], subscriberOptions) }
 }
 
@@ -73,4 +84,3 @@ export function redisLocation(url: string): string {
   parsed.hash = ''
   return parsed.toString()
 }
-

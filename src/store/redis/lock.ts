@@ -90,19 +90,21 @@ export class RedisLock {
     const ttlMs = this.options.ttlMs
     const timer = setInterval(
       () => {
-        this.connection.run('EVAL', (c) => c.eval(EXTEND_IF_HOLDS, 1, key, owner, String(ttlMs))).then(
-          (extended) => {
-            if (extended === 1 || !this.#extenders.has(timer)) return
-            clearInterval(timer)
-            this.#extenders.delete(timer)
-            process.emitWarning(
-              `The store lock "${name}" expired before it could be extended (Redis unreachable for longer than its ${ttlMs} ms?); another process may hold it now.`,
-              'C66ProxyStoreWarning',
-            )
-          },
-          // Redis unreachable: try again at the next tick; if it stays away, the lock expires.
-          () => undefined,
-        )
+        this.connection
+          .run('EVAL', (c) => c.eval(EXTEND_IF_HOLDS, 1, key, owner, String(ttlMs)))
+          .then(
+            (extended) => {
+              if (extended === 1 || !this.#extenders.has(timer)) return
+              clearInterval(timer)
+              this.#extenders.delete(timer)
+              process.emitWarning(
+                `The store lock "${name}" expired before it could be extended (Redis unreachable for longer than its ${ttlMs} ms?); another process may hold it now.`,
+                'C66ProxyStoreWarning',
+              )
+            },
+            // Redis unreachable: try again at the next tick; if it stays away, the lock expires.
+            () => undefined,
+          )
       },
       Math.max(20, Math.floor(ttlMs / 3)),
     )

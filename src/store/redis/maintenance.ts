@@ -27,7 +27,8 @@ export class RedisMaintenance {
       await c.set(probe, value, 'PX', 60_000)
       const back = await c.get(probe)
       await c.del(probe)
-      if (back !== value) throw new StoreError('store_unavailable', `Redis at ${location} did not return what was just written to it; is it a read-only replica?`)
+      if (back !== value)
+        throw new StoreError('store_unavailable', `Redis at ${location} did not return what was just written to it; is it a read-only replica?`)
     })
     // A sample of what is there must open: a wrong C66_PROXY_SECRET stops start-up here.
     for (const key of await this.keyspace.sampleRecords(CHECK_SAMPLE)) {

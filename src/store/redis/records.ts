@@ -65,7 +65,9 @@ export class RedisRecords {
     const key = recordKey.doc(namespace, id)
     const sealed = this.values.seal(key, encodeDoc(value, ttlMs === undefined ? undefined : this.clock.now() + ttlMs))
     // A plain SET also drops the PX of a replaced expiring document.
-    await this.connection.run('SET', (c) => (ttlMs === undefined ? c.set(this.keyspace.key(key), sealed) : c.set(this.keyspace.key(key), sealed, 'PX', gcAfter(ttlMs))))
+    await this.connection.run('SET', (c) =>
+      ttlMs === undefined ? c.set(this.keyspace.key(key), sealed) : c.set(this.keyspace.key(key), sealed, 'PX', gcAfter(ttlMs)),
+    )
   }
 
   async getDoc(namespace: string, id: string): Promise<string | undefined> {
@@ -111,4 +113,3 @@ export class RedisRecords {
 function gcAfter(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs)) + GC_GRACE_MS
 }
-
