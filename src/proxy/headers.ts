@@ -70,7 +70,7 @@ const DROPPED_RESPONSE = new Set([
  * between) must never run there. A sandbox CSP gives it an opaque origin of its own and no
  * script; nosniff stops a browser from guessing HTML; DENY stops framing.
  */
-const SECURITY_HEADERS = [
+export const SECURITY_HEADERS = [
   'X-Content-Type-Options',
   'nosniff',
   'Content-Security-Policy',

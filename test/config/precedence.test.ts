@@ -71,6 +71,10 @@ const ROWS: readonly Row[] = [
   { key: 'minUploadRate', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.minUploadRate },
   { key: 'inspectBodyLimit', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.inspectBodyLimitBytes },
   { key: 'upstreamMaxSockets', layers: [1, 2, '3', 4], expected: [1, 2, 3, 4], read: (c) => c.upstreamMaxSockets },
+  { key: 'upstreamBudget', layers: ['10/h', '20', '30/h', 'off'], expected: [10, 20, 30, undefined], read: (c) => c.upstreamBudget },
+  { key: 'coalesce', layers: ['on', 'off', 'on', 'off'], expected: [true, false, true, false], read: (c) => c.coalesce },
+  { key: 'cacheTtl', layers: ['1s', '2s', 'off', '4s'], expected: [1_000, 2_000, 0, 4_000], read: (c) => c.cacheTtlMs },
+  { key: 'cacheMaxBytes', layers: [10, 20, '30', 40], expected: [10, 20, 30, 40], read: (c) => c.cacheMaxBytes },
   {
     key: 'upstreamKeepAliveTimeout',
     layers: ['55s', '1m', '30s', '500ms'],

@@ -44,14 +44,15 @@ test('/-/metrics is Prometheus text whose every metric is c66_proxy_ prefixed, w
   const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: 'sim-token' }, flags: { responseTimeout: '1s' } })
   const unique = `zz-${randomUUID()}`
 
-  // Budget of 3: two stack reads and one hung request, then Cloud 66 throttles.
+  // Budget of 3: two stack reads and one hung request, then Cloud 66 throttles (last: after its
+  // 503, answered as 429, the proxy holds the caller's requests until the hour ends).
   t.is((await fetch(`${proxy.url}/stacks/${uid}/servers`)).status, 200)
   t.is((await fetch(`${proxy.url}/api/3/stacks/${uid}/servers.json`)).status, 200)
   t.is((await fetch(`${proxy.url}/api/3/hang`)).status, 504)
-  t.is((await fetch(`${proxy.url}/stacks`)).status, 503)
   t.is((await fetch(`${proxy.url}/${unique}/${uid}`)).status, 404)
   t.is((await fetch(`${proxy.url}/stacks`, { method: 'PROPFIND' })).status, 404)
   t.is((await rawRequest(proxy.port, `GET /stacks HTTP/1.1\r\nHost: rebind.example:${proxy.port}\r\nConnection: close\r\n\r\n`)).status, 403)
+  t.is((await fetch(`${proxy.url}/stacks`)).status, 429)
 
   const res = await fetch(`${proxy.url}/-/metrics`)
   t.is(res.status, 200)
@@ -66,7 +67,10 @@ test('/-/metrics is Prometheus text whose every metric is c66_proxy_ prefixed, w
   )
 
   t.is(find(samples, 'c66_proxy_requests_total', { method: 'GET', route: '/stacks/:id/servers', status: '200' })[0]?.value, 2)
-  t.is(find(samples, 'c66_proxy_requests_total', { method: 'GET', route: '/stacks', status: '503' })[0]?.value, 1)
+  t.is(find(samples, 'c66_proxy_requests_total', { method: 'GET', route: '/stacks', status: '429' })[0]?.value, 1)
+  t.true(declared.includes('c66_proxy_upstream_budget_used') && declared.includes('c66_proxy_upstream_budget_remaining'), 'the hourly budget')
+  t.is(find(samples, 'c66_proxy_upstream_budget_remaining')[0]?.value, 0, "Cloud 66's X-RateLimit-Remaining: 0")
+  t.true(declared.includes('c66_proxy_requests_shared_total'))
   t.is(find(samples, 'c66_proxy_requests_total', { method: 'GET', route: 'other', status: '404' })[0]?.value, 1)
   t.is(find(samples, 'c66_proxy_requests_total', { method: 'other', route: '/stacks', status: '404' })[0]?.value, 1, 'unknown methods are labelled other')
   t.is(find(samples, 'c66_proxy_requests_total', { status: '403' })[0]?.value, 1)

@@ -97,10 +97,13 @@ test('canary tokens and caller credentials appear in no log line, response, CLI 
   await expect('upstream 401 (re-read, same token, passed through)', `/api/3/status/401?${Q}`, 401)
   await expect('upstream 403 missing scope', `/stacks/${uid}/reboot_servers?${Q}`, 403, { method: 'POST' })
   await expect('upstream 404', `/api/3/no_such_thing?${Q}`, 404)
-  await expect('upstream 503 throttled', `/api/3/status/503?error=throttled&${Q}`, 503)
   await expect('upstream redirect', `/api/3/redirect/self?${Q}`, 302)
   await expect('upstream timeout', `/api/3/hang?${Q}`, 504)
   await expect('echo', `/api/3/echo?${Q}`, 200, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })
+  // Cloud 66's 503 throttled reaches the caller as 429, and the proxy then answers the caller's
+  // next requests itself (429 budget_exhausted) until the hour ends: last of the forwarded ones.
+  await expect('upstream 503 throttled', `/api/3/status/503?error=throttled&${Q}`, 429)
+  await expect('held after throttling', `/stacks?${Q}`, 429)
   await expect('foreign origin', `/stacks?${Q}`, 403, { headers: { origin: 'https://evil.example' } })
   await expect('cross-site fetch', `/stacks?${Q}`, 403, { headers: { 'sec-fetch-site': 'cross-site' } })
   await expect('status page', '/-/', 200)

@@ -63,7 +63,8 @@ async function burst(t: ExecutionContext, replicas: readonly GatewayProcess[], k
   return Promise.all(
     Array.from({ length: CONCURRENT }, (_, i) => {
       const n = i % replicas.length
-      return withKey(replicas[n] as GatewayProcess, key, '/stacks.json', { ...(agents[n] ? { agent: agents[n] } : {}), safetyMs: BURST_SAFETY_MS })
+      // Distinct queries: identical concurrent GETs of one member would share one upstream request.
+      return withKey(replicas[n] as GatewayProcess, key, `/stacks.json?i=${i}`, { ...(agents[n] ? { agent: agents[n] } : {}), safetyMs: BURST_SAFETY_MS })
     }),
   )
 }

@@ -4,7 +4,7 @@
 // The HTTP-level checks stay in test/proxy/forwards-request-headers and passes-responses-through.
 import test from 'ava'
 import type { IncomingHttpHeaders } from 'node:http'
-import { filterResponseHeaders, rewriteLocation, stripRequestHeaders } from '../../src/proxy/headers.js'
+import { SECURITY_HEADERS, filterResponseHeaders, rewriteLocation, stripRequestHeaders } from '../../src/proxy/headers.js'
 
 /** What stripRequestHeaders leaves of `headers` (Node hands it lower-case names, underscores kept). */
 function stripped(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -129,7 +129,25 @@ test('stripping changes the object it is given and returns nothing', (t) => {
 const UPSTREAM = 'https://app.cloud66.com'
 const PUBLIC = 'http://127.0.0.1:8066'
 
-const filter = (raw: readonly string[]) => filterResponseHeaders(raw, UPSTREAM, PUBLIC)
+/**
+ * Filters `raw` and takes off the headers every proxied answer ends with (SECURITY_HEADERS,
+ * checked on their own below), so each case compares only what came from upstream.
+ */
+const filter = (raw: readonly string[]) => {
+  const result = filterResponseHeaders(raw, UPSTREAM, PUBLIC)
+  const tail = result.headers.slice(-SECURITY_HEADERS.length)
+  if (JSON.stringify(tail) !== JSON.stringify(SECURITY_HEADERS)) throw new Error(`the security headers are not last: ${JSON.stringify(result.headers)}`)
+  return { ...result, headers: result.headers.slice(0, -SECURITY_HEADERS.length) }
+}
+
+test("every proxied answer ends with the proxy's own security headers, and the upstream's versions of them are dropped", (t) => {
+  const raw = ['X-Content-Type-Options', 'whatever', 'Content-Security-Policy', 'default-src *', 'x-frame-options', 'ALLOWALL', 'Content-Type', 'text/html']
+  t.deepEqual(filterResponseHeaders(raw, UPSTREAM, PUBLIC).headers, ['Content-Type', 'text/html', ...SECURITY_HEADERS])
+  t.deepEqual(
+    [...SECURITY_HEADERS],
+    ['X-Content-Type-Options', 'nosniff', 'Content-Security-Policy', "sandbox; default-src 'none'; frame-ancestors 'none'", 'X-Frame-Options', 'DENY'],
+  )
+})
 
 const DROPPED_RESPONSE: ReadonlyArray<readonly [name: string, value: string]> = [
   ['Connection', 'keep-alive'],
