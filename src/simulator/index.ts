@@ -94,6 +94,10 @@ export interface Simulator {
   expireToken(token: string): void
   /** The user an access or refresh token belongs to; `tokens`/setToken tokens belong to the first user. */
   userOf(token: string): number | undefined
+  /** Lets every `GET /api/3/gate/<name>` request finish, waiting and later ones alike. */
+  openGate(name: string): void
+  /** How many `/gate/<name>` requests are waiting for their gate now. */
+  waitingAtGate(name: string): number
   /** Closes the server and all its connections, hanging ones included. */
   close(): Promise<void>
 }
@@ -138,6 +142,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     issueToken: (userId, scopes, options) => state.oauth.issueForTest(userId, scopes, options),
     expireToken: (token) => state.oauth.expireToken(token),
     userOf: (token) => state.oauth.userOf(token),
+    openGate: (name) => state.gates.open(name),
+    waitingAtGate: (name) => state.gates.waiting(name),
     close() {
       closing ??= new Promise<void>((resolve) => {
         // close() waits for open sockets; closeAllConnections ends the hanging and keep-alive ones.

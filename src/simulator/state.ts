@@ -6,6 +6,7 @@ import type { TokenRegistry } from './auth.js'
 import { createDataset } from './data.js'
 import type { Dataset } from './data.js'
 import type { SimulatorOptions, SimulatorRequestRecord } from './index.js'
+import { Gates } from './gates.js'
 import { OAuthStore } from './oauth-store.js'
 import { RateLimiter } from './rate-limit.js'
 
@@ -22,6 +23,8 @@ export interface SimulatorState {
   readonly s3Origin: string
   readonly records: SimulatorRequestRecord[]
   readonly events: EventEmitter
+  /** Test-only /gate/<name> requests wait here until the test opens their gate. */
+  readonly gates: Gates
   /** The simulator's own origin; known only once the server listens. */
   origin: string
   /** Adds a finished request record and announces it. */
@@ -56,6 +59,7 @@ export function createState(options: SimulatorOptions): SimulatorState {
     s3Origin,
     records,
     events,
+    gates: new Gates(),
     origin: '',
     record(record) {
       if (maxRecords > 0) {

@@ -28,6 +28,7 @@ export function registerStreamRoutes(router: Router): void {
     .on('GET', `${API}/big`, endpoint(pub, big))
     .on('GET', `${API}/slow`, endpoint(pub, slow))
     .on('GET', `${API}/hang`, endpoint(pub, hang))
+    .on('GET', `${API}/gate/:name`, endpoint(pub, gate))
     .on(ANY, `${API}/echo`, endpoint({ ...pub, ownsBody: true }, echo))
     .on(['POST', 'PUT'], `${API}/upload`, endpoint({ ...pub, ownsBody: true }, upload))
     .on(
@@ -113,6 +114,27 @@ function hang(api: ApiRequest): void {
   if (!flagParam(api.input, 'after_headers')) return
   api.ctx.res.writeHead(200, { ...api.headers, 'content-type': JSON_TYPE })
   api.ctx.res.write('{"response":[')
+}
+
+/**
+ * Sends the head and the start of a JSON array at once, then waits for `sim.openGate(name)`
+ * before it finishes the body (a HEAD waits before its head): an answer that is on its way exactly as long as a test needs.
+ */
+function gate(api: ApiRequest): void {
+  const name = param(api.ctx, 'name')
+  const res = api.ctx.res
+  if (api.ctx.req.method === 'HEAD') {
+    // A HEAD answer is complete with its head, so the head itself waits.
+    void api.sim.gates.pass(name).then(() => {
+      if (!res.destroyed) res.writeHead(200, { ...api.headers, 'content-type': JSON_TYPE }).end()
+    })
+    return
+  }
+  res.writeHead(200, { ...api.headers, 'content-type': JSON_TYPE })
+  res.write('[')
+  void api.sim.gates.pass(name).then(() => {
+    if (!res.destroyed) res.end(`{"gate":${JSON.stringify(name)}}]\n`)
+  })
 }
 
 /** Streams the body straight back, chunked, with the request's Content-Type; full duplex. */

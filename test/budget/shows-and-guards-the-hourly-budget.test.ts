@@ -129,7 +129,13 @@ test('on a gateway identical concurrent GETs of two members are never shared: ea
   const keys = [(await createKey(gw, ada.cookie, { label: 'a' })).key, (await createKey(gw, grace.cookie, { label: 'g' })).key]
   const before = sim.requests.length
   const order = [0, 1, 0, 1, 1, 0, 0, 1]
-  const replies = await Promise.all(order.map((who) => gwRequest(gw, '/api/3/slow?chunks=3&interval_ms=100', { bearer: keys[who] ?? '' })))
+  const sending = Promise.all(order.map((who) => gwRequest(gw, '/api/3/gate/members', { bearer: keys[who] ?? '' })))
+  // The answers wait until all eight are being handled: each had the chance to share.
+  const deadline = Date.now() + 15_000
+  while (gw.app.metrics.inFlightRequests.count < order.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  sim.openGate('members')
+  const replies = await sending
   t.true(replies.every((r) => r.status === 200))
   const users = sim.requests
     .slice(before)

@@ -346,6 +346,24 @@ test('slow ends as a JSON array', async (t) => {
   ])
 })
 
+test('a gate holds its answers, GET and HEAD, until the test opens it, and lets later ones through at once', async (t) => {
+  const sim = await start(t)
+  const url = new URL('/api/3/gate/g', sim.url)
+  const get = await fetch(url, { headers: AUTH })
+  const body = get.text()
+  const head = fetch(url, { method: 'HEAD', headers: AUTH })
+  let headDone = false
+  void head.then(() => (headDone = true))
+  while (sim.waitingAtGate('g') < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.is(get.status, 200, 'a GET has its head before the gate opens')
+  t.false(headDone, 'a HEAD waits for the gate')
+  sim.openGate('g')
+  t.deepEqual(JSON.parse(await body), [{ gate: 'g' }])
+  t.is((await head).status, 200)
+  t.is(sim.waitingAtGate('g'), 0)
+  t.deepEqual(await (await fetch(url, { headers: AUTH })).json(), [{ gate: 'g' }])
+})
+
 test('hang never answers until the client gives up; the simulator carries on', async (t) => {
   const sim = await start(t)
   const controller = new AbortController()
