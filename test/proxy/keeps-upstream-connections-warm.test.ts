@@ -107,3 +107,33 @@ test('a response that is silent for longer than the keep-alive timeout is not cu
     { chunk: 2, of: 3 },
   ])
 })
+
+test('a server that announces Keep-Alive: timeout=2 and closes after 2.5 s: the proxy closes idle connections one second before the announced timeout, whatever its own setting', async (t) => {
+  const sim = await startSim(t)
+  // Node's server announces floor(keepAliveTimeout / 1000) seconds and closes at keepAliveTimeout.
+  sim.server.keepAliveTimeout = 2_500
+  // A connection the proxy closes reaches the server as an end (FIN) first; one the server
+  // closes on its own timeout closes without it.
+  let serverClosed = 0
+  sim.server.on('connection', (socket: Socket) => {
+    let ended = false
+    socket.once('end', () => (ended = true))
+    socket.once('close', () => {
+      if (!ended) serverClosed += 1
+    })
+  })
+  const proxy = await startProxy(t, { upstream: sim.url, env: { CLOUD66_ACCESS_TOKEN: SIM_TOKEN } }) // default keep-alive timeout: 55 s
+  t.is((await send(`${proxy.url}/stacks.json`)).status, 200)
+  t.is(sim.requests.at(-1)?.headers.connection, 'keep-alive')
+  await sleep(600)
+  t.is((await send(`${proxy.url}/stacks.json`)).status, 200, 'a short pause reuses the connection')
+  t.is(metricValue(await metricsText(proxy), OPENED, { tls_session: 'none' }), 1)
+  for (const pause of [1_400, 2_000, 2_450, 2_700]) {
+    await sleep(pause)
+    t.is((await send(`${proxy.url}/stacks.json`)).status, 200, `after ${pause} ms idle`)
+  }
+  const text = await metricsText(proxy)
+  t.is(metricValue(text, OPENED, { tls_session: 'none' }), 5, 'each pause over a second ended with the proxy closing the connection')
+  t.is(metricSum(text, 'c66_proxy_upstream_errors_total'), 0)
+  t.is(serverClosed, 0, 'the server never had to close an idle connection')
+})

@@ -27,7 +27,7 @@ export interface Forwarder {
  * its own (timers, respond, replay, throttled), sharing the request's Flight.
  */
 export function createForwarder(config: Config, metrics: Metrics, log: Logger): Forwarder {
-  const { agent, proxy } = upstreamProxy(config, (session) => metrics.upstreamConnections.inc({ tls_session: session }))
+  const { agent, proxy, stopIdleSweep } = upstreamProxy(config, (session) => metrics.upstreamConnections.inc({ tls_session: session }))
   // The series that can occur start at 0, so a scrape shows "no connection opened yet" as such.
   for (const session of config.upstream.protocol === 'https:' ? ['new', 'resumed'] : ['none']) metrics.upstreamConnections.inc({ tls_session: session }, 0)
   const ctx = passContext(config, metrics, log, { send, fail })
@@ -42,9 +42,13 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     // Until a pooled socket is free this also bounds the wait for one; a streamed body restarts
     // the timeout once it is sent (armUpstreamTimers).
     ctx.awaitingResponse.arm(flight)
-    const options: httpProxy.ServerOptions = { headers: { authorization: `Bearer ${flight.token.reveal()}` } }
-    if (flight.job.body !== undefined) options.buffer = Readable.from([flight.job.body])
-    proxy.web(req, flight.res, options, (err: NodeJS.ErrnoException) => fail(flight, err))
+    // The bearer goes in as a request header (the caller's own Authorization was stripped), not
+    // as per-request options: http-proxy copies its whole option set for any request that has
+    // some, measurable per request. Only a buffered body needs them.
+    req.headers.authorization = `Bearer ${flight.token.reveal()}`
+    const onError = (err: NodeJS.ErrnoException) => fail(flight, err)
+    if (flight.job.body === undefined) webWithoutOptions(proxy, req, flight.res, onError)
+    else proxy.web(req, flight.res, { buffer: Readable.from([flight.job.body]) }, onError)
   }
 
   function fail(flight: Flight, err: NodeJS.ErrnoException) {
@@ -88,7 +92,17 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       ctx.awaitingResponse.close()
       ctx.awaitingBody.close()
       proxy.close()
+      stopIdleSweep()
       agent.destroy()
     },
   }
+}
+
+/**
+ * http-proxy's documented three-argument form, web(req, res, callback). Its types declare web()
+ * only with options, and an `undefined` in their place would be copied like options.
+ */
+function webWithoutOptions(proxy: httpProxy, req: IncomingMessage, res: ServerResponse, callback: (err: NodeJS.ErrnoException) => void): void {
+  const web = proxy.web as unknown as (this: httpProxy, req: IncomingMessage, res: ServerResponse, callback: (err: NodeJS.ErrnoException) => void) => void
+  web.call(proxy, req, res, callback)
 }

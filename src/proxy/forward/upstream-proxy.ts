@@ -5,24 +5,20 @@ import type { TLSSocket } from 'node:tls'
 import { parse as parseLegacyUrl } from 'node:url'
 import httpProxy from 'http-proxy'
 import type { Config } from '../../config/types.js'
+import { closeIdleConnections } from './idle-pool.js'
 
 /** How a new connection to Cloud 66 began: a full TLS handshake, a resumed TLS session, or plain http. */
 export type TlsSession = 'new' | 'resumed' | 'none'
 
 /** The keep-alive pool to Cloud 66 and the http-proxy server that sends requests through it. */
-export function upstreamProxy(config: Config, onOpened: (session: TlsSession) => void = () => {}): { agent: http.Agent; proxy: httpProxy } {
+export function upstreamProxy(
+  config: Config,
+  onOpened: (session: TlsSession) => void = () => {},
+): { agent: http.Agent; proxy: httpProxy; stopIdleSweep: () => void } {
   const agentOptions = {
     keepAlive: true,
     maxSockets: config.upstreamMaxSockets,
     scheduling: 'lifo' as const,
-    // An idle pooled socket is closed by us before the server closes it. Otherwise a request
-    // after a pause can be written into a socket whose FIN is still on its way here, and fails
-    // (ECONNRESET, a 502) instead of paying for a new connection. Node closes only *free* sockets
-    // on this timeout, and goes one second under a `Keep-Alive: timeout=N` the server announces;
-    // most fronts announce nothing, hence the setting. Its default, 55 s, stays under 60 s, the
-    // idle timeout of AWS load balancers and the shortest of the usual fronts (nginx: 75 s), with
-    // 5 s to spare for the round trip and timer slack.
-    timeout: config.upstreamKeepAliveTimeoutMs,
     // https.Agent caches TLS sessions (100 by default), so the connection opened after an idle
     // close resumes the session: no certificate is sent or verified (with TLS 1.2, one round
     // trip less too).
@@ -30,6 +26,13 @@ export function upstreamProxy(config: Config, onOpened: (session: TlsSession) =>
   const tls = config.upstream.protocol === 'https:'
   const agent = tls ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
   reportOpenedConnections(agent, tls, onOpened)
+  // An idle pooled socket is closed by us before the server closes it. Otherwise a request after
+  // a pause can be written into a socket whose FIN is still on its way here, and fails
+  // (ECONNRESET, a 502) instead of paying for a new connection. The default, 55 s, stays under
+  // 60 s, the idle timeout of AWS load balancers and the shortest of the usual fronts (nginx:
+  // 75 s), with 5 s to spare for the round trip and timer slack; a shorter `Keep-Alive: timeout=N`
+  // announced by the server wins, one second early.
+  const idle = closeIdleConnections(agent, config.upstreamKeepAliveTimeoutMs)
   const proxy = httpProxy.createProxyServer({
     // Parsed once here: http-proxy re-parses a string target on every request.
     target: parseLegacyUrl(config.upstream.origin) as unknown as httpProxy.ServerOptions['target'],
@@ -47,7 +50,7 @@ export function upstreamProxy(config: Config, onOpened: (session: TlsSession) =>
   // and 'timeout'/'XHeaders' are unused. Fewer passes is also less work per request.
   const server = proxy as unknown as { webPasses: Array<{ name: string }> }
   server.webPasses = server.webPasses.filter((pass) => pass.name === 'stream')
-  return { agent, proxy }
+  return { agent, proxy, stopIdleSweep: idle.stop }
 }
 
 /**
