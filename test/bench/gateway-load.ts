@@ -97,6 +97,11 @@ export async function runGatewayLoad(options: { seconds: number; reps: number; u
       // 1,000 connections over 50 members is ~20 requests in flight per member: above the default
       // fair share (16). This run measures the gateway's own cost; starvation.ts measures the share.
       C66_PROXY_MEMBER_CONCURRENCY: '1000',
+      // Every request is forwarded, as in the main run: the bench upstream is not Cloud 66, and
+      // its hourly budget (3,000 per member) would refuse all but the first seconds; identical
+      // GETs would otherwise share upstream requests.
+      C66_PROXY_UPSTREAM_BUDGET: 'off',
+      C66_PROXY_COALESCE: 'off',
     }
     // 50 members with their own Cloud 66 token and gateway key, made with the operators' CLI.
     const keys: string[] = []
@@ -113,7 +118,10 @@ export async function runGatewayLoad(options: { seconds: number; reps: number; u
             ? spawnTracked('taskset', ['-c', '0', process.execPath, CLI, 'serve'], { env })
             : spawnTracked(
                 'taskset',
-                ['-c', '0', process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${localPort}`, '--upstream', upstream, '--log-level', 'info'],
+                [
+                  ...['-c', '0', process.execPath, CLI, 'serve', '--listen', `127.0.0.1:${localPort}`, '--upstream', upstream, '--log-level', 'info'],
+                  ...['--upstream-budget', 'off', '--coalesce', 'off'],
+                ],
                 { env: localEnv },
               )
         const p = target === 'gateway' ? port : localPort

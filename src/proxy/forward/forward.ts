@@ -4,9 +4,9 @@ import type httpProxy from 'http-proxy'
 import type { Config } from '../../config/types.js'
 import type { Logger } from '../../log.js'
 import type { Metrics } from '../../metrics.js'
-import { passContext } from './context.js'
+import { passContext, type PassContext } from './context.js'
 import { upstreamRequestPass, upstreamResponsePass } from './events.js'
-import { resultOf, startFlight, type Flight, type ForwardJob, type ForwardResult } from './flight.js'
+import { flightOf, resultOf, startFlight, type Flight, type ForwardJob, type ForwardResult } from './flight.js'
 import { upstreamProxy } from './upstream-proxy.js'
 import { BODY_TIMEOUT, classifyUpstreamError } from './upstream-errors.js'
 
@@ -34,6 +34,12 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
 
   proxy.on('proxyReq', upstreamRequestPass(ctx))
   proxy.on('proxyRes', upstreamResponsePass(ctx))
+  // http-proxy reports a reset to a caller whose socket is gone as this event, not to the
+  // request's callback: the flight must still end (and its pooled slot, budget and waiters go on).
+  proxy.on('econnreset', (err: NodeJS.ErrnoException, req: IncomingMessage) => {
+    const flight = flightOf(req)
+    if (flight) fail(flight, err)
+  })
 
   function send(flight: Flight, req: IncomingMessage) {
     flight.attempt += 1
@@ -73,18 +79,8 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     forward(req, res, job) {
       return new Promise<ForwardResult>((resolve, reject) => {
         const flight = startFlight(req, res, job, resolve, reject)
+        if (!followCaller(ctx, flight)) return
         req.url = job.upstreamPath
-        res.once('close', () => {
-          ctx.awaitingResponse.disarm(flight)
-          ctx.awaitingBody.disarm(flight)
-          const complete = res.writableFinished
-          if (!complete) {
-            // The caller went away (or we destroyed the socket): stop the upstream at once.
-            flight.abandoned = true
-            flight.proxyReq?.destroy()
-          }
-          flight.settle(resultOf(flight, complete))
-        })
         send(flight, req)
       })
     },
@@ -96,6 +92,33 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
       agent.destroy()
     },
   }
+}
+
+/**
+ * Ends the flight when the caller's connection closes; a caller that left early stops the upstream
+ * request at once. False when the caller hung up while the request was being prepared: its
+ * 'close' has been and gone (and http-proxy would swallow the upstream's reset), so the flight
+ * ends now as client_gone and nothing is sent.
+ */
+function followCaller(ctx: PassContext, flight: Flight): boolean {
+  const { req, res } = flight
+  if (res.destroyed || req.socket.destroyed) {
+    flight.abandoned = true
+    flight.settle(resultOf(flight, false))
+    return false
+  }
+  res.once('close', () => {
+    ctx.awaitingResponse.disarm(flight)
+    ctx.awaitingBody.disarm(flight)
+    const complete = res.writableFinished
+    if (!complete) {
+      // The caller went away (or we destroyed the socket): stop the upstream at once.
+      flight.abandoned = true
+      flight.proxyReq?.destroy()
+    }
+    flight.settle(resultOf(flight, complete))
+  })
+  return true
 }
 
 /**
