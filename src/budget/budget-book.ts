@@ -74,6 +74,7 @@ const MAX_ENTRIES = 100_000
 
 export class BudgetBook {
   readonly #entries = new Map<string, Entry>()
+  readonly #meters = new Map<string, BudgetMeter>()
 
   constructor(
     private readonly clock: Clock,
@@ -100,7 +101,18 @@ export class BudgetBook {
     return { why, retryAfterSeconds: Math.max(1, Math.ceil((windowEnd - now) / 1000)), windowEnd }
   }
 
+  /** The meter of `id`: one per identity, kept, so a request allocates none. */
   meter(id: string): BudgetMeter {
+    let m = this.#meters.get(id)
+    if (m === undefined) {
+      m = this.#newMeter(id)
+      if (this.#meters.size >= MAX_ENTRIES) this.#meters.delete(this.#meters.keys().next().value as string)
+      this.#meters.set(id, m)
+    }
+    return m
+  }
+
+  #newMeter(id: string): BudgetMeter {
     return {
       sent: () => {
         this.#entry(id).used += 1
