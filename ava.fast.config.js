@@ -11,4 +11,10 @@ const fullOnly = Object.entries(tiers).flatMap(([kind, paths]) => (kind.startsWi
 export default {
   ...full,
   files: [...full.files, ...fullOnly.map((path) => (path.endsWith('/') ? `!${path}**` : `!${path}`))],
+  // In-process files only, so they can share one process in worker threads: a child process per
+  // file, each loading tsx, was a fifth of the tier's time (80 s -> 65 s here). Worker threads get
+  // no --import flag, so tsx is registered by a required module instead.
+  workerThreads: true,
+  nodeArguments: [],
+  require: ['./test/helpers/register-tsx.mjs'],
 }
