@@ -1,7 +1,7 @@
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError } from '../errors.js'
-import { parseSecret } from '../store/keys.js'
+import { deriveLabelledKey, keysById, parseSecret } from '../store/keys.js'
 
 /**
  * The keys that MAC the audit log. They are derived (HKDF-SHA256) from the gateway secret with
@@ -9,7 +9,6 @@ import { parseSecret } from '../store/keys.js'
  * key: knowing one of them (or a MAC made with one) says nothing about the others.
  */
 
-const HKDF_SALT = Buffer.from('c66-proxy', 'utf8')
 const MAC_INFO = Buffer.from('c66-proxy audit mac v1', 'utf8')
 // The kid comes from its own HKDF output, so a kid printed in every line tells nothing about the key.
 const KID_INFO = Buffer.from('c66-proxy audit key id v1', 'utf8')
@@ -34,21 +33,12 @@ export interface AuditKeys {
 
 /** The audit MAC key and its id for one secret (the secret's decoded bytes). */
 export function deriveAuditKey(secret: Buffer): AuditKey {
-  const key = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, MAC_INFO, 32))
-  const kid = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KID_INFO, 4)).toString('hex')
-  return { kid, key: createSecretKey(key) }
+  return deriveLabelledKey(secret, MAC_INFO, KID_INFO)
 }
 
 /** Keys that MAC with `current` and also check lines sealed under every `previous` secret. */
 export function auditKeysFromSecrets(current: Buffer, previous: readonly Buffer[] = []): AuditKeys {
-  const currentKey = deriveAuditKey(current)
-  const byKid = new Map<string, AuditKey>()
-  for (const secret of previous) {
-    const key = deriveAuditKey(secret)
-    byKid.set(key.kid, key)
-  }
-  byKid.set(currentKey.kid, currentKey)
-  return { current: currentKey, byKid: (kid) => byKid.get(kid) }
+  return keysById(deriveAuditKey, current, previous)
 }
 
 /**

@@ -74,23 +74,42 @@ export function parseSecret(text: string, settingName: string): Buffer {
   return bytes
 }
 
+/**
+ * A 32-byte key and its 4-byte id (8 hex characters) from one secret, each from HKDF-SHA256 under
+ * a label of its own: the id can be printed without telling anything about the key, and each use
+ * (store, audit) has its own labels, so one key says nothing about another.
+ */
+export function deriveLabelledKey(secret: Buffer, keyLabel: Buffer, kidLabel: Buffer): { kid: string; key: KeyObject } {
+  const key = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, keyLabel, 32))
+  const kid = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, kidLabel, 4)).toString('hex')
+  return { kid, key: createSecretKey(key) }
+}
+
+/** The key of `current` and a lookup by id over it and the keys of every `previous` secret. */
+export function keysById<K extends { kid: string }>(
+  derive: (secret: Buffer) => K,
+  current: Buffer,
+  previous: readonly Buffer[],
+): { current: K; byKid: (kid: string) => K | undefined } {
+  const byKid = new Map<string, K>()
+  for (const secret of previous) {
+    const key = derive(secret)
+    byKid.set(key.kid, key)
+  }
+  const currentKey = derive(current)
+  byKid.set(currentKey.kid, currentKey)
+  return { current: currentKey, byKid: (kid) => byKid.get(kid) }
+}
+
 /** Derives the AES-256 key and its id from a secret. */
 export function deriveKey(secret: Buffer): StoreKey {
-  const key = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_INFO, 32))
-  const kid = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KID_INFO, 4)).toString('hex')
-  return { kid, key: createSecretKey(key) }
+  return deriveLabelledKey(secret, KEY_INFO, KID_INFO)
 }
 
 /** A ring that seals with `current` and also opens with every `previous` secret. */
 export function keyRingFromSecrets(current: Buffer, previous: readonly Buffer[] = [], source = 'secret'): KeyRing {
-  const currentKey = deriveKey(current)
-  const byKid = new Map<string, StoreKey>()
-  for (const secret of previous) {
-    const key = deriveKey(secret)
-    byKid.set(key.kid, key)
-  }
-  byKid.set(currentKey.kid, currentKey)
-  return { current: currentKey, byId: (kid) => byKid.get(kid), source }
+  const keys = keysById(deriveKey, current, previous)
+  return { current: keys.current, byId: keys.byKid, source }
 }
 
 export interface KeySources {
