@@ -9,28 +9,14 @@ import { MEMBER_LIST_SETTING_KEYS, STORE_SETTING_KEYS, type StoreConfig } from '
 import { ConfigError, ProxyError } from '../errors.js'
 import { Directory } from '../gateway/directory.js'
 import { memberIdOf } from '../gateway/member-id.js'
-import type { KeyRecord } from '../gateway/types.js'
 import { Secret } from '../secret.js'
 import { StoreError, type TokenStore } from '../store/types.js'
 import { exitWith } from './context.js'
 import { openOperatorAudit, type OperatorAudit } from './operator-audit.js'
 import { storeConfigOrExit } from './load.js'
 import { addSettingOptions } from './options.js'
-import { whenJson } from '../time-format.js'
+import { keyJson, memberJson } from '../gateway/json-shapes.js'
 import { readStdin } from './stdin.js'
-
-function keyRow(k: KeyRecord) {
-  return {
-    id: k.id,
-    member: k.memberId,
-    label: k.label,
-    created_at: whenJson(k.createdAt),
-    last_used_at: whenJson(k.lastUsedAt),
-    expires_at: whenJson(k.expiresAt),
-    revoked_at: whenJson(k.revokedAt),
-    read_only: k.policy.readOnly,
-  }
-}
 
 /**
  * Operators' commands, working directly on the configured store (file or Redis): what the admin
@@ -88,10 +74,7 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
             const t = await store.getToken(m.id)
             const budget = budgetJson(budgets.get(m.id) ?? empty.view(m.id))
             return {
-              id: m.id,
-              kind: m.kind,
-              created_at: whenJson(m.createdAt),
-              last_login_at: whenJson(m.lastLoginAt),
+              ...memberJson(m),
               token: t ? (t.loginRequired ? 'login_required' : 'linked') : 'none',
               budget,
             }
@@ -167,7 +150,7 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
     .option('--json', 'machine-readable output')
     .action(async (opts: Record<string, unknown>) => {
       await withDirectory(storeConfigOrExit(opts, env), async (d) => {
-        const rows = (await d.listKeys(opts['member'] === undefined ? undefined : memberIdOf(String(opts['member'])))).map(keyRow)
+        const rows = (await d.listKeys(opts['member'] === undefined ? undefined : memberIdOf(String(opts['member'])))).map(keyJson)
         print(
           opts['json'] === true,
           rows,
@@ -186,7 +169,7 @@ export function registerGatewayCommands(program: Command, env: NodeJS.ProcessEnv
         const revoked = await d.revokeKey(keyId)
         if (!revoked) exitWith(`no key ${keyId}`)
         audit?.write({ event: 'key_revoked', object: revoked.memberId, key_id: revoked.id, key_label: revoked.label })
-        print(opts['json'] === true, keyRow(revoked), `revoked ${keyId}`)
+        print(opts['json'] === true, keyJson(revoked), `revoked ${keyId}`)
       })
     })
 }

@@ -10,11 +10,11 @@ import type { Directory } from '../../gateway/directory.js'
 import { readJson } from './json-body.js'
 import type { BodyPace } from '../../proxy/read-body.js'
 import { keyOptions } from '../../gateway/key-request.js'
-import type { KeyRecord, Member } from '../../gateway/types.js'
 import { Secret } from '../../secret.js'
 import type { TokenStore } from '../../store/types.js'
 import type { TokenService } from '../../tokens/token-service.js'
 import { requireAdmin, requireSession, type SessionDeps } from './session.js'
+import { keyJson, memberJson } from '../../gateway/json-shapes.js'
 import { whenJson } from '../../time-format.js'
 
 export interface GatewayApiDeps extends SessionDeps {
@@ -41,24 +41,6 @@ export interface ManagementAction {
   readonly object: string
   readonly key_id?: string
   readonly key_label?: string
-}
-
-/** The JSON shape of a key: everything but its hash. */
-export function keyJson(k: KeyRecord) {
-  return {
-    id: k.id,
-    member: k.memberId,
-    label: k.label,
-    created_at: whenJson(k.createdAt),
-    last_used_at: whenJson(k.lastUsedAt),
-    expires_at: whenJson(k.expiresAt),
-    revoked_at: whenJson(k.revokedAt),
-    read_only: k.policy.readOnly,
-    methods: k.policy.methods ?? null,
-    allow_paths: k.policy.allowPaths ?? null,
-    deny_paths: k.policy.denyPaths ?? null,
-    stack_ids: k.policy.stackIds ?? null,
-  }
 }
 
 /**
@@ -191,10 +173,6 @@ const isServiceMember = (id: string): boolean => /^service:[A-Za-z0-9._-]{1,64}$
 function routeName(path: string): string {
   const rest = path.slice('/-/api'.length)
   return rest.replace(/^\/(keys|members)\/[^/]+/, '/$1/:id')
-}
-
-function memberJson(m: Member) {
-  return { id: m.id, kind: m.kind, created_at: whenJson(m.createdAt), last_login_at: whenJson(m.lastLoginAt) }
 }
 
 async function tokenJson(deps: GatewayApiDeps, memberId: string) {
