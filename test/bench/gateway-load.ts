@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, installCleanup, killAllNow, runCommand, spawnTracked, stopChild, waitForPort } from './procs.js'
+import { freePort, installCleanup, killAllNow, runProductCli as cli, runCommand, spawnTracked, stopChild, waitForPort } from './procs.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = join(ROOT, 'dist', 'main.js')
@@ -60,19 +60,6 @@ async function wrk(url: string, lua: string, dir: string, seconds: number): Prom
   return { requests: Number(m[1]), rps: Number(m[2]), p50ms: Number(m[3]), p99ms: Number(m[4]), errors: Number(m[5]), non2xx: Number(m[6]) }
 }
 
-async function cli(args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
-  const { spawn } = await import('node:child_process')
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')}: ${code} ${err}`))))
-    child.stdin.end(input ?? '')
-  })
-}
-
 export async function runGatewayLoad(options: { seconds: number; reps: number; upstreamPort: number }): Promise<LoadResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'c66-bench-gateway-'))
   const results: LoadResult[] = []
@@ -106,8 +93,8 @@ export async function runGatewayLoad(options: { seconds: number; reps: number; u
     // 50 members with their own Cloud 66 token and gateway key, made with the operators' CLI.
     const keys: string[] = []
     for (let i = 1; i <= MEMBERS; i++) {
-      await cli(['members', 'add-token', `member${i}`], env, `bench-token-${i}\n`)
-      keys.push((JSON.parse(await cli(['keys', 'create', '--member', `member${i}`, '--json'], env)) as { key: string }).key)
+      await cli(CLI, ['members', 'add-token', `member${i}`], env, `bench-token-${i}\n`)
+      keys.push((JSON.parse(await cli(CLI, ['keys', 'create', '--member', `member${i}`, '--json'], env)) as { key: string }).key)
     }
     const localPort = await freePort()
     const localEnv = { PATH: env.PATH, HOME: dir, CLOUD66_ACCESS_TOKEN: 'bench-token', C66_PROXY_DATA_DIR: join(dir, 'local') }

@@ -163,3 +163,16 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
   }
   throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`)
 }
+
+/** Runs `node <cli> <args>` (the built c66-proxy) with `input` on stdin; resolves with stdout, rejects on a non-zero exit. */
+export function runProductCli(cliPath: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()))
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')}: ${code} ${err}`))))
+    child.stdin?.end(input ?? '')
+  })
+}

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, installCleanup, killAllNow, spawnTracked, stopChild, waitForPort } from './procs.js'
+import { freePort, installCleanup, killAllNow, runProductCli as cli, spawnTracked, stopChild, waitForPort } from './procs.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = join(ROOT, 'dist', 'main.js')
@@ -25,19 +25,6 @@ export interface StarvationResult {
   readonly otherStatuses: readonly number[]
   readonly otherP50Ms: number
   readonly otherMaxMs: number
-}
-
-async function cli(args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
-  const { spawn } = await import('node:child_process')
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')}: ${code} ${err}`))))
-    child.stdin.end(input ?? '')
-  })
 }
 
 function get(port: number, key: string): Promise<{ status: number; ms: number }> {
@@ -76,8 +63,8 @@ export async function runStarvation(options: { upstreamPort: number }): Promise<
     }
     const keys: string[] = []
     for (const name of ['hog', 'other']) {
-      await cli(['members', 'add-token', name], env, `bench-token-${name}\n`)
-      keys.push((JSON.parse(await cli(['keys', 'create', '--member', name, '--json'], env)) as { key: string }).key)
+      await cli(CLI, ['members', 'add-token', name], env, `bench-token-${name}\n`)
+      keys.push((JSON.parse(await cli(CLI, ['keys', 'create', '--member', name, '--json'], env)) as { key: string }).key)
     }
     const [hog = '', other = ''] = keys
     for (const [setting, extra] of [
