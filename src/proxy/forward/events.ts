@@ -10,9 +10,6 @@ import { BAD_UPSTREAM, timeoutError } from './upstream-errors.js'
 /** Once the upstream request exists: drop it if the caller already left, else arm its timers. */
 export function upstreamRequestPass(ctx: PassContext) {
   return (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void => {
-    // http-proxy has copied the headers: the token does not stay on the caller's request object,
-    // where an error handler or a debugger could print it.
-    delete req.headers.authorization
     const flight = flightOf(req)
     if (!flight) return
     flight.proxyReq = proxyReq

@@ -55,6 +55,9 @@ export function createForwarder(config: Config, metrics: Metrics, log: Logger): 
     const onError = (err: NodeJS.ErrnoException) => fail(flight, err)
     if (flight.job.body === undefined) webWithoutOptions(proxy, req, flight.res, onError)
     else proxy.web(req, flight.res, { buffer: Readable.from([flight.job.body]) }, onError)
+    // web() has built the upstream request, headers copied, before it returns: the token does not
+    // stay on the caller's request object, where an error handler or a debugger could print it.
+    delete req.headers.authorization
   }
 
   function fail(flight: Flight, err: NodeJS.ErrnoException) {
