@@ -128,7 +128,7 @@ test('a server that announces Keep-Alive: timeout=2 and closes after 2.5 s: the 
   await sleep(600)
   t.is((await send(`${proxy.url}/stacks.json`)).status, 200, 'a short pause reuses the connection')
   t.is(metricValue(await metricsText(proxy), OPENED, { tls_session: 'none' }), 1)
-  for (const pause of [1_400, 2_000, 2_450, 2_700]) {
+  for (const pause of [1_600, 2_000, 2_450, 2_700]) {
     await sleep(pause)
     t.is((await send(`${proxy.url}/stacks.json`)).status, 200, `after ${pause} ms idle`)
   }
